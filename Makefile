@@ -1,0 +1,34 @@
+# The Makefile targets are the project's interface: run, test, lint, bench.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint bench fuzz install clean
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED)
+
+## Serve the API on 127.0.0.1:8000 with demo data (embedded PostgreSQL when none is configured).
+run: $(INSTALLED)
+	$(BIN)/lifecircle run
+
+## The whole suite against real PostgreSQL and Redis (see tests/conftest.py for the URLs).
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check src tests bench alembic
+	$(BIN)/mypy src
+
+## Benchmarks against the real stack; prints a table of figures next to same-run baselines.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .lifecircle .pytest_cache .mypy_cache .ruff_cache

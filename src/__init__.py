@@ -1,0 +1,1 @@
+"""lifecircle: backend of the 15-minute community life circle participation app."""

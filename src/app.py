@@ -1,0 +1,103 @@
+"""``create_app(settings)``: plugins, routers, exception handlers, dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from src.areas.controllers import AreaController
+from src.config import Settings
+from src.core.auth import provide_optional_principal, provide_principal
+from src.core.db import create_engine, finish_request_session, make_sessionmaker, provide_db_session
+from src.core.errors import EXCEPTION_HANDLERS
+from src.core.health import health, ready
+from src.core.idempotency import idempotency_middleware
+from src.core.logging import access_log_middleware, configure_logging
+from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
+from src.core.redis import create_store
+from src.identity.controllers import AuthController, DevLoginController, MeController
+from src.identity.wechat import HttpWeChatClient
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    health,
+    ready,
+    AuthController,
+    MeController,
+    AreaController,
+]
+
+
+def create_app(settings: Settings) -> Litestar:
+    if not settings.database_url:
+        raise ValueError("settings.database_url is required (lifecircle run starts one)")
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        assert settings.database_url is not None
+        engine = create_engine(
+            settings.database_url, settings.db_pool_size, settings.db_max_overflow
+        )
+        store = create_store(settings.redis_url)
+        http = httpx.AsyncClient(timeout=settings.http_timeout_s)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.store = store
+        app.state.limiter = RateLimiter(store)
+        app.state.http = http
+        app.state.wechat = HttpWeChatClient(
+            http, settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret
+        )
+        try:
+            yield
+        finally:
+            await http.aclose()
+            await store.close()
+            await engine.dispose()
+
+    handlers = list(ROUTE_HANDLERS)
+    if settings.is_dev_like:
+        handlers.append(DevLoginController)
+
+    return Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        # Settings ride on the app state: handlers, middleware and guards read one object.
+        state=State({"settings": settings}),
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "principal": Provide(provide_principal),
+            "maybe_principal": Provide(provide_optional_principal),
+        },
+        before_send=[finish_request_session],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[access_log_middleware, ip_rate_limit_middleware, idempotency_middleware],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="lifecircle API",
+            version="1.0.0",
+            description="Backend of the 15-minute community life circle participation app.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for uvicorn workers: the app from the environment's settings."""
+    return create_app(Settings())

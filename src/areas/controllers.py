@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
+
+from src.areas import service
+from src.areas.schemas import AreaOut
+from src.core.deps import DbSession
+from src.core.geo import CoordSys
+from src.core.pagination import DEFAULT_LIMIT, Limit, Page
+from src.models.area import AreaLevel
+
+
+class AreaController(Controller):
+    path = "/api/v1/areas"
+    tags = ["areas"]
+
+    @get("/", summary="List areas (districts, streets, communities)")
+    async def list_areas(
+        self,
+        db_session: DbSession,
+        level: FromQuery[AreaLevel | None] = None,
+        parent_id: FromQuery[uuid.UUID | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+    ) -> Page[AreaOut]:
+        areas, next_cursor = await service.list_areas(
+            db_session, level=level, parent_id=parent_id, cursor=cursor, limit=limit
+        )
+        return Page(items=[AreaOut.build(a, coord_sys) for a in areas], next_cursor=next_cursor)
+
+    @get("/{area_id:uuid}", summary="One area")
+    async def get_area(
+        self,
+        db_session: DbSession,
+        area_id: FromPath[uuid.UUID],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+    ) -> AreaOut:
+        return AreaOut.build(await service.get_area(db_session, area_id), coord_sys)

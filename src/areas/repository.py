@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.models.area import Area, AreaLevel
+
+
+async def get(session: AsyncSession, area_id: uuid.UUID) -> Area | None:
+    return await session.get(Area, area_id)
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    level: AreaLevel | None,
+    parent_id: uuid.UUID | None,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> list[Area]:
+    query = select(Area).order_by(Area.code, Area.id).limit(limit + 1)
+    if level is not None:
+        query = query.where(Area.level == level)
+    if parent_id is not None:
+        query = query.where(Area.parent_id == parent_id)
+    if after is not None:
+        query = query.where((Area.code, Area.id) > after)  # type: ignore[operator]
+    return list((await session.scalars(query)).all())

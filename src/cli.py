@@ -1,0 +1,170 @@
+"""The ``lifecircle`` command: run, migrate, seed-demo (and later domains' commands)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from src.config import Settings
+
+COMMANDS: dict[
+    str,
+    tuple[
+        str,
+        Callable[[argparse.ArgumentParser], None],
+        Callable[[argparse.Namespace, Settings], int],
+    ],
+] = {}
+
+
+def command(
+    name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None] | None = None
+) -> Callable[
+    [Callable[[argparse.Namespace, Settings], int]], Callable[[argparse.Namespace, Settings], int]
+]:
+    """Register a sub-command; later domains add theirs with this decorator."""
+
+    def register(
+        func: Callable[[argparse.Namespace, Settings], int],
+    ) -> Callable[[argparse.Namespace, Settings], int]:
+        COMMANDS[name] = (help_text, configure or (lambda _: None), func)
+        return func
+
+    return register
+
+
+def ensure_database(settings: Settings) -> tuple[Settings, Any]:
+    """The settings with a database URL; starts the embedded server when none is configured."""
+    if settings.database_url:
+        return settings, None
+    from src.core.embedded import start_embedded_postgres
+
+    server, url = start_embedded_postgres(settings.data_dir)
+    print(f"• embedded PostgreSQL under {settings.data_dir}/pgdata", flush=True)
+    return settings.model_copy(update={"database_url": url}), server
+
+
+def migrate(settings: Settings) -> None:
+    from alembic.config import Config
+
+    from alembic import command as alembic_command
+
+    root = Path(__file__).resolve().parent.parent
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
+    assert settings.database_url
+    config.cmd_opts = argparse.Namespace(x=[f"url={settings.database_url}"])
+    alembic_command.upgrade(config, "head")
+
+
+async def _seed(settings: Settings) -> bool:
+    from src.core.db import create_engine, make_sessionmaker
+    from src.demo import seed_demo
+
+    assert settings.database_url
+    engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await seed_demo(session)
+    finally:
+        await engine.dispose()
+
+
+@command("migrate", "apply database migrations (alembic upgrade head)")
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    settings, _server = ensure_database(settings)
+    migrate(settings)
+    print("✓ migrations applied", flush=True)
+    return 0
+
+
+@command("seed-demo", "load the demo areas and users (once)")
+def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    settings, _server = ensure_database(settings)
+    migrate(settings)
+    loaded = asyncio.run(_seed(settings))
+    print("✓ demo data loaded" if loaded else "• demo data already present", flush=True)
+    return 0
+
+
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+
+
+@command("run", "migrate, load demo data and serve the API", _configure_run)
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    settings, server = ensure_database(settings)
+    migrate(settings)
+    print("✓ migrations applied", flush=True)
+    if not args.no_demo and settings.is_dev_like:
+        loaded = asyncio.run(_seed(settings))
+        print("✓ demo data loaded" if loaded else "• demo data already present", flush=True)
+    fake_wechat = None
+    if (
+        settings.is_dev_like
+        and settings.wechat_api_base == Settings.model_fields["wechat_api_base"].default
+    ):
+        from src.core.servers import BackgroundServer
+        from src.identity.wechat_fake import create_fake_wechat_app
+
+        fake_wechat = BackgroundServer(
+            create_fake_wechat_app(settings.wechat_app_id, settings.wechat_app_secret)
+        ).start()
+        settings = settings.model_copy(update={"wechat_api_base": fake_wechat.url})
+        print(f"• fake WeChat login at {fake_wechat.url} (codes 'ok-<openid>')", flush=True)
+
+    workers = settings.workers if settings.redis_url else 1
+    print(f"✓ serving on http://{settings.host}:{settings.port}  (docs: /schema)", flush=True)
+    if workers > 1:
+        # Workers rebuild the app from the environment: hand them the resolved settings.
+        for field, value in settings.model_dump().items():
+            if value is not None:
+                os.environ[f"LIFECIRCLE_{field.upper()}"] = str(value)
+        uvicorn.run(
+            "src.app:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            access_log=False,
+            log_level="warning",
+        )
+    else:
+        from src.app import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_level="warning",
+        )
+    del server
+    return 0
+
+
+# Modules of later domains that register their own sub-commands with @command.
+CLI_MODULES: list[str] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    for module in CLI_MODULES:
+        importlib.import_module(module)
+    parser = argparse.ArgumentParser(prog="lifecircle", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, configure, _) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command][2](args, Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

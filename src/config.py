@@ -1,0 +1,51 @@
+"""One Settings object, built from the environment (prefix ``LIFECIRCLE_``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIFECIRCLE_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    # None means: start the embedded PostgreSQL under ``data_dir`` (``lifecircle run``).
+    database_url: str | None = None
+    # None means: in-process fallbacks (one process only).
+    redis_url: str | None = None
+    data_dir: str = ".lifecircle"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    # Tokens.
+    secret_key: str = Field(default="dev-secret-change-me-dev-secret-change-me", min_length=32)
+    jwt_issuer: str = "lifecircle"
+    jwt_audience: str = "lifecircle-app"
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+
+    # Request limits.
+    max_body_bytes: int = 1_048_576
+    rate_limit_ip_per_minute: int = 1200
+    rate_limit_login_per_minute: int = 20
+    idempotency_ttl_s: int = 48 * 3600
+    idempotency_lock_s: int = 60
+
+    # WeChat mini-program login (code2session).
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_app_id: str = "wx-demo-app"
+    wechat_app_secret: str = "wx-demo-secret"
+    http_timeout_s: float = 5.0
+
+    log_level: str = "INFO"
+
+    @property
+    def is_dev_like(self) -> bool:
+        return self.env in ("dev", "test")

@@ -1,0 +1,232 @@
+"""Who is calling, and may they act in this area.
+
+Access tokens are short-lived JWTs (HS256 only: ``alg: none`` and other algorithms are refused)
+that name the user and the sign-in family. Roles are read from the database on every request,
+so a revoked role or a revoked family takes effect at the caller's next request.
+
+Guards are written once here and used by every domain:
+- :func:`require_roles` — the caller holds one of the roles somewhere;
+- :func:`authorize_area` — the caller holds one of the roles in the area or above it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.config import Settings
+from src.core.errors import AppError, forbidden, not_found, unauthorized
+from src.core.ids import new_id
+from src.models.user import Role
+
+STAFF_ROLES = frozenset({Role.committee, Role.street, Role.planner, Role.admin})
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    area_id: uuid.UUID | None  # None: the whole city (admins only)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    display_name: str
+    verified: bool
+    community_id: uuid.UUID | None
+    grants: tuple[Grant, ...]
+    family_id: uuid.UUID
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(g.role in roles for g in self.grants)
+
+    @property
+    def is_staff(self) -> bool:
+        return any(g.role in STAFF_ROLES for g in self.grants)
+
+    def role_list(self) -> list[Grant]:
+        """The roles as /me shows them: resident of the home community, then staff grants."""
+        roles = [Grant(Role.resident, self.community_id)] if self.community_id else []
+        return roles + list(self.grants)
+
+
+# --- tokens -----------------------------------------------------------------
+
+
+def issue_access_token(settings: Settings, user_id: uuid.UUID, family_id: uuid.UUID) -> str:
+    now = dt.datetime.now(dt.UTC)
+    claims = {
+        "sub": str(user_id),
+        "fam": str(family_id),
+        "typ": "access",
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + dt.timedelta(seconds=settings.access_token_ttl_s),
+        "jti": str(new_id()),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm="HS256")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: uuid.UUID
+    family_id: uuid.UUID
+
+
+def decode_access_token(settings: Settings, token: str) -> TokenClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=["HS256"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "fam", "aud", "iss"]},
+        )
+        if claims.get("typ") != "access":
+            raise jwt.InvalidTokenError("not an access token")
+        return TokenClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["fam"]))
+    except jwt.ExpiredSignatureError as exc:
+        raise unauthorized(
+            "token_expired", "登录已过期，请重新登录", "The token has expired"
+        ) from exc
+    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError) as exc:
+        raise unauthorized("invalid_token", "登录凭证无效", "The token is not valid") from exc
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("invalid_token", "登录凭证无效", "The token is not valid")
+    return token.strip()
+
+
+def token_subject(settings: Settings, request: Request[Any, Any, Any]) -> str | None:
+    """The user id in a valid bearer token, without touching the database (for scoping)."""
+    try:
+        token = bearer_token(request)
+        return str(decode_access_token(settings, token).user_id) if token else None
+    except AppError:
+        return None
+
+
+# --- principal ----------------------------------------------------------------
+
+_PRINCIPAL_SQL = text(
+    """
+    SELECT u.display_name, u.verified, u.home_community_id, u.disabled, f.revoked_at,
+           coalesce(array_agg(g.role::text || ':' || coalesce(g.area_id::text, ''))
+                    FILTER (WHERE g.id IS NOT NULL), '{}') AS grants
+    FROM users u
+    JOIN auth_families f ON f.id = :fid AND f.user_id = u.id
+    LEFT JOIN role_grants g ON g.user_id = u.id
+    WHERE u.id = :uid
+    GROUP BY u.id, f.revoked_at
+    """
+)
+
+
+async def load_principal(session: AsyncSession, claims: TokenClaims) -> Principal:
+    row = (
+        await session.execute(_PRINCIPAL_SQL, {"uid": claims.user_id, "fid": claims.family_id})
+    ).first()
+    if row is None or row.disabled or row.revoked_at is not None:
+        raise unauthorized("token_revoked", "登录已失效，请重新登录", "The sign-in was revoked")
+    grants = []
+    for item in row.grants:
+        role, _, area = item.partition(":")
+        grants.append(Grant(Role(role), uuid.UUID(area) if area else None))
+    return Principal(
+        user_id=claims.user_id,
+        display_name=row.display_name,
+        verified=row.verified,
+        community_id=row.home_community_id,
+        grants=tuple(grants),
+        family_id=claims.family_id,
+    )
+
+
+async def provide_principal(
+    request: Request[Any, Any, Any], state: State, db_session: NamedDependency[AsyncSession]
+) -> Principal:
+    """Dependency ``principal``: the signed-in caller, or 401."""
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized()
+    principal = await load_principal(db_session, decode_access_token(state.settings, token))
+    request.scope["state"]["user_id"] = str(principal.user_id)
+    return principal
+
+
+async def provide_optional_principal(
+    request: Request[Any, Any, Any], state: State, db_session: NamedDependency[AsyncSession]
+) -> Principal | None:
+    """Dependency ``maybe_principal``: the caller when a token is sent, else None."""
+    if request.headers.get("authorization") is None:
+        return None
+    return await provide_principal(request, state, db_session)
+
+
+# --- guards -------------------------------------------------------------------
+
+
+def require_roles(principal: Principal, *roles: Role) -> None:
+    if not principal.has_role(*roles):
+        raise forbidden("role_required", "当前身份无权执行此操作", "Your role may not do this")
+
+
+async def area_path(session: AsyncSession, area_id: uuid.UUID) -> list[uuid.UUID] | None:
+    """Ids from the district down to ``area_id``, or None when the area does not exist."""
+    row = (
+        await session.execute(text("SELECT path FROM areas WHERE id = :id"), {"id": area_id})
+    ).first()
+    return list(row.path) if row else None
+
+
+def covers(principal: Principal, path: Iterable[uuid.UUID], roles: Iterable[Role]) -> bool:
+    wanted = set(roles)
+    path_ids = set(path)
+    return any(
+        g.role in wanted and (g.area_id is None or g.area_id in path_ids) for g in principal.grants
+    )
+
+
+async def authorize_area(
+    session: AsyncSession,
+    principal: Principal,
+    area_id: uuid.UUID,
+    roles: Iterable[Role],
+    *,
+    hide: bool = False,
+) -> list[uuid.UUID]:
+    """Allow when the caller holds one of ``roles`` in ``area_id`` or an area above it.
+
+    Returns the area's path. ``hide=True`` answers 404 instead of 403 where the existence of
+    the object is itself private.
+    """
+    path = await area_path(session, area_id)
+    if path is None:
+        raise not_found("区域", "Area")
+    if not covers(principal, path, roles):
+        if hide:
+            raise not_found()
+        raise forbidden("area_forbidden", "无权访问该区域的数据", "Not allowed in this area")
+    return path
+
+
+def is_resident_of(principal: Principal, area_path_ids: Iterable[uuid.UUID]) -> bool:
+    return principal.community_id is not None and principal.community_id in set(area_path_ids)

@@ -1,0 +1,128 @@
+"""Coordinates: WGS-84 ⇄ GCJ-02 ⇄ BD-09, and the ``Location`` every API body uses.
+
+Positions are stored in WGS-84 (what OpenStreetMap and GPS use) and converted at the edge.
+GCJ-02 is the public "eviltransform" algorithm; its inverse is solved iteratively to well
+under a metre. BD-09 is Baidu's rotation on top of GCJ-02.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_A = 6378245.0
+_EE = 0.00669342162296594323
+_X_PI = math.pi * 3000.0 / 180.0
+_EARTH_RADIUS_M = 6_371_008.8
+
+
+class CoordSys(StrEnum):
+    gcj02 = "gcj02"
+    wgs84 = "wgs84"
+    bd09 = "bd09"
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    coord_sys: CoordSys = CoordSys.gcj02
+
+    def to_wgs84(self) -> tuple[float, float]:
+        return convert(self.lat, self.lng, self.coord_sys, CoordSys.wgs84)
+
+    @classmethod
+    def from_wgs84(cls, lat: float, lng: float, coord_sys: CoordSys) -> Location:
+        out_lat, out_lng = convert(lat, lng, CoordSys.wgs84, coord_sys)
+        return cls(lat=round(out_lat, 7), lng=round(out_lng, 7), coord_sys=coord_sys)
+
+
+def out_of_china(lat: float, lng: float) -> bool:
+    return not (73.66 < lng < 135.05 and 3.86 < lat < 53.55)
+
+
+def _transform_lat(x: float, y: float) -> float:
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return ret
+
+
+def _transform_lng(x: float, y: float) -> float:
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return ret
+
+
+def _gcj_delta(lat: float, lng: float) -> tuple[float, float]:
+    d_lat = _transform_lat(lng - 105.0, lat - 35.0)
+    d_lng = _transform_lng(lng - 105.0, lat - 35.0)
+    rad_lat = lat / 180.0 * math.pi
+    magic = 1 - _EE * math.sin(rad_lat) ** 2
+    sqrt_magic = math.sqrt(magic)
+    d_lat = (d_lat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrt_magic) * math.pi)
+    d_lng = (d_lng * 180.0) / (_A / sqrt_magic * math.cos(rad_lat) * math.pi)
+    return d_lat, d_lng
+
+
+def wgs84_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
+    if out_of_china(lat, lng):
+        return lat, lng
+    d_lat, d_lng = _gcj_delta(lat, lng)
+    return lat + d_lat, lng + d_lng
+
+
+def gcj02_to_wgs84(lat: float, lng: float) -> tuple[float, float]:
+    """Invert :func:`wgs84_to_gcj02` by fixed-point iteration (converges to < 1 mm)."""
+    if out_of_china(lat, lng):
+        return lat, lng
+    w_lat, w_lng = lat, lng
+    for _ in range(30):
+        g_lat, g_lng = wgs84_to_gcj02(w_lat, w_lng)
+        e_lat, e_lng = g_lat - lat, g_lng - lng
+        w_lat, w_lng = w_lat - e_lat, w_lng - e_lng
+        if abs(e_lat) < 1e-10 and abs(e_lng) < 1e-10:
+            break
+    return w_lat, w_lng
+
+
+def gcj02_to_bd09(lat: float, lng: float) -> tuple[float, float]:
+    z = math.sqrt(lng * lng + lat * lat) + 0.00002 * math.sin(lat * _X_PI)
+    theta = math.atan2(lat, lng) + 0.000003 * math.cos(lng * _X_PI)
+    return z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
+
+
+def bd09_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
+    x, y = lng - 0.0065, lat - 0.006
+    z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * _X_PI)
+    theta = math.atan2(y, x) - 0.000003 * math.cos(x * _X_PI)
+    return z * math.sin(theta), z * math.cos(theta)
+
+
+def convert(lat: float, lng: float, src: CoordSys, dst: CoordSys) -> tuple[float, float]:
+    if src == dst:
+        return lat, lng
+    # Go through GCJ-02, the hub of the three systems.
+    if src == CoordSys.wgs84:
+        lat, lng = wgs84_to_gcj02(lat, lng)
+    elif src == CoordSys.bd09:
+        lat, lng = bd09_to_gcj02(lat, lng)
+    if dst == CoordSys.wgs84:
+        return gcj02_to_wgs84(lat, lng)
+    if dst == CoordSys.bd09:
+        return gcj02_to_bd09(lat, lng)
+    return lat, lng
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    d_p = p2 - p1
+    d_l = math.radians(lng2 - lng1)
+    h = math.sin(d_p / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(d_l / 2) ** 2
+    return 2 * _EARTH_RADIUS_M * math.asin(math.sqrt(h))

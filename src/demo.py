@@ -1,0 +1,128 @@
+"""Demo data: 普陀区 → 曹杨新村街道 (the 2025 pilot) and 长风新村街道, with users of every role.
+
+Loaded once: a second run finds the district and does nothing. The phones are listed in the
+README for ``dev-login``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.areas.service import create_area
+from src.models.area import Area, AreaLevel
+from src.models.user import Role, RoleGrant, User
+
+DISTRICT = ("310107", "普陀区", 31.2493, 121.3968)
+STREETS = {
+    "310107012": (
+        "曹杨新村街道",
+        31.2417,
+        121.4098,
+        [
+            ("310107012001", "曹杨一村居委会", 31.2398, 121.4131),
+            ("310107012002", "曹杨二村居委会", 31.2436, 121.4072),
+            ("310107012003", "曹杨五村居委会", 31.2452, 121.4011),
+            ("310107012004", "桂巷居委会", 31.2375, 121.4065),
+        ],
+    ),
+    "310107013": (
+        "长风新村街道",
+        31.2255,
+        121.3943,
+        [
+            ("310107013001", "长风一村居委会", 31.2270, 121.3990),
+            ("310107013002", "长风二村居委会", 31.2231, 121.3902),
+        ],
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    phone: str
+    name: str
+    role: Role
+    area_code: str | None  # staff area, or the resident's home community
+    verified: bool = True
+
+
+def demo_users() -> list[DemoUser]:
+    users = [
+        DemoUser("13900000001", "区管理员", Role.admin, DISTRICT[0]),
+        DemoUser("13900000011", "曹杨街道工作人员", Role.street, "310107012"),
+        DemoUser("13900000012", "长风街道工作人员", Role.street, "310107013"),
+        DemoUser("13900000021", "曹杨社区规划师", Role.planner, "310107012"),
+    ]
+    surnames = "王李张刘陈杨黄赵周吴徐孙"
+    n = 0
+    for street_code, (_, _, _, communities) in STREETS.items():
+        for index, (code, name, _, _) in enumerate(communities, start=1):
+            street_no = street_code[-1]
+            users.append(
+                DemoUser(
+                    f"1390000{street_no}1{index:02d}"[:11], f"{name[:-3]}居委", Role.committee, code
+                )
+            )
+            for resident in range(1, 4):
+                users.append(
+                    DemoUser(
+                        f"138{street_no}{index:02d}{resident:02d}0000"[:11],
+                        f"{surnames[n % len(surnames)]}居民{resident}",
+                        Role.resident,
+                        code,
+                    )
+                )
+                n += 1
+    users.append(
+        DemoUser("13800009999", "未认证居民", Role.resident, "310107012001", verified=False)
+    )
+    return users
+
+
+async def seed_demo(session: AsyncSession) -> bool:
+    """Load the demo data unless it is there; True when it was loaded now."""
+    if await session.scalar(select(Area.id).where(Area.code == DISTRICT[0])):
+        return False
+    code, name, lat, lng = DISTRICT
+    district = await create_area(
+        session, code=code, name=name, level=AreaLevel.district, parent=None, lat=lat, lng=lng
+    )
+    areas = {district.code: district}
+    for street_code, (street_name, s_lat, s_lng, communities) in STREETS.items():
+        street = await create_area(
+            session,
+            code=street_code,
+            name=street_name,
+            level=AreaLevel.street,
+            parent=district,
+            lat=s_lat,
+            lng=s_lng,
+        )
+        areas[street.code] = street
+        for c_code, c_name, c_lat, c_lng in communities:
+            areas[c_code] = await create_area(
+                session,
+                code=c_code,
+                name=c_name,
+                level=AreaLevel.community,
+                parent=street,
+                lat=c_lat,
+                lng=c_lng,
+            )
+    for spec in demo_users():
+        area = areas[spec.area_code] if spec.area_code else None
+        home = area.id if spec.role == Role.resident and area else None
+        user = User(
+            phone=spec.phone, display_name=spec.name, verified=spec.verified, home_community_id=home
+        )
+        session.add(user)
+        await session.flush()
+        if spec.role != Role.resident:
+            session.add(
+                RoleGrant(user_id=user.id, role=spec.role, area_id=area.id if area else None)
+            )
+    await session.flush()
+    return True
