@@ -124,6 +124,20 @@ def upgrade() -> None:
     op.create_index(op.f('ix_role_grants_area_id'), 'role_grants', ['area_id'], unique=False)
     op.create_index(op.f('ix_role_grants_user_id'), 'role_grants', ['user_id'], unique=False)
     op.create_index('uq_role_grants_city_admin', 'role_grants', ['user_id', 'role'], unique=True, postgresql_where='area_id IS NULL')
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('topic', sa.String(length=64), nullable=False),
+    sa.Column('ordering_key', sa.String(length=80), nullable=False),
+    sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('status', sa.String(length=16), server_default='pending', nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    )
+    op.create_index(op.f('ix_outbox_ordering_key'), 'outbox', ['ordering_key'], unique=False)
     # The audit log is append-only, for the application and for anyone with its credentials.
     op.execute(
         """
@@ -143,6 +157,8 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
     op.execute("DROP FUNCTION audit_log_append_only()")
     op.drop_index('uq_role_grants_city_admin', table_name='role_grants', postgresql_where='area_id IS NULL')
+    op.drop_index(op.f('ix_outbox_ordering_key'), table_name='outbox')
+    op.drop_table('outbox')
     op.drop_index(op.f('ix_role_grants_user_id'), table_name='role_grants')
     op.drop_index(op.f('ix_role_grants_area_id'), table_name='role_grants')
     op.drop_table('role_grants')

@@ -2,7 +2,7 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
-from src.models.system import AuditEntry, IdempotencyKey
+from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "AuthFamily",
     "Base",
     "IdempotencyKey",
+    "OutboxItem",
     "RefreshToken",
     "Role",
     "RoleGrant",

@@ -41,3 +41,22 @@ class AuditEntry(Base):
     object_id: Mapped[str | None] = mapped_column(String(64))
     area_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class OutboxItem(Base):
+    """A message for an outside system (the city portal), written in the same transaction as
+    the change it reports; the worker delivers it. ``ordering_key`` keeps per-object order
+    (a status change never overtakes the creation)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    ordering_key: Mapped[str] = mapped_column(String(80), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    delivered_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
