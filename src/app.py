@@ -25,6 +25,9 @@ from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
+from src.projects.controllers import ProjectController
+from src.proposals.controllers import MyProposalsController, ProposalController
+from src.uploads.controllers import UploadController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
@@ -32,6 +35,10 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
     MeController,
     AreaController,
+    ProposalController,
+    MyProposalsController,
+    UploadController,
+    ProjectController,
 ]
 
 

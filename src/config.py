@@ -46,6 +46,16 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Suggestions (proposals), uploads and projects.
+    proposal_submit_limit: int = 10  # suggestions per resident per window
+    proposal_submit_window_s: int = 3600
+    proposal_support_limit: int = 60  # support taps (PUT/DELETE) per resident per window
+    proposal_support_window_s: int = 60
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_pixels: int = 40_000_000
+    upload_limit: int = 60  # uploads per user per window
+    upload_window_s: int = 3600
+
     @property
     def is_dev_like(self) -> bool:
         return self.env in ("dev", "test")

@@ -2,7 +2,20 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.project import Project, ProjectStatus
+from src.models.proposal import (
+    Notification,
+    NotificationKind,
+    Proposal,
+    ProposalCategory,
+    ProposalPhoto,
+    ProposalReply,
+    ProposalStatus,
+    ProposalSupport,
+    ProposalTransition,
+)
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
+from src.models.upload import Upload
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
 
 __all__ = [
@@ -12,9 +25,21 @@ __all__ = [
     "AuthFamily",
     "Base",
     "IdempotencyKey",
+    "Notification",
+    "NotificationKind",
     "OutboxItem",
+    "Project",
+    "ProjectStatus",
+    "Proposal",
+    "ProposalCategory",
+    "ProposalPhoto",
+    "ProposalReply",
+    "ProposalStatus",
+    "ProposalSupport",
+    "ProposalTransition",
     "RefreshToken",
     "Role",
     "RoleGrant",
+    "Upload",
     "User",
 ]

@@ -1,0 +1,213 @@
+"""Suggestions (问需求计): categories, suggestions, supports, replies, status history,
+photos and the residents' notification feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from src.core.db import Base, TimestampMixin
+from src.core.ids import new_id
+
+
+class ProposalStatus(enum.StrEnum):
+    submitted = "submitted"
+    under_review = "under_review"
+    accepted = "accepted"
+    rejected = "rejected"
+    merged = "merged"
+    adopted = "adopted"
+    done = "done"
+    hidden = "hidden"
+
+
+class NotificationKind(enum.StrEnum):
+    reply = "reply"
+    status_changed = "status_changed"
+
+
+class ProposalCategory(Base):
+    """A suggestion category, grouped by the five goals of the life circle
+    (宜居/宜业/宜游/宜学/宜养)."""
+
+    __tablename__ = "proposal_categories"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(80))
+    group: Mapped[str] = mapped_column(String(16))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retired_at: Mapped[dt.datetime | None]
+
+
+class Proposal(Base):
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint("support_count >= 0", name="support_count_non_negative"),
+        CheckConstraint("(lat IS NULL) = (lng IS NULL)", name="location_pair"),
+        CheckConstraint("status <> 'merged' OR merged_into IS NOT NULL", name="merged_has_target"),
+        Index(
+            "ix_proposals_community_newest",
+            "community_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_proposals_community_supported",
+            "community_id",
+            text("support_count DESC"),
+            text("id DESC"),
+        ),
+        Index("ix_proposals_street_newest", "street_id", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_proposals_street_supported",
+            "street_id",
+            text("support_count DESC"),
+            text("id DESC"),
+        ),
+        Index("ix_proposals_author", "author_id", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_proposals_project", "project_id", postgresql_where=text("project_id IS NOT NULL")
+        ),
+        Index("ix_proposals_event", "event_id", postgresql_where=text("event_id IS NOT NULL")),
+        # Chinese search: character bigrams (see the migration and repository.search_terms).
+        Index(
+            "ix_proposals_search",
+            text("lc_bigrams(title || ' ' || body)"),
+            postgresql_using="gin",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    community_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("areas.id"))
+    # The community's street, copied at creation: street-wide lists use their own index.
+    street_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("areas.id"))
+    author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(32), ForeignKey("proposal_categories.code"))
+    # WGS-84; converted at the API edge.
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    # A consultation meeting (events domain); a plain id, no foreign key across domains.
+    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("projects.id")
+    )
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("proposals.id")
+    )
+    status: Mapped[ProposalStatus] = mapped_column(
+        Enum(ProposalStatus, name="proposal_status"), default=ProposalStatus.submitted
+    )
+    support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class ProposalSupport(Base):
+    """One row per supporter: the primary key makes "support once" a database rule."""
+
+    __tablename__ = "proposal_supports"
+
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_proposal_supports_user", "user_id"),)
+
+
+class ProposalReply(TimestampMixin, Base):
+    __tablename__ = "proposal_replies"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    author_role: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class ProposalTransition(Base):
+    """The status history: who moved a suggestion, when, from what, to what, and why."""
+
+    __tablename__ = "proposal_transitions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[ProposalStatus] = mapped_column(
+        Enum(ProposalStatus, name="proposal_status", create_type=False)
+    )
+    to_status: Mapped[ProposalStatus] = mapped_column(
+        Enum(ProposalStatus, name="proposal_status", create_type=False)
+    )
+    reason: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class ProposalPhoto(Base):
+    __tablename__ = "proposal_photos"
+
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    # An upload belongs to at most one suggestion.
+    upload_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("uploads.id"), primary_key=True, unique=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Notification(Base):
+    """What changed on a suggestion a resident submitted or supported."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user_newest", "user_id", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_notifications_user_unread",
+            "user_id",
+            postgresql_where=text("read_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE")
+    )
+    kind: Mapped[NotificationKind] = mapped_column(Enum(NotificationKind, name="notification_kind"))
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("proposals.id", ondelete="CASCADE")
+    )
+    status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    read_at: Mapped[dt.datetime | None]

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from src.core.deps import CurrentUser, DbSession
+from src.core.errors import wants_english
+from src.core.geo import CoordSys
+from src.core.pagination import DEFAULT_LIMIT, Limit, Page
+from src.models.project import ProjectStatus
+from src.projects import service
+from src.projects.schemas import ProjectDetailOut, ProjectIn, ProjectOut
+from src.proposals.service import Viewer
+
+
+class ProjectController(Controller):
+    path = "/api/v1/projects"
+    tags = ["projects"]
+
+    @post("/", summary="Add a project to a community's annual list (committee, street)")
+    async def create(
+        self, db_session: DbSession, principal: CurrentUser, data: JSONBody[ProjectIn]
+    ) -> ProjectOut:
+        return await service.create(db_session, principal, data)
+
+    @get("/", summary="Projects of a community or street")
+    async def list_projects(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        community_id: FromQuery[uuid.UUID | None] = None,
+        street_id: FromQuery[uuid.UUID | None] = None,
+        status: FromQuery[ProjectStatus | None] = None,
+        year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
+        overdue: FromQuery[bool | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[ProjectOut]:
+        items, next_cursor = await service.list_projects(
+            db_session,
+            principal,
+            community_id=community_id,
+            street_id=street_id,
+            status=status,
+            year=year,
+            overdue=overdue,
+            cursor=cursor,
+            limit=limit,
+        )
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get("/{project_id:uuid}", summary="One project, with the suggestions it came from")
+    async def get_project(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        principal: CurrentUser,
+        project_id: FromPath[uuid.UUID],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+    ) -> ProjectDetailOut:
+        viewer = Viewer(principal, wants_english(request), coord_sys)
+        return await service.get_detail(db_session, viewer, project_id)

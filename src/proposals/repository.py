@@ -1,0 +1,322 @@
+"""All SQL of the suggestions domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, literal, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.models.proposal import (
+    Notification,
+    NotificationKind,
+    Proposal,
+    ProposalCategory,
+    ProposalPhoto,
+    ProposalReply,
+    ProposalStatus,
+    ProposalSupport,
+    ProposalTransition,
+)
+from src.models.user import User
+
+SEARCH_TEXT = Proposal.title + " " + Proposal.body
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    community_id: uuid.UUID | None = None
+    street_id: uuid.UUID | None = None
+    author_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    status: ProposalStatus | None = None
+    category: str | None = None
+    event_id: uuid.UUID | None = None
+    terms: tuple[str, ...] = ()
+    # None: hidden ones too (staff, or the author's own list); else hide all but this user's.
+    hidden_visible_to: uuid.UUID | None = None
+    include_hidden: bool = True
+
+
+def escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def categories(session: AsyncSession, *, active_only: bool = True) -> list[ProposalCategory]:
+    query = select(ProposalCategory).order_by(ProposalCategory.sort_order, ProposalCategory.code)
+    if active_only:
+        query = query.where(ProposalCategory.retired_at.is_(None))
+    return list((await session.scalars(query)).all())
+
+
+async def active_category(session: AsyncSession, code: str) -> bool:
+    found = await session.scalar(
+        select(ProposalCategory.code).where(
+            ProposalCategory.code == code, ProposalCategory.retired_at.is_(None)
+        )
+    )
+    return found is not None
+
+
+async def get(
+    session: AsyncSession, proposal_id: uuid.UUID, *, lock: bool = False
+) -> Proposal | None:
+    query = select(Proposal).where(Proposal.id == proposal_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def lock_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Proposal]:
+    """Lock rows in id order (two concurrent merges never wait on each other in a cycle)."""
+    rows = await session.scalars(
+        select(Proposal)
+        .where(Proposal.id.in_(list(ids)))
+        .order_by(Proposal.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {p.id: p for p in rows.all()}
+
+
+async def author_names(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.display_name).where(User.id.in_(set(user_ids)))
+    )
+    return {row.id: row.display_name for row in rows}
+
+
+async def list_page(
+    session: AsyncSession,
+    flt: ListFilter,
+    *,
+    sort: str,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+) -> list[Proposal]:
+    query = select(Proposal)
+    conditions: list[Any] = []
+    if flt.community_id is not None:
+        conditions.append(Proposal.community_id == flt.community_id)
+    if flt.street_id is not None:
+        conditions.append(Proposal.street_id == flt.street_id)
+    if flt.author_id is not None:
+        conditions.append(Proposal.author_id == flt.author_id)
+    if flt.project_id is not None:
+        conditions.append(Proposal.project_id == flt.project_id)
+    if flt.status is not None:
+        conditions.append(Proposal.status == flt.status)
+    if flt.category is not None:
+        conditions.append(Proposal.category == flt.category)
+    if flt.event_id is not None:
+        conditions.append(Proposal.event_id == flt.event_id)
+    if not flt.include_hidden:
+        visible = Proposal.status != ProposalStatus.hidden
+        if flt.hidden_visible_to is not None:
+            visible = or_(visible, Proposal.author_id == flt.hidden_visible_to)
+        conditions.append(visible)
+    if flt.terms:
+        indexable = [t for t in flt.terms if len(t) >= 2]
+        if indexable:
+            # Served by ix_proposals_search (GIN over character bigrams); ILIKE then checks
+            # the exact substring on the candidates.
+            conditions.append(
+                func.lc_bigrams(SEARCH_TEXT).op("@>")(func.lc_bigrams(literal(" ".join(indexable))))
+            )
+        for term in flt.terms:
+            conditions.append(SEARCH_TEXT.ilike(f"%{escape_like(term)}%", escape="\\"))
+    if sort == "most_supported":
+        key: tuple[Any, Any] = (Proposal.support_count, Proposal.id)
+    else:
+        key = (Proposal.created_at, Proposal.id)
+    if after is not None:
+        conditions.append(
+            tuple_(*key)
+            < tuple_(literal(after[0], key[0].type), literal(after[1], Proposal.id.type))
+        )
+    query = query.where(and_(*conditions)).order_by(key[0].desc(), key[1].desc()).limit(limit + 1)
+    return list((await session.scalars(query)).all())
+
+
+async def supported_ids(
+    session: AsyncSession, user_id: uuid.UUID, proposal_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    if not proposal_ids:
+        return set()
+    rows = await session.scalars(
+        select(ProposalSupport.proposal_id).where(
+            ProposalSupport.user_id == user_id,
+            ProposalSupport.proposal_id.in_(list(proposal_ids)),
+        )
+    )
+    return set(rows.all())
+
+
+async def photos_of(
+    session: AsyncSession, proposal_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    if not proposal_ids:
+        return {}
+    rows = await session.execute(
+        select(ProposalPhoto.proposal_id, ProposalPhoto.upload_id)
+        .where(ProposalPhoto.proposal_id.in_(list(proposal_ids)))
+        .order_by(ProposalPhoto.proposal_id, ProposalPhoto.position)
+    )
+    out: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for row in rows:
+        out.setdefault(row.proposal_id, []).append(row.upload_id)
+    return out
+
+
+async def replies_of(session: AsyncSession, proposal_id: uuid.UUID) -> list[Any]:
+    rows = await session.execute(
+        select(ProposalReply, User.display_name)
+        .join(User, User.id == ProposalReply.author_id)
+        .where(ProposalReply.proposal_id == proposal_id)
+        .order_by(ProposalReply.created_at, ProposalReply.id)
+    )
+    return list(rows.all())
+
+
+async def history_of(session: AsyncSession, proposal_id: uuid.UUID) -> list[ProposalTransition]:
+    rows = await session.scalars(
+        select(ProposalTransition)
+        .where(ProposalTransition.proposal_id == proposal_id)
+        .order_by(ProposalTransition.id)
+    )
+    return list(rows.all())
+
+
+async def add_support(session: AsyncSession, proposal_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    """Support once; the primary key decides. The caller holds the proposal's row lock."""
+    inserted = await session.scalar(
+        insert(ProposalSupport)
+        .values(proposal_id=proposal_id, user_id=user_id)
+        .on_conflict_do_nothing()
+        .returning(ProposalSupport.user_id)
+    )
+    delta = 1 if inserted is not None else 0
+    return await _bump(session, proposal_id, delta)
+
+
+async def remove_support(session: AsyncSession, proposal_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    deleted = await session.scalar(
+        ProposalSupport.__table__.delete()  # type: ignore[attr-defined]
+        .where(
+            ProposalSupport.proposal_id == proposal_id,
+            ProposalSupport.user_id == user_id,
+        )
+        .returning(ProposalSupport.user_id)
+    )
+    delta = -1 if deleted is not None else 0
+    return await _bump(session, proposal_id, delta)
+
+
+async def _bump(session: AsyncSession, proposal_id: uuid.UUID, delta: int) -> int:
+    count = await session.scalar(
+        update(Proposal)
+        .where(Proposal.id == proposal_id)
+        .values(support_count=Proposal.support_count + delta)
+        .returning(Proposal.support_count)
+        .execution_options(synchronize_session=False)
+    )
+    return int(count or 0)
+
+
+async def carry_supports(session: AsyncSession, source: uuid.UUID, target: uuid.UUID) -> int:
+    """Copy the source's supporters to the target (each counted once) and recount it."""
+    await session.execute(
+        text(
+            "INSERT INTO proposal_supports (proposal_id, user_id, created_at) "
+            "SELECT :target, user_id, created_at FROM proposal_supports "
+            "WHERE proposal_id = :source ON CONFLICT DO NOTHING"
+        ),
+        {"source": source, "target": target},
+    )
+    count = await session.scalar(
+        text(
+            "UPDATE proposals SET support_count = "
+            "(SELECT count(*) FROM proposal_supports WHERE proposal_id = :target), "
+            "updated_at = now() WHERE id = :target RETURNING support_count"
+        ),
+        {"target": target},
+    )
+    return int(count or 0)
+
+
+async def notify(
+    session: AsyncSession,
+    proposal_id: uuid.UUID,
+    kind: NotificationKind,
+    *,
+    actor_id: uuid.UUID,
+    status: str | None = None,
+    author_only: bool = False,
+) -> None:
+    """One notification for the author and (unless ``author_only``) every supporter."""
+    supporters = (
+        ""
+        if author_only
+        else "UNION SELECT user_id FROM proposal_supports WHERE proposal_id = :pid"
+    )
+    await session.execute(
+        text(
+            "INSERT INTO notifications (id, user_id, kind, proposal_id, status) "
+            "SELECT gen_random_uuid(), u, CAST(:kind AS notification_kind), :pid, :status "
+            f"FROM (SELECT author_id AS u FROM proposals WHERE id = :pid {supporters}) AS s "
+            "WHERE u <> :actor"
+        ),
+        {"pid": proposal_id, "kind": kind.value, "status": status, "actor": actor_id},
+    )
+
+
+async def notifications_page(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    unread_only: bool,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Any]:
+    query = (
+        select(Notification, Proposal.title)
+        .join(Proposal, Proposal.id == Notification.proposal_id)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit + 1)
+    )
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if after is not None:
+        query = query.where(
+            tuple_(Notification.created_at, Notification.id)
+            < tuple_(
+                literal(after[0], Notification.created_at.type),
+                literal(after[1], Notification.id.type),
+            )
+        )
+    return list((await session.execute(query)).all())
+
+
+async def mark_read(
+    session: AsyncSession, user_id: uuid.UUID, ids: Sequence[uuid.UUID] | None
+) -> int:
+    query = (
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+    if ids is not None:
+        query = query.where(Notification.id.in_(list(ids)))
+    result = await session.execute(query)
+    return int(result.rowcount)  # type: ignore[attr-defined]

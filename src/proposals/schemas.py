@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from src.core.geo import Location
+from src.core.schemas import RequestModel, ResponseModel
+from src.models.proposal import NotificationKind, ProposalStatus
+
+TITLE_MAX = 80
+BODY_MAX = 2000
+REPLY_MAX = 2000
+REASON_MAX = 500
+PHOTOS_MAX = 9
+QUERY_MAX = 50
+ANONYMOUS_ZH = "匿名居民"
+ANONYMOUS_EN = "Anonymous resident"
+
+
+class ProposalSort(StrEnum):
+    newest = "newest"
+    most_supported = "most_supported"
+
+
+class ProposalIn(RequestModel):
+    title: str = Field(min_length=2, max_length=TITLE_MAX)
+    body: str = Field(min_length=1, max_length=BODY_MAX)
+    category: str = Field(min_length=1, max_length=32)
+    community_id: uuid.UUID | None = None
+    location: Location | None = None
+    event_id: uuid.UUID | None = None
+    anonymous: bool = False
+    photo_ids: list[uuid.UUID] = Field(default_factory=list, max_length=PHOTOS_MAX)
+
+
+class ReplyIn(RequestModel):
+    body: str = Field(min_length=1, max_length=REPLY_MAX)
+
+
+class TransitionIn(RequestModel):
+    to: ProposalStatus
+    reason: str | None = Field(default=None, min_length=1, max_length=REASON_MAX)
+    merged_into: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _fields_match_target(self) -> TransitionIn:
+        if self.merged_into is not None and self.to != ProposalStatus.merged:
+            raise ValueError("merged_into is only allowed with to=merged")
+        if self.project_id is not None and self.to != ProposalStatus.adopted:
+            raise ValueError("project_id is only allowed with to=adopted")
+        return self
+
+
+class NotificationsReadIn(RequestModel):
+    ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> NotificationsReadIn:
+        if not self.all and not self.ids:
+            raise ValueError("give ids or all=true")
+        return self
+
+
+class CategoryOut(ResponseModel):
+    code: str
+    name: str
+    group: str
+    name_zh: str
+    name_en: str
+
+
+class AuthorOut(ResponseModel):
+    id: uuid.UUID | None
+    display_name: str
+
+
+class PhotoOut(ResponseModel):
+    id: uuid.UUID
+    url: str
+
+
+class ProposalOut(ResponseModel):
+    id: uuid.UUID
+    community_id: uuid.UUID
+    street_id: uuid.UUID
+    title: str
+    body: str
+    category: str
+    status: ProposalStatus
+    support_count: int
+    supported_by_me: bool
+    anonymous: bool
+    is_mine: bool
+    author: AuthorOut
+    location: Location | None
+    event_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    merged_into: uuid.UUID | None
+    photos: list[PhotoOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ReplyOut(ResponseModel):
+    id: uuid.UUID
+    body: str
+    author_name: str
+    author_role: str
+    created_at: dt.datetime
+
+
+class TransitionOut(ResponseModel):
+    from_status: ProposalStatus
+    to_status: ProposalStatus
+    reason: str | None
+    actor_role: str
+    at: dt.datetime
+
+
+class ProposalDetailOut(ProposalOut):
+    replies: list[ReplyOut]
+    history: list[TransitionOut]
+
+
+class SupportOut(ResponseModel):
+    support_count: int
+    supported_by_me: bool
+
+
+class NotificationOut(ResponseModel):
+    id: uuid.UUID
+    kind: NotificationKind
+    proposal_id: uuid.UUID
+    proposal_title: str
+    status: str | None
+    created_at: dt.datetime
+    read: bool
+    read_at: dt.datetime | None
+
+
+class ReadOut(ResponseModel):
+    marked: int

@@ -1,0 +1,587 @@
+"""The rules of suggestions: who may submit, see, support, answer and move them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.core import audit, outbox
+from src.core.auth import Principal, covers
+from src.core.errors import AppError, Message, conflict, not_found, validation_failed
+from src.core.geo import CoordSys, Location
+from src.core.pagination import decode_cursor, paginate
+from src.models.area import AreaLevel
+from src.models.project import Project
+from src.models.proposal import (
+    NotificationKind,
+    Proposal,
+    ProposalPhoto,
+    ProposalReply,
+    ProposalStatus,
+    ProposalTransition,
+)
+from src.proposals import repository
+from src.proposals.access import (
+    MODERATE_ROLES,
+    REPLY_ROLES,
+    VIEW_ROLES,
+    acting_role,
+    area_required,
+    load_area,
+    view_scope,
+)
+from src.proposals.repository import ListFilter
+from src.proposals.schemas import (
+    ANONYMOUS_EN,
+    ANONYMOUS_ZH,
+    QUERY_MAX,
+    AuthorOut,
+    NotificationOut,
+    NotificationsReadIn,
+    PhotoOut,
+    ProposalDetailOut,
+    ProposalIn,
+    ProposalOut,
+    ProposalSort,
+    ReadOut,
+    ReplyIn,
+    ReplyOut,
+    SupportOut,
+    TransitionIn,
+    TransitionOut,
+)
+from src.uploads import service as uploads
+from src.uploads.schemas import upload_url
+
+S = ProposalStatus
+# The state machine of API.md; ``hidden`` is moderation, restorable to review.
+TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
+    S.submitted: frozenset({S.under_review, S.hidden}),
+    S.under_review: frozenset({S.accepted, S.rejected, S.merged, S.hidden}),
+    S.accepted: frozenset({S.adopted, S.hidden}),
+    S.adopted: frozenset({S.done}),
+    S.done: frozenset(),
+    S.rejected: frozenset({S.hidden}),
+    S.merged: frozenset({S.hidden}),
+    S.hidden: frozenset({S.under_review}),
+}
+# Supports only count while a suggestion is still being decided or carried out.
+SUPPORTABLE = frozenset({S.submitted, S.under_review, S.accepted, S.adopted})
+NEEDS_REASON = frozenset({S.rejected, S.hidden})
+MERGE_TARGETS = frozenset({S.submitted, S.under_review, S.accepted, S.adopted})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    principal: Principal
+    english: bool
+    coord_sys: CoordSys
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def can_see(principal: Principal, proposal: Proposal, path: list[uuid.UUID]) -> bool:
+    if proposal.author_id == principal.user_id:
+        return True
+    staff = covers(principal, path, VIEW_ROLES)
+    if proposal.status == S.hidden and not staff:
+        return False
+    return staff or principal.community_id == proposal.community_id
+
+
+async def visible_proposal(
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Proposal, list[uuid.UUID]]:
+    proposal = await repository.get(session, proposal_id, lock=lock)
+    if proposal is None:
+        raise not_found("建议", "Suggestion")
+    area = await load_area(session, proposal.community_id)
+    assert area is not None
+    if not can_see(principal, proposal, area.path):
+        raise not_found("建议", "Suggestion")
+    return proposal, list(area.path)
+
+
+async def build_outs(
+    session: AsyncSession, viewer: Viewer, proposals: list[Proposal]
+) -> list[ProposalOut]:
+    ids = [p.id for p in proposals]
+    me = viewer.principal.user_id
+    supported = await repository.supported_ids(session, me, ids)
+    photos = await repository.photos_of(session, ids)
+    names = await repository.author_names(
+        session, [p.author_id for p in proposals if not p.anonymous or p.author_id == me]
+    )
+    anonymous = AuthorOut(id=None, display_name=ANONYMOUS_EN if viewer.english else ANONYMOUS_ZH)
+    outs = []
+    for p in proposals:
+        mine = p.author_id == me
+        author = (
+            anonymous
+            if p.anonymous and not mine
+            else AuthorOut(id=p.author_id, display_name=names.get(p.author_id, ""))
+        )
+        location = (
+            Location.from_wgs84(p.lat, p.lng, viewer.coord_sys)
+            if p.lat is not None and p.lng is not None
+            else None
+        )
+        outs.append(
+            ProposalOut(
+                id=p.id,
+                community_id=p.community_id,
+                street_id=p.street_id,
+                title=p.title,
+                body=p.body,
+                category=p.category,
+                status=p.status,
+                support_count=p.support_count,
+                supported_by_me=p.id in supported,
+                anonymous=p.anonymous,
+                is_mine=mine,
+                author=author,
+                location=location,
+                event_id=p.event_id,
+                project_id=p.project_id,
+                merged_into=p.merged_into,
+                photos=[PhotoOut(id=u, url=upload_url(u)) for u in photos.get(p.id, [])],
+                created_at=p.created_at,
+                updated_at=p.updated_at,
+            )
+        )
+    return outs
+
+
+async def detail(session: AsyncSession, viewer: Viewer, proposal: Proposal) -> ProposalDetailOut:
+    [base] = await build_outs(session, viewer, [proposal])
+    replies = [
+        ReplyOut(
+            id=r.id,
+            body=r.body,
+            author_name=name,
+            author_role=r.author_role,
+            created_at=r.created_at,
+        )
+        for r, name in await repository.replies_of(session, proposal.id)
+    ]
+    history = [
+        TransitionOut(
+            from_status=t.from_status,
+            to_status=t.to_status,
+            reason=t.reason,
+            actor_role=t.actor_role,
+            at=t.at,
+        )
+        for t in await repository.history_of(session, proposal.id)
+    ]
+    return ProposalDetailOut(**base.model_dump(), replies=replies, history=history)
+
+
+async def get_detail(
+    session: AsyncSession, viewer: Viewer, proposal_id: uuid.UUID
+) -> ProposalDetailOut:
+    proposal, _ = await visible_proposal(session, viewer.principal, proposal_id)
+    return await detail(session, viewer, proposal)
+
+
+def search_terms(q: str | None) -> tuple[str, ...]:
+    if q is None:
+        return ()
+    q = q.strip()
+    if len(q) > QUERY_MAX:
+        raise validation_failed([{"field": "q", "message": f"at most {QUERY_MAX} characters"}])
+    return tuple(q.split())
+
+
+def _after(cursor: str | None, sort: ProposalSort) -> tuple[object, uuid.UUID] | None:
+    values = decode_cursor(cursor, 2)
+    if values is None:
+        return None
+    try:
+        first: object = (
+            int(values[0])
+            if sort == ProposalSort.most_supported
+            else dt.datetime.fromisoformat(str(values[0]))
+        )
+        return first, uuid.UUID(str(values[1]))
+    except (TypeError, ValueError) as exc:
+        raise AppError(
+            400, "invalid_cursor", Message("分页游标无效", "The cursor is not valid")
+        ) from exc
+
+
+async def list_proposals(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    community_id: uuid.UUID | None,
+    street_id: uuid.UUID | None,
+    status: ProposalStatus | None,
+    category: str | None,
+    event_id: uuid.UUID | None,
+    q: str | None,
+    sort: ProposalSort,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ProposalOut], str | None]:
+    principal = viewer.principal
+    terms = search_terms(q)
+    staff = False
+    if street_id is not None:
+        scope = await view_scope(session, principal, street_id, AreaLevel.street, field="street_id")
+        staff = scope.staff
+    if community_id is None and street_id is None:
+        community_id = principal.community_id
+        if community_id is None:
+            raise area_required()
+    if community_id is not None:
+        scope = await view_scope(
+            session, principal, community_id, AreaLevel.community, field="community_id"
+        )
+        staff = staff or scope.staff
+    flt = ListFilter(
+        community_id=community_id,
+        street_id=street_id,
+        status=status,
+        category=category,
+        event_id=event_id,
+        terms=terms,
+        include_hidden=staff,
+        hidden_visible_to=principal.user_id,
+    )
+    rows = await repository.list_page(
+        session, flt, sort=sort.value, after=_after(cursor, sort), limit=limit
+    )
+    items, next_cursor = paginate(rows, limit, _cursor_key(sort))
+    return await build_outs(session, viewer, items), next_cursor
+
+
+def _cursor_key(sort: ProposalSort):  # type: ignore[no-untyped-def]
+    if sort == ProposalSort.most_supported:
+        return lambda p: (p.support_count, str(p.id))
+    return lambda p: (p.created_at.isoformat(), str(p.id))
+
+
+async def list_mine(
+    session: AsyncSession, viewer: Viewer, *, cursor: str | None, limit: int
+) -> tuple[list[ProposalOut], str | None]:
+    flt = ListFilter(author_id=viewer.principal.user_id)
+    rows = await repository.list_page(
+        session,
+        flt,
+        sort=ProposalSort.newest.value,
+        after=_after(cursor, ProposalSort.newest),
+        limit=limit,
+    )
+    items, next_cursor = paginate(rows, limit, _cursor_key(ProposalSort.newest))
+    return await build_outs(session, viewer, items), next_cursor
+
+
+# --- submitting ---------------------------------------------------------------------------
+
+
+async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> ProposalDetailOut:
+    principal = viewer.principal
+    community_id = data.community_id or principal.community_id
+    if community_id is None:
+        raise AppError(
+            422,
+            "community_required",
+            Message("请选择建议所属的社区", "Choose the community of the suggestion"),
+        )
+    scope = await view_scope(
+        session, principal, community_id, AreaLevel.community, field="community_id"
+    )
+    if not scope.resident and not covers(principal, scope.area.path, MODERATE_ROLES):
+        # A planner reads the street's suggestions but does not file them for residents.
+        raise not_found("区域", "Area")
+    errors = []
+    if not await repository.active_category(session, data.category):
+        errors.append({"field": "category", "message": "unknown category"})
+    if len(set(data.photo_ids)) != len(data.photo_ids) or not await uploads.claimable(
+        session, principal.user_id, data.photo_ids
+    ):
+        errors.append(
+            {"field": "photo_ids", "message": "unknown, foreign or already attached upload"}
+        )
+    if errors:
+        raise validation_failed(errors)
+    lat, lng = data.location.to_wgs84() if data.location else (None, None)
+    proposal = Proposal(
+        community_id=scope.area.id,
+        street_id=scope.street_id,
+        author_id=principal.user_id,
+        anonymous=data.anonymous,
+        title=data.title,
+        body=data.body,
+        category=data.category,
+        lat=lat,
+        lng=lng,
+        event_id=data.event_id,
+        status=S.submitted,
+        support_count=0,
+    )
+    session.add(proposal)
+    await session.flush()
+    for position, upload_id in enumerate(data.photo_ids):
+        session.add(ProposalPhoto(proposal_id=proposal.id, upload_id=upload_id, position=position))
+    await session.flush()
+    await session.refresh(proposal)
+    await outbox.enqueue(
+        session,
+        "proposal.created",
+        f"proposal:{proposal.id}",
+        {
+            "id": str(proposal.id),
+            "community_id": str(proposal.community_id),
+            "street_id": str(proposal.street_id),
+            "title": proposal.title,
+            "category": proposal.category,
+            "status": proposal.status.value,
+            "event_id": str(proposal.event_id) if proposal.event_id else None,
+            "created_at": proposal.created_at.isoformat(),
+        },
+    )
+    return await detail(session, viewer, proposal)
+
+
+# --- supporting ---------------------------------------------------------------------------
+
+
+async def set_support(
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, support: bool
+) -> SupportOut:
+    # The row lock orders every support change and merge of this suggestion: the count
+    # stays exact under concurrent taps, and lock order (suggestion, then supports) is fixed.
+    proposal, _ = await visible_proposal(session, principal, proposal_id, lock=True)
+    if proposal.status not in SUPPORTABLE:
+        raise conflict(
+            "proposal_closed",
+            "该建议已结束，不能再附议",
+            "This suggestion is closed for support",
+        )
+    if support:
+        count = await repository.add_support(session, proposal.id, principal.user_id)
+    else:
+        count = await repository.remove_support(session, proposal.id, principal.user_id)
+    return SupportOut(support_count=count, supported_by_me=support)
+
+
+# --- answering and moving -----------------------------------------------------------------
+
+
+async def reply(
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, data: ReplyIn
+) -> ReplyOut:
+    proposal, path = await visible_proposal(session, principal, proposal_id)
+    role = acting_role(principal, path, REPLY_ROLES)
+    item = ProposalReply(
+        proposal_id=proposal.id, author_id=principal.user_id, author_role=role.value, body=data.body
+    )
+    session.add(item)
+    await session.flush()
+    await session.refresh(item)
+    await repository.notify(
+        session,
+        proposal.id,
+        NotificationKind.reply,
+        actor_id=principal.user_id,
+        author_only=proposal.status == S.hidden,
+    )
+    await outbox.enqueue(
+        session,
+        "proposal.replied",
+        f"proposal:{proposal.id}",
+        {
+            "id": str(proposal.id),
+            "reply_id": str(item.id),
+            "body": item.body,
+            "author_role": role.value,
+            "created_at": item.created_at.isoformat(),
+        },
+    )
+    await audit.record(
+        session,
+        principal,
+        "proposal.reply",
+        "proposal",
+        proposal.id,
+        area_id=proposal.community_id,
+        details={"reply_id": str(item.id)},
+    )
+    return ReplyOut(
+        id=item.id,
+        body=item.body,
+        author_name=principal.display_name,
+        author_role=item.author_role,
+        created_at=item.created_at,
+    )
+
+
+def _illegal(current: ProposalStatus, to: ProposalStatus) -> AppError:
+    return conflict(
+        "illegal_transition",
+        f"建议状态不能从 {current.value} 变为 {to.value}",
+        f"A suggestion cannot move from {current.value} to {to.value}",
+    )
+
+
+async def transition(
+    session: AsyncSession, viewer: Viewer, proposal_id: uuid.UUID, data: TransitionIn
+) -> ProposalDetailOut:
+    principal = viewer.principal
+    proposal, path = await visible_proposal(session, principal, proposal_id)
+    role = acting_role(principal, path, MODERATE_ROLES)
+    if data.to in NEEDS_REASON and not data.reason:
+        raise AppError(
+            422,
+            "reason_required",
+            Message("请填写原因", "A reason is required for this change"),
+            errors=[{"field": "reason", "message": "required"}],
+        )
+    if data.to == S.merged and data.merged_into is None:
+        raise validation_failed([{"field": "merged_into", "message": "required to merge"}])
+    if data.to == S.adopted and data.project_id is None:
+        raise validation_failed([{"field": "project_id", "message": "required to adopt"}])
+
+    lock_ids = [proposal.id]
+    if data.to == S.merged and data.merged_into is not None:
+        if data.merged_into == proposal.id:
+            raise validation_failed(
+                [{"field": "merged_into", "message": "cannot merge into itself"}]
+            )
+        lock_ids.append(data.merged_into)
+    locked = await repository.lock_many(session, lock_ids)
+    proposal = locked[proposal.id]
+    current = proposal.status
+    if data.to not in TRANSITIONS[current]:
+        raise _illegal(current, data.to)
+
+    target: Proposal | None = None
+    if data.to == S.merged:
+        target = locked.get(data.merged_into) if data.merged_into else None
+        if (
+            target is None
+            or target.community_id != proposal.community_id
+            or target.status not in MERGE_TARGETS
+        ):
+            raise AppError(
+                422,
+                "invalid_merge_target",
+                Message(
+                    "只能合并到同一社区中仍在处理的建议",
+                    "Merge into an open suggestion of the same community",
+                ),
+                errors=[{"field": "merged_into", "message": "not an open suggestion here"}],
+            )
+        await repository.carry_supports(session, proposal.id, target.id)
+        proposal.merged_into = target.id
+    if data.to == S.adopted:
+        project = await session.get(Project, data.project_id)
+        if project is None or project.community_id != proposal.community_id:
+            raise AppError(
+                422,
+                "invalid_project",
+                Message("项目不存在或不属于该社区", "No such project in this community"),
+                errors=[{"field": "project_id", "message": "not a project of this community"}],
+            )
+        proposal.project_id = project.id
+    proposal.status = data.to
+    proposal.updated_at = dt.datetime.now(dt.UTC)
+    session.add(
+        ProposalTransition(
+            proposal_id=proposal.id,
+            actor_id=principal.user_id,
+            actor_role=role.value,
+            from_status=current,
+            to_status=data.to,
+            reason=data.reason,
+        )
+    )
+    await session.flush()
+    await repository.notify(
+        session,
+        proposal.id,
+        NotificationKind.status_changed,
+        actor_id=principal.user_id,
+        status=data.to.value,
+        author_only=data.to == S.hidden,
+    )
+    await outbox.enqueue(
+        session,
+        "proposal.status_changed",
+        f"proposal:{proposal.id}",
+        {
+            "id": str(proposal.id),
+            "from": current.value,
+            "to": data.to.value,
+            "reason": data.reason,
+            "merged_into": str(proposal.merged_into) if proposal.merged_into else None,
+            "project_id": str(proposal.project_id) if proposal.project_id else None,
+        },
+    )
+    await audit.record(
+        session,
+        principal,
+        "proposal.hide" if data.to == S.hidden else "proposal.transition",
+        "proposal",
+        proposal.id,
+        area_id=proposal.community_id,
+        details={"from": current.value, "to": data.to.value, "reason": data.reason},
+    )
+    await session.refresh(proposal)
+    return await detail(session, viewer, proposal)
+
+
+# --- notifications ------------------------------------------------------------------------
+
+
+async def list_notifications(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    unread_only: bool,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[NotificationOut], str | None]:
+    values = decode_cursor(cursor, 2)
+    after = None
+    if values is not None:
+        try:
+            after = (dt.datetime.fromisoformat(str(values[0])), uuid.UUID(str(values[1])))
+        except (TypeError, ValueError) as exc:
+            raise AppError(
+                400, "invalid_cursor", Message("分页游标无效", "The cursor is not valid")
+            ) from exc
+    rows = await repository.notifications_page(
+        session, principal.user_id, unread_only=unread_only, after=after, limit=limit
+    )
+    items, next_cursor = paginate(
+        rows, limit, lambda r: (r[0].created_at.isoformat(), str(r[0].id))
+    )
+    return [
+        NotificationOut(
+            id=n.id,
+            kind=n.kind,
+            proposal_id=n.proposal_id,
+            proposal_title=title,
+            status=n.status,
+            created_at=n.created_at,
+            read=n.read_at is not None,
+            read_at=n.read_at,
+        )
+        for n, title in items
+    ], next_cursor
+
+
+async def mark_read(
+    session: AsyncSession, principal: Principal, data: NotificationsReadIn
+) -> ReadOut:
+    marked = await repository.mark_read(
+        session, principal.user_id, None if data.all else (data.ids or [])
+    )
+    return ReadOut(marked=marked)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.core.errors import AppError, Message, not_found
+from src.core.ids import new_id
+from src.models.proposal import ProposalPhoto
+from src.models.upload import Upload
+from src.uploads.images import clean_image
+from src.uploads.storage import Storage
+
+
+def too_large(max_bytes: int) -> AppError:
+    mb = max_bytes // (1024 * 1024)
+    return AppError(
+        413,
+        "payload_too_large",
+        Message(f"文件不能超过 {mb} MB", f"The file must not exceed {mb} MB"),
+    )
+
+
+async def store_image(
+    session: AsyncSession,
+    storage: Storage,
+    owner_id: uuid.UUID,
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+) -> Upload:
+    if len(data) > max_bytes:
+        raise too_large(max_bytes)
+    clean = await asyncio.to_thread(clean_image, data, max_pixels)
+    upload_id = new_id()
+    key = upload_id.hex
+    await storage.put(key, clean.data, clean.content_type)
+    upload = Upload(
+        id=upload_id,
+        owner_id=owner_id,
+        content_type=clean.content_type,
+        size=len(clean.data),
+        width=clean.width,
+        height=clean.height,
+        storage_key=key,
+    )
+    session.add(upload)
+    await session.flush()
+    return upload
+
+
+async def get_upload(session: AsyncSession, upload_id: uuid.UUID) -> Upload:
+    upload = await session.get(Upload, upload_id)
+    if upload is None:
+        raise not_found("文件", "File")
+    return upload
+
+
+async def claimable(
+    session: AsyncSession, owner_id: uuid.UUID, upload_ids: Sequence[uuid.UUID]
+) -> bool:
+    """True when every id is an upload of ``owner_id`` not yet attached to a suggestion."""
+    if not upload_ids:
+        return True
+    rows = await session.scalars(
+        select(Upload.id)
+        .outerjoin(ProposalPhoto, ProposalPhoto.upload_id == Upload.id)
+        .where(
+            Upload.id.in_(list(upload_ids)),
+            Upload.owner_id == owner_id,
+            ProposalPhoto.upload_id.is_(None),
+        )
+    )
+    return len(set(rows.all())) == len(set(upload_ids))

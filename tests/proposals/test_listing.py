@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.proposals.helpers import make_world, submit
+
+
+async def test_chinese_search_finds_two_and_one_character_words(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    w = await make_world(db, client)
+    lift = await submit(client, w.h["resident"], title="加装电梯", body="五号楼需要电梯")
+    park = await submit(client, w.h["resident"], title="口袋公园", body="希望增加健身器材 Fitness")
+    await submit(client, w.h["resident"], title="停车难", body="晚上没有车位")
+    url = f"/api/v1/proposals?community_id={w.a.id}"
+
+    async def found(q: str) -> list[str]:
+        response = await client.get(url, params={"q": q}, headers=w.h["neighbour"])
+        assert response.status_code == 200, response.text
+        return [p["id"] for p in response.json()["items"]]
+
+    assert await found("电梯") == [lift["id"]]
+    assert await found("加装电梯") == [lift["id"]]
+    assert await found("梯") == [lift["id"]]
+    assert await found("健身器材") == [park["id"]]
+    assert await found("fitness") == [park["id"]]
+    assert await found("公园 器材") == [park["id"]]
+    assert await found("电梯公园") == []
+    assert await found("%") == []
+    assert await found("_") == []
+
+
+async def test_filters_status_and_category(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    w = await make_world(db, client)
+    lift = await submit(client, w.h["resident"])
+    parking = await submit(client, w.h["resident"], title="停车难", category="parking")
+    await client.post(
+        f"/api/v1/proposals/{parking['id']}/transitions",
+        json={"to": "under_review"},
+        headers=w.h["committee"],
+    )
+    base = f"/api/v1/proposals?community_id={w.a.id}"
+    by_cat = await client.get(f"{base}&category=accessibility", headers=w.h["neighbour"])
+    assert [p["id"] for p in by_cat.json()["items"]] == [lift["id"]]
+    by_status = await client.get(f"{base}&status=under_review", headers=w.h["neighbour"])
+    assert [p["id"] for p in by_status.json()["items"]] == [parking["id"]]
+    event_id = "0190d7a4-1b2c-7d3e-8f40-123456789abc"
+    at_meeting = await submit(client, w.h["neighbour"], event_id=event_id)
+    by_event = await client.get(f"{base}&event_id={event_id}", headers=w.h["resident"])
+    assert [p["id"] for p in by_event.json()["items"]] == [at_meeting["id"]]
+
+
+async def test_cursor_pages_are_stable_while_suggestions_arrive(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    w = await make_world(db, client)
+    ids = [(await submit(client, w.h["resident"], title=f"建议{i}"))["id"] for i in range(5)]
+    url = f"/api/v1/proposals?community_id={w.a.id}&limit=2"
+    first = (await client.get(url, headers=w.h["neighbour"])).json()
+    assert [p["id"] for p in first["items"]] == ids[::-1][:2]
+    await submit(client, w.h["neighbour"], title="新来的")
+    second = (
+        await client.get(f"{url}&cursor={first['next_cursor']}", headers=w.h["neighbour"])
+    ).json()
+    third = (
+        await client.get(f"{url}&cursor={second['next_cursor']}", headers=w.h["neighbour"])
+    ).json()
+    seen = [p["id"] for p in first["items"] + second["items"] + third["items"]]
+    assert seen == ids[::-1]
+    assert third["next_cursor"] is None
+
+
+async def test_most_supported_order_and_pages(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    w = await make_world(db, client)
+    few = await submit(client, w.h["resident"], title="一票")
+    many = await submit(client, w.h["resident"], title="两票")
+    none = await submit(client, w.h["resident"], title="零票")
+    for who in ("resident", "neighbour"):
+        await client.put(f"/api/v1/proposals/{many['id']}/support", headers=w.h[who])
+    await client.put(f"/api/v1/proposals/{few['id']}/support", headers=w.h["neighbour"])
+    url = f"/api/v1/proposals?community_id={w.a.id}&sort=most_supported&limit=2"
+    page = (await client.get(url, headers=w.h["resident"])).json()
+    assert [(p["id"], p["support_count"]) for p in page["items"]] == [
+        (many["id"], 2),
+        (few["id"], 1),
+    ]
+    assert [p["supported_by_me"] for p in page["items"]] == [True, False]
+    rest = (await client.get(f"{url}&cursor={page['next_cursor']}", headers=w.h["resident"])).json()
+    assert [p["id"] for p in rest["items"]] == [none["id"]]
+
+
+async def test_area_scope(client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]) -> None:
+    w = await make_world(db, client)
+    in_a = await submit(client, w.h["resident"])
+    in_b = await submit(client, w.h["outsider"], title="B社区的建议")
+
+    async def status(path: str, who: str) -> int:
+        return (await client.get(path, headers=w.h[who])).status_code
+
+    # Residents: their own community only.
+    assert await status(f"/api/v1/proposals?community_id={w.b.id}", "resident") == 404
+    assert await status(f"/api/v1/proposals/{in_b['id']}", "resident") == 404
+    assert await status(f"/api/v1/proposals?street_id={w.street.id}", "resident") == 404
+    # A committee: its community only.
+    assert await status(f"/api/v1/proposals?community_id={w.a.id}", "committee") == 200
+    assert await status(f"/api/v1/proposals?community_id={w.b.id}", "committee") == 404
+    assert await status(f"/api/v1/proposals/{in_b['id']}", "committee") == 404
+    assert await status(f"/api/v1/proposals?street_id={w.street.id}", "committee") == 404
+    reply = await client.post(
+        f"/api/v1/proposals/{in_b['id']}/replies", json={"body": "收到"}, headers=w.h["committee"]
+    )
+    assert reply.status_code == 404
+    # The street and its planner: every community of the street.
+    for who in ("street_staff", "planner"):
+        page = await client.get(f"/api/v1/proposals?street_id={w.street.id}", headers=w.h[who])
+        assert {p["id"] for p in page.json()["items"]} == {in_a["id"], in_b["id"]}
+    # Unknown ids: 404 as well.
+    missing = "0190d7a4-1b2c-7d3e-8f40-123456789abc"
+    assert await status(f"/api/v1/proposals/{missing}", "street_staff") == 404
+    assert await status(f"/api/v1/proposals?community_id={missing}", "street_staff") == 404
