@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.areas.service import create_area
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, RoleGrant, User
+from src.proposals.demo import seed_proposals_demo
 
 DISTRICT = ("310107", "普陀区", 31.2493, 121.3968)
 STREETS = {
@@ -125,4 +126,5 @@ async def seed_demo(session: AsyncSession) -> bool:
                 RoleGrant(user_id=user.id, role=spec.role, area_id=area.id if area else None)
             )
     await session.flush()
+    await seed_proposals_demo(session, areas)
     return True
