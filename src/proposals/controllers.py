@@ -26,6 +26,7 @@ from src.proposals.schemas import (
     ReadOut,
     ReplyIn,
     ReplyOut,
+    StatsOut,
     SupportOut,
     TransitionIn,
 )
@@ -56,6 +57,27 @@ class ProposalController(Controller):
             )
             for c in await repository.categories(db_session)
         ]
+
+    @get("/stats", summary="Counts per status, category and community (street lists)")
+    async def stats(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        community_id: FromQuery[uuid.UUID | None] = None,
+        street_id: FromQuery[uuid.UUID | None] = None,
+        status: FromQuery[ProposalStatus | None] = None,
+        category: FromQuery[str | None] = None,
+        event_id: FromQuery[uuid.UUID | None] = None,
+    ) -> StatsOut:
+        return await service.stats(
+            db_session,
+            principal,
+            community_id=community_id,
+            street_id=street_id,
+            status=status,
+            category=category,
+            event_id=event_id,
+        )
 
     @post("/", summary="Submit a suggestion")
     async def submit(

@@ -95,15 +95,7 @@ async def author_names(
     return {row.id: row.display_name for row in rows}
 
 
-async def list_page(
-    session: AsyncSession,
-    flt: ListFilter,
-    *,
-    sort: str,
-    after: tuple[Any, uuid.UUID] | None,
-    limit: int,
-) -> list[Proposal]:
-    query = select(Proposal)
+def _conditions(flt: ListFilter) -> list[Any]:
     conditions: list[Any] = []
     if flt.community_id is not None:
         conditions.append(Proposal.community_id == flt.community_id)
@@ -134,6 +126,35 @@ async def list_page(
             )
         for term in flt.terms:
             conditions.append(SEARCH_TEXT.ilike(f"%{escape_like(term)}%", escape="\\"))
+    return conditions
+
+
+async def counts(session: AsyncSession, flt: ListFilter) -> list[Any]:
+    """Suggestions and supports per (community, status, category) under ``flt``."""
+    query = (
+        select(
+            Proposal.community_id,
+            Proposal.status,
+            Proposal.category,
+            func.count().label("n"),
+            func.coalesce(func.sum(Proposal.support_count), 0).label("supports"),
+        )
+        .where(and_(*_conditions(flt)))
+        .group_by(Proposal.community_id, Proposal.status, Proposal.category)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def list_page(
+    session: AsyncSession,
+    flt: ListFilter,
+    *,
+    sort: str,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+) -> list[Proposal]:
+    query = select(Proposal)
+    conditions = _conditions(flt)
     if sort == "most_supported":
         key: tuple[Any, Any] = (Proposal.support_count, Proposal.id)
     else:

@@ -145,3 +145,11 @@ class NotificationOut(ResponseModel):
 
 class ReadOut(ResponseModel):
     marked: int
+
+
+class StatsOut(ResponseModel):
+    total: int
+    supports: int
+    by_status: dict[str, int]
+    by_category: dict[str, int]
+    by_community: dict[str, int]

@@ -49,6 +49,7 @@ from src.proposals.schemas import (
     ReadOut,
     ReplyIn,
     ReplyOut,
+    StatsOut,
     SupportOut,
     TransitionIn,
     TransitionOut,
@@ -214,6 +215,73 @@ def _after(cursor: str | None, sort: ProposalSort) -> tuple[object, uuid.UUID] |
         ) from exc
 
 
+async def area_filter(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    community_id: uuid.UUID | None,
+    street_id: uuid.UUID | None,
+    status: ProposalStatus | None = None,
+    category: str | None = None,
+    event_id: uuid.UUID | None = None,
+    terms: tuple[str, ...] = (),
+) -> ListFilter:
+    """The list filter for a community or street the caller may read (else 404/422)."""
+    staff = False
+    if street_id is not None:
+        scope = await view_scope(session, principal, street_id, AreaLevel.street, field="street_id")
+        staff = scope.staff
+    if community_id is None and street_id is None:
+        community_id = principal.community_id
+        if community_id is None:
+            raise area_required()
+    if community_id is not None:
+        scope = await view_scope(
+            session, principal, community_id, AreaLevel.community, field="community_id"
+        )
+        staff = staff or scope.staff
+    return ListFilter(
+        community_id=community_id,
+        street_id=street_id,
+        status=status,
+        category=category,
+        event_id=event_id,
+        terms=terms,
+        include_hidden=staff,
+        hidden_visible_to=principal.user_id,
+    )
+
+
+async def stats(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    community_id: uuid.UUID | None,
+    street_id: uuid.UUID | None,
+    status: ProposalStatus | None,
+    category: str | None,
+    event_id: uuid.UUID | None,
+) -> StatsOut:
+    flt = await area_filter(
+        session,
+        principal,
+        community_id=community_id,
+        street_id=street_id,
+        status=status,
+        category=category,
+        event_id=event_id,
+    )
+    out = StatsOut(total=0, supports=0, by_status={}, by_category={}, by_community={})
+    for row in await repository.counts(session, flt):
+        out.total += row.n
+        out.supports += row.supports
+        out.by_status[row.status.value] = out.by_status.get(row.status.value, 0) + row.n
+        out.by_category[row.category] = out.by_category.get(row.category, 0) + row.n
+        key = str(row.community_id)
+        out.by_community[key] = out.by_community.get(key, 0) + row.n
+    return out
+
+
 async def list_proposals(
     session: AsyncSession,
     viewer: Viewer,
@@ -228,30 +296,15 @@ async def list_proposals(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ProposalOut], str | None]:
-    principal = viewer.principal
-    terms = search_terms(q)
-    staff = False
-    if street_id is not None:
-        scope = await view_scope(session, principal, street_id, AreaLevel.street, field="street_id")
-        staff = scope.staff
-    if community_id is None and street_id is None:
-        community_id = principal.community_id
-        if community_id is None:
-            raise area_required()
-    if community_id is not None:
-        scope = await view_scope(
-            session, principal, community_id, AreaLevel.community, field="community_id"
-        )
-        staff = staff or scope.staff
-    flt = ListFilter(
+    flt = await area_filter(
+        session,
+        viewer.principal,
         community_id=community_id,
         street_id=street_id,
         status=status,
         category=category,
         event_id=event_id,
-        terms=terms,
-        include_hidden=staff,
-        hidden_visible_to=principal.user_id,
+        terms=search_terms(q),
     )
     rows = await repository.list_page(
         session, flt, sort=sort.value, after=_after(cursor, sort), limit=limit

@@ -123,3 +123,29 @@ async def test_area_scope(client: httpx.AsyncClient, db: async_sessionmaker[Asyn
     missing = "0190d7a4-1b2c-7d3e-8f40-123456789abc"
     assert await status(f"/api/v1/proposals/{missing}", "street_staff") == 404
     assert await status(f"/api/v1/proposals?community_id={missing}", "street_staff") == 404
+
+
+async def test_street_counts_per_status_category_and_community(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    w = await make_world(db, client)
+    first = await submit(client, w.h["resident"])
+    await submit(client, w.h["neighbour"], category="parking", title="停车")
+    await submit(client, w.h["outsider"])
+    await client.put(f"/api/v1/proposals/{first['id']}/support", headers=w.h["neighbour"])
+    await client.post(
+        f"/api/v1/proposals/{first['id']}/transitions",
+        json={"to": "under_review"},
+        headers=w.h["committee"],
+    )
+    url = f"/api/v1/proposals/stats?street_id={w.street.id}"
+    stats = (await client.get(url, headers=w.h["street_staff"])).json()
+    assert stats["total"] == 3 and stats["supports"] == 1
+    assert stats["by_status"] == {"submitted": 2, "under_review": 1}
+    assert stats["by_category"] == {"accessibility": 2, "parking": 1}
+    assert stats["by_community"] == {str(w.a.id): 2, str(w.b.id): 1}
+    filtered = (await client.get(f"{url}&category=parking", headers=w.h["street_staff"])).json()
+    assert filtered["total"] == 1
+    assert (await client.get(url, headers=w.h["committee"])).status_code == 404
+    own = await client.get("/api/v1/proposals/stats", headers=w.h["resident"])
+    assert own.json()["total"] == 2
