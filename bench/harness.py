@@ -380,6 +380,18 @@ class Runner:
         return self._baseline
 
     async def run(self, plugins: dict[str, ModuleType]) -> int:
+        admin, name = _admin_url(self.database_url)
+        # Two runs on one bench database would drop it under each other: take turns.
+        lock = await asyncpg.connect(admin)
+        try:
+            if not await lock.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name):
+                print(f"• another bench run uses {name}; waiting for it…", flush=True)
+                await lock.execute("SELECT pg_advisory_lock(hashtext($1))", name)
+            return await self._run(plugins)
+        finally:
+            await lock.close()
+
+    async def _run(self, plugins: dict[str, ModuleType]) -> int:
         print(f"• fresh database {self.database_url}, Redis {self.redis_url}", flush=True)
         await recreate_database(self.database_url)
         await flush_redis(self.redis_url)
