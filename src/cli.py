@@ -128,6 +128,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     workers = settings.workers if settings.redis_url else 1
     print(f"✓ serving on http://{settings.host}:{settings.port}  (docs: /schema)", flush=True)
     if workers > 1:
+        from src.core.metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(settings.data_dir)
         # Workers rebuild the app from the environment: hand them the resolved settings.
         for field, value in settings.model_dump().items():
             if value is not None:
