@@ -13,8 +13,8 @@ Round trips are the cost of a request on a busy host, so the pool does not ping 
 before lending it (``pool_pre_ping`` costs three: BEGIN, a ping, ROLLBACK). A connection whose
 socket the server closed (restart, idle timeout) is noticed locally — asyncpg marks it closed
 when the event loop sees the EOF — and replaced at checkout; connections are also recycled
-after ``POOL_RECYCLE_S``. A connection that dies mid-request answers 503 (see errors.py) and
-the pool starts afresh.
+after ``POOL_RECYCLE_S``. A connection that dies mid-request answers 503 (errors.py) and the
+pool starts afresh.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from litestar.exceptions import (
     MethodNotAllowedException as LitestarMethodNotAllowed,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import DBAPIError
 
 logger = logging.getLogger("lifecircle.errors")
 
@@ -260,26 +259,9 @@ def internal_error_handler(
     return problem_response(request, error)
 
 
-def database_error_handler(
-    request: Request[Any, Any, Any], exc: DBAPIError
-) -> Response[dict[str, Any]]:
-    """A connection lost mid-request is the database's outage, not a bug: 503, retry soon."""
-    if not exc.connection_invalidated:
-        return internal_error_handler(request, exc)
-    logger.warning("database connection lost", extra={"path": request.url.path})
-    error = AppError(
-        503,
-        "database_unavailable",
-        Message("服务暂不可用，请稍后再试", "The service is briefly unavailable, try again"),
-        headers={"Retry-After": "1"},
-    )
-    return problem_response(request, error)
-
-
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     AppError: app_error_handler,
     HTTPException: http_exception_handler,
-    DBAPIError: database_error_handler,
     Exception: internal_error_handler,
 }
 
