@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.areas import repository
 from src.core.errors import not_found
 from src.core.ids import new_id
-from src.core.pagination import decode_cursor, paginate
+from src.core.pagination import decode_cursor_as, paginate, text_value, uuid_value
 from src.models.area import Area, AreaLevel
 
 
@@ -26,12 +26,12 @@ async def list_areas(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Area], str | None]:
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor_as(cursor, text_value, uuid_value)
     rows = await repository.list_page(
         session,
         level=level,
         parent_id=parent_id,
-        after=(str(after[0]), uuid.UUID(str(after[1]))) if after else None,
+        after=(after[0], after[1]) if after else None,
         limit=limit,
     )
     return paginate(rows, limit, lambda a: (a.code, str(a.id)))

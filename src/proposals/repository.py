@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, text, tuple_, update
+from sqlalchemy import Select, and_, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,10 +119,10 @@ def _conditions(flt: ListFilter) -> list[Any]:
     if flt.terms:
         indexable = [t for t in flt.terms if len(t) >= 2]
         if indexable:
-            # Served by ix_proposals_search (GIN over character bigrams); ILIKE then checks
-            # the exact substring on the candidates.
+            # Served by ix_proposals_search (GIN over the stored character bigrams); ILIKE
+            # then checks the exact substring on the candidates.
             conditions.append(
-                func.lc_bigrams(SEARCH_TEXT).op("@>")(func.lc_bigrams(literal(" ".join(indexable))))
+                Proposal.search_bigrams.op("@>")(func.lc_bigrams(literal(" ".join(indexable))))
             )
         for term in flt.terms:
             conditions.append(SEARCH_TEXT.ilike(f"%{escape_like(term)}%", escape="\\"))
@@ -145,15 +145,9 @@ async def counts(session: AsyncSession, flt: ListFilter) -> list[Any]:
     return list((await session.execute(query)).all())
 
 
-async def list_page(
-    session: AsyncSession,
-    flt: ListFilter,
-    *,
-    sort: str,
-    after: tuple[Any, uuid.UUID] | None,
-    limit: int,
-) -> list[Proposal]:
-    query = select(Proposal)
+def _page_query(
+    flt: ListFilter, *, sort: str, after: tuple[Any, uuid.UUID] | None, limit: int
+) -> Select[Any]:
     conditions = _conditions(flt)
     if sort == "most_supported":
         key: tuple[Any, Any] = (Proposal.support_count, Proposal.id)
@@ -164,8 +158,66 @@ async def list_page(
             tuple_(*key)
             < tuple_(literal(after[0], key[0].type), literal(after[1], Proposal.id.type))
         )
-    query = query.where(and_(*conditions)).order_by(key[0].desc(), key[1].desc()).limit(limit + 1)
+    return (
+        select(Proposal)
+        .where(and_(*conditions))
+        .order_by(key[0].desc(), key[1].desc())
+        .limit(limit + 1)
+    )
+
+
+async def list_page(
+    session: AsyncSession,
+    flt: ListFilter,
+    *,
+    sort: str,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+) -> list[Proposal]:
+    query = _page_query(flt, sort=sort, after=after, limit=limit)
     return list((await session.scalars(query)).all())
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a list shows beside the row: the viewer's support, the photos, the author's name."""
+
+    supported: bool
+    photos: list[uuid.UUID]
+    author_name: str
+
+
+async def list_page_with_extras(
+    session: AsyncSession,
+    flt: ListFilter,
+    *,
+    sort: str,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+    viewer_id: uuid.UUID,
+) -> tuple[list[Proposal], dict[uuid.UUID, Extras]]:
+    """One round trip for a page and its extras (evaluated for the page's rows only)."""
+    supported = (
+        select(ProposalSupport.user_id)
+        .where(ProposalSupport.proposal_id == Proposal.id, ProposalSupport.user_id == viewer_id)
+        .exists()
+    )
+    photos = func.array(
+        select(ProposalPhoto.upload_id)
+        .where(ProposalPhoto.proposal_id == Proposal.id)
+        .order_by(ProposalPhoto.position)
+        .scalar_subquery()
+    )
+    author = select(User.display_name).where(User.id == Proposal.author_id).scalar_subquery()
+    query = _page_query(flt, sort=sort, after=after, limit=limit).add_columns(
+        supported.label("supported"), photos.label("photos"), author.label("author_name")
+    )
+    rows = (await session.execute(query)).all()
+    extras = {
+        row[0].id: Extras(bool(row.supported), list(row.photos or []), row.author_name or "")
+        for row in rows
+    }
+    return [row[0] for row in rows], extras
 
 
 async def supported_ids(
