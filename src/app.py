@@ -17,7 +17,13 @@ from src.areas.controllers import AreaController
 from src.categories.controllers import CategoryController
 from src.config import Settings
 from src.core.auth import provide_optional_principal, provide_principal
-from src.core.db import create_engine, finish_request_session, make_sessionmaker, provide_db_session
+from src.core.db import (
+    create_engine,
+    finish_request_session,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    provide_db_session,
+)
 from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
 from src.core.idempotency import idempotency_middleware
@@ -63,6 +69,7 @@ def create_app(settings: Settings) -> Litestar:
         http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_read_sessionmaker(engine)
         app.state.store = store
         app.state.limiter = RateLimiter(store)
         app.state.http = http
