@@ -18,13 +18,15 @@ async def ids(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> l
     return [p["id"] for p in response.json()["items"]]
 
 
-async def walk(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> list[str]:
-    """Every page of ``url`` with two items a page."""
+async def walk(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], size: int = 2
+) -> list[str]:
+    """Every page of ``url`` with ``size`` items a page."""
     seen: list[str] = []
     cursor: str | None = None
     while True:
         page = await client.get(
-            f"{url}&limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=headers
+            f"{url}&limit={size}" + (f"&cursor={cursor}" if cursor else ""), headers=headers
         )
         assert page.status_code == 200, page.text
         seen += [p["id"] for p in page.json()["items"]]
@@ -65,7 +67,8 @@ async def test_overdue_first_for_staff_and_filters(
     ]
     # The two 2024 projects order by id (newest first) after the flag and year.
     assert await ids(client, street, s) == expected_staff
-    assert await walk(client, street, s) == expected_staff
+    for size in (1, 2, 3, 5):  # pages that end on, before and after the overdue ones
+        assert await walk(client, street, s, size) == expected_staff
     listed = (await client.get(street, headers=s)).json()["items"]
     assert [item["overdue"] for item in listed] == [True, True, False, False, False, False]
 
