@@ -42,23 +42,10 @@ def upgrade() -> None:
         "projects",
         "actual_end IS NULL OR actual_start IS NULL OR actual_end >= actual_start",
     )
-    # The list indexes of 0100 had ``id`` ascending while lists read ``id DESC``: every page
-    # sorted a whole year of a street. Rebuilt with both keys descending.
-    for name, column in (
-        ("ix_projects_community_year", "community_id"),
-        ("ix_projects_street_year", "street_id"),
-    ):
-        op.drop_index(name, table_name="projects")
-        op.create_index(
-            name,
-            "projects",
-            [column, sa.literal_column("year DESC"), sa.literal_column("id DESC")],
-            unique=False,
-        )
     op.create_index(
-        "ix_projects_street_open_year",
+        "ix_projects_street_open_end",
         "projects",
-        ["street_id", sa.literal_column("year DESC"), sa.literal_column("id DESC")],
+        ["street_id", "planned_end"],
         unique=False,
         postgresql_where=sa.text("status IN ('planned', 'designing', 'building')"),
     )
@@ -133,18 +120,10 @@ def downgrade() -> None:
     op.drop_table("project_progress_photos")
     op.drop_table("project_progress")
     op.drop_index(
-        "ix_projects_street_open_year",
+        "ix_projects_street_open_end",
         table_name="projects",
         postgresql_where=sa.text("status IN ('planned', 'designing', 'building')"),
     )
-    for name, column in (
-        ("ix_projects_community_year", "community_id"),
-        ("ix_projects_street_year", "street_id"),
-    ):
-        op.drop_index(name, table_name="projects")
-        op.create_index(
-            name, "projects", [column, sa.literal_column("year DESC"), "id"], unique=False
-        )
     for name in (
         "ck_projects_actual_dates_order",
         "ck_projects_planned_dates_order",
