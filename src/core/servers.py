@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -23,7 +23,7 @@ class BackgroundServer:
         app: Any,
         host: str = "127.0.0.1",
         port: int | None = None,
-        lifespan: str = "off",
+        lifespan: Literal["auto", "on", "off"] = "off",
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
