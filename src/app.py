@@ -29,6 +29,7 @@ from src.core.health import health, ready
 from src.core.idempotency import idempotency_middleware
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, metrics_config
+from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
 from src.identity.controllers import AuthController, DevLoginController, MeController
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
+        on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),
         dependencies={
