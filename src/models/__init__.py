@@ -2,7 +2,7 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
-from src.models.project import Project, ProjectStatus
+from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
     NotificationKind,
@@ -29,6 +29,8 @@ __all__ = [
     "NotificationKind",
     "OutboxItem",
     "Project",
+    "ProjectProgress",
+    "ProjectProgressPhoto",
     "ProjectStatus",
     "Proposal",
     "ProposalCategory",
