@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.models.system import AuditEntry
-from src.models.user import RoleGrant
+from src.models.user import Role, RoleGrant
 from tests.builders import login, make_user
 from tests.staff.helpers import Org, make_org, problem_code
 
@@ -234,3 +234,30 @@ async def test_revocation_applies_to_tokens_already_issued(
     ).status_code == 204
     late = await grant(client, street_token, org.a.id, member.id, "committee")
     assert problem_code(late) == (403, "role_required")
+
+
+async def test_concurrent_identical_grants_make_one_role(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], org: Org
+) -> None:
+    target = await make_user(db, community=org.a)
+    city_admin = await login(client, await make_user(db, role=Role.admin, city_admin=True))
+    responses = await asyncio.gather(
+        *(grant(client, org.h["admin"], org.a.id, target.id, "committee") for _ in range(4)),
+        grant(client, city_admin, org.a.id, target.id, "committee"),
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    async with db() as session:
+        rows = (
+            await session.scalars(select(RoleGrant).where(RoleGrant.user_id == target.id))
+        ).all()
+        audits = (
+            await session.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "staff.grant", AuditEntry.object_id == str(target.id)
+                )
+            )
+        ).all()
+    assert len(rows) == 1 and len(audits) == 1
+    # A city admin works in every district.
+    other = await grant(client, city_admin, org.other_community.id, target.id, "committee")
+    assert other.status_code == 201
