@@ -1,7 +1,7 @@
 """administration: when an area was retired; indexes for staff and resident lists
 
 Revision ID: 0400
-Revises: 0800
+Revises: 0801
 Create Date: 2026-11-30 02:20:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0400'
-down_revision: str | Sequence[str] | None = '0800'
+down_revision: str | Sequence[str] | None = '0801'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

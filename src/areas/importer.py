@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.areas import repository
 from src.areas.boundary import normalise_boundary
 from src.areas.schemas import AREA_CODE_PATTERN
-from src.areas.service import add_area, area_retired, resolve_parent
+from src.areas.service import add_area, area_retired, check_parent
 from src.core import audit
 from src.core.csv_import import Outcome
 from src.core.errors import unprocessable
@@ -67,7 +67,7 @@ async def import_area_row(session: AsyncSession, values: dict[str, str]) -> Outc
     boundary = _parse_boundary(row.boundary, row.coord_sys)
     parent = None
     if row.parent_code is not None:
-        parent = await repository.get_by_code(session, row.parent_code)
+        parent = await repository.get_by_code(session, row.parent_code, share=True)
         if parent is None:
             raise unprocessable(
                 "unknown_parent",
@@ -76,7 +76,7 @@ async def import_area_row(session: AsyncSession, values: dict[str, str]) -> Outc
             )
     existing = await repository.get_by_code(session, row.code)
     if existing is None:
-        parent = await resolve_parent(session, row.level, parent.id if parent else None)
+        check_parent(row.level, parent)
         await add_area(
             session,
             None,
@@ -88,6 +88,7 @@ async def import_area_row(session: AsyncSession, values: dict[str, str]) -> Outc
             lng=lng,
             boundary=boundary,
             source="cli",
+            code_checked=True,
         )
         return Outcome.created
     if existing.level != row.level or existing.parent_id != (parent.id if parent else None):

@@ -39,8 +39,12 @@ async def get_locked(
     return (await session.scalars(query)).first()
 
 
-async def get_by_code(session: AsyncSession, code: str) -> Area | None:
-    return (await session.scalars(select(Area).where(Area.code == code))).first()
+async def get_by_code(session: AsyncSession, code: str, *, share: bool = False) -> Area | None:
+    """The area with ``code``; ``share`` locks it against a concurrent retire."""
+    query = select(Area).where(Area.code == code)
+    if share:
+        query = query.with_for_update(read=True).execution_options(populate_existing=True)
+    return (await session.scalars(query)).first()
 
 
 async def has_active_children(session: AsyncSession, area_id: uuid.UUID) -> bool:

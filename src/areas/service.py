@@ -99,27 +99,22 @@ def _is_city_admin(principal: Principal) -> bool:
     return any(g.role == Role.admin and g.area_id is None for g in principal.grants)
 
 
-async def resolve_parent(
-    session: AsyncSession, level: AreaLevel, parent_id: uuid.UUID | None
-) -> Area | None:
-    """The locked parent of a new area of ``level``; 422 when the levels do not fit."""
+def check_parent(level: AreaLevel, parent: Area | None) -> None:
+    """422 unless ``parent`` is one level above ``level`` (none for a district); 409 when
+    the parent is retired."""
     wanted = PARENT_LEVEL[level]
     if wanted is None:
-        if parent_id is not None:
+        if parent is not None:
             raise unprocessable(
                 "parent_level_mismatch", "区级区域不能有上级", "A district has no parent"
             )
-        return None
-    if parent_id is None:
+        return
+    if parent is None:
         raise unprocessable(
             "parent_level_mismatch",
             "街道和社区必须指定上级区域",
             "A street or community needs a parent",
         )
-    # FOR SHARE: a concurrent retire of the parent waits for this creation, and sees its child.
-    parent = await repository.get_locked(session, parent_id, share=True)
-    if parent is None:
-        raise not_found("上级区域", "Parent area")
     if parent.level != wanted:
         raise unprocessable(
             "parent_level_mismatch",
@@ -128,6 +123,23 @@ async def resolve_parent(
         )
     if parent.retired:
         raise area_retired()
+
+
+async def resolve_parent(
+    session: AsyncSession, level: AreaLevel, parent_id: uuid.UUID | None
+) -> Area | None:
+    """The locked parent of a new area of ``level``; 422 when the levels do not fit."""
+    parent = None
+    if parent_id is not None and PARENT_LEVEL[level] is not None:
+        # FOR SHARE: a concurrent retire of the parent waits for this creation, and sees it.
+        parent = await repository.get_locked(session, parent_id, share=True)
+        if parent is None:
+            raise not_found("上级区域", "Parent area")
+    elif parent_id is not None:
+        raise unprocessable(
+            "parent_level_mismatch", "区级区域不能有上级", "A district has no parent"
+        )
+    check_parent(level, parent)
     return parent
 
 
@@ -143,19 +155,28 @@ async def add_area(
     lng: float,
     boundary: dict[str, Any] | None,
     source: str = "api",
+    code_checked: bool = False,
 ) -> Area:
-    """Create an area (parent already checked) and audit it; 409 when the code is taken."""
-    if await repository.get_by_code(session, code) is not None:
-        raise _code_taken()
-    try:
-        async with session.begin_nested():
-            area = await create_area(
-                session, code=code, name=name, level=level, parent=parent, lat=lat, lng=lng
-            )
-            area.boundary = boundary
-            await session.flush()
-    except IntegrityError as exc:  # a concurrent creation with the same code
-        raise _code_taken() from exc
+    """Create an area (parent already checked) and audit it; 409 when the code is taken.
+    ``code_checked``: the caller looked the code up and runs in its own savepoint (imports),
+    so a concurrent duplicate surfaces there as an IntegrityError."""
+    if code_checked:
+        area = await create_area(
+            session, code=code, name=name, level=level, parent=parent, lat=lat, lng=lng
+        )
+        area.boundary = boundary
+    else:
+        if await repository.get_by_code(session, code) is not None:
+            raise _code_taken()
+        try:
+            async with session.begin_nested():
+                area = await create_area(
+                    session, code=code, name=name, level=level, parent=parent, lat=lat, lng=lng
+                )
+                area.boundary = boundary
+                await session.flush()
+        except IntegrityError as exc:  # a concurrent creation with the same code
+            raise _code_taken() from exc
     await audit.record(
         session,
         actor,

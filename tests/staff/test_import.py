@@ -40,11 +40,13 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 
 async def import_areas(
-    db: async_sessionmaker[AsyncSession], path: Path, *, strict: bool = False
+    db: async_sessionmaker[AsyncSession], path: Path, *, strict: bool = False, batch: int = 100
 ) -> tuple[ImportSummary, str]:
     out = io.StringIO()
     rows = read_rows(path, AREA_REQUIRED, AREA_OPTIONAL)
-    summary = await run_import(db, rows, import_area_row, strict=strict, label="areas", out=out)
+    summary = await run_import(
+        db, rows, import_area_row, strict=strict, label="areas", out=out, batch_size=batch
+    )
     return summary, out.getvalue()
 
 
@@ -94,7 +96,8 @@ async def test_areas_lenient_import_reports_bad_rows_and_rerun_changes_nothing(
         ["bad code!", "编码错", "street", d, "31.2", "121.4", "", ""],
     ]
     path = write_csv(tmp_path / "areas.csv", AREA_HEADER, area_rows(d, s, c1, c2) + bad)
-    summary, progress = await import_areas(db, path)
+    # Batches of three: the first is clean, the others mix good and bad rows.
+    summary, progress = await import_areas(db, path, batch=3)
     assert summary.counts["created"] == 4
     assert [e.line for e in summary.rejected] == list(range(6, 14))
     messages = [e.message for e in summary.rejected]
