@@ -36,6 +36,7 @@ from src.identity.controllers import AuthController, DevLoginController, MeContr
 from src.identity.wechat import HttpWeChatClient
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
+from src.staff.controllers import StaffController, UserAdminController
 from src.uploads.controllers import UploadController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
@@ -50,6 +51,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     UploadController,
     ProjectController,
     CategoryController,
+    StaffController, UserAdminController,
 ]
 
 
