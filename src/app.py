@@ -23,6 +23,7 @@ from src.core.idempotency import idempotency_middleware
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
+from src.exports.controllers import ExportController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
 from src.projects.controllers import ProjectController
@@ -39,6 +40,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     MyProposalsController,
     UploadController,
     ProjectController,
+    ExportController,
 ]
 
 

@@ -152,7 +152,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules of later domains that register their own sub-commands with @command.
-CLI_MODULES: list[str] = []
+CLI_MODULES: list[str] = ["src.exports.cli"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,4 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The registry domains fill is that of ``src.cli``, not of ``__main__``: run that one.
+    from src.cli import main as registered_main
+
+    sys.exit(registered_main())
