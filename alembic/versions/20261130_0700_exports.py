@@ -1,7 +1,7 @@
 """exports: a record of every feedback export
 
 Revision ID: 0700
-Revises: 0100
+Revises: 0800
 Create Date: 2026-11-30 02:20:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0700'
-down_revision: str | Sequence[str] | None = '0100'
+down_revision: str | Sequence[str] | None = '0800'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core import audit
