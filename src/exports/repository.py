@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -133,15 +134,29 @@ def _where(flt: ProposalFilter) -> tuple[str, list[Any]]:
     return " AND ".join(where), args
 
 
-def proposals_query(flt: ProposalFilter, *, english: bool, for_csv: bool) -> tuple[str, list[Any]]:
+class Shape(StrEnum):
+    """What each row of the export query looks like."""
+
+    typed = "typed"  # numbers as numbers, dates as Excel serials (the XLSX writer)
+    csv_columns = "csv_columns"  # every column as CSV text, neutralised (COPY ... csv)
+    csv_lines = "csv_lines"  # one column: the whole CSV record, quoted (the CSV writer)
+
+
+def _csv_field(expr: str, kind: Kind) -> str:
+    """One CSV field built by PostgreSQL: text always quoted (RFC 4180) and neutralised."""
+    if kind is not Kind.text:
+        return f"coalesce(({expr})::text, '')"
+    guard = f"CASE WHEN left({expr}, 1) IN ({_TRIGGERS_SQL}) THEN '''' ELSE '' END"
+    return f"""coalesce('"' || {guard} || replace({expr}, '"', '""') || '"', '')"""
+
+
+def proposals_query(flt: ProposalFilter, *, english: bool, shape: Shape) -> tuple[str, list[Any]]:
     """The export query (positional ``$n`` parameters, for asyncpg) and its arguments."""
     where, args = _where(flt)
-
-    def txt(expr: str) -> str:
-        return _safe(expr) if for_csv else expr
+    typed = shape is Shape.typed
 
     def when(expr: str) -> str:
-        return _local(expr, "YYYY-MM-DD HH24:MI:SS") if for_csv else _serial(expr)
+        return _serial(expr) if typed else _local(expr, "YYYY-MM-DD HH24:MI:SS")
 
     status_label = _case("p.status::text", STATUS_LABELS, english)
     from_label = _case("t.from_status::text", STATUS_LABELS, english)
@@ -151,30 +166,39 @@ def proposals_query(flt: ProposalFilter, *, english: bool, for_csv: bool) -> tup
     anonymous = _lit(_pick(ANONYMOUS, english))
     sep = "'; '" if english else "'；'"
     colon = "': '" if english else "'：'"
-    select_list = ",\n  ".join(
-        [
-            "p.id::text",
-            txt("c.name"),
-            txt(category),
-            txt("p.title"),
-            txt("p.body"),
-            status_label,
-            "p.support_count",
-            txt(f"CASE WHEN p.anonymous THEN {anonymous} ELSE u.display_name END"),
-            # Anonymous authors stay anonymous; others keep 3 + 4 digits (138****1234).
-            "CASE WHEN p.anonymous OR u.phone IS NULL THEN NULL"
-            " WHEN length(u.phone) >= 8 THEN left(u.phone, 3) || '****' || right(u.phone, 4)"
-            " ELSE '****' END",
-            # Three decimals: about 110 m, never a precise home location.
-            "round(p.lat::numeric, 3)::float8",
-            "round(p.lng::numeric, 3)::float8",
-            when("p.created_at"),
-            when("p.updated_at"),
-            "rep.n",
-            txt("rep.texts"),
-            txt("hist.texts"),
-        ]
-    )
+    expressions = [
+        "p.id::text",
+        "c.name",
+        category,
+        "p.title",
+        "p.body",
+        status_label,
+        "p.support_count",
+        f"CASE WHEN p.anonymous THEN {anonymous} ELSE u.display_name END",
+        # Anonymous authors stay anonymous; others keep 3 + 4 digits (138****1234).
+        "CASE WHEN p.anonymous OR u.phone IS NULL THEN NULL"
+        " WHEN length(u.phone) >= 8 THEN left(u.phone, 3) || '****' || right(u.phone, 4)"
+        " ELSE '****' END",
+        # Three decimals: about 110 m, never a precise home location.
+        "round(p.lat::numeric, 3)::float8",
+        "round(p.lng::numeric, 3)::float8",
+        when("p.created_at"),
+        when("p.updated_at"),
+        "rep.n",
+        "rep.texts",
+        "hist.texts",
+    ]
+    assert len(expressions) == len(PROPOSAL_COLUMNS)
+    kinds = [c.kind for c in PROPOSAL_COLUMNS]
+    if shape is Shape.typed:
+        select_list = ",\n  ".join(expressions)
+    elif shape is Shape.csv_columns:
+        select_list = ",\n  ".join(
+            _safe(e) if k is Kind.text else e for e, k in zip(expressions, kinds, strict=True)
+        )
+    else:
+        fields = [_csv_field(e, k) for e, k in zip(expressions, kinds, strict=True)]
+        select_list = " || ',' || ".join(fields) + " AS line"
     sql = f"""
 SELECT
   {select_list}

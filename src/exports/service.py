@@ -29,7 +29,7 @@ from src.core.auth import Principal, covers, require_roles
 from src.core.errors import AppError, Message, forbidden, not_found, validation_failed
 from src.core.pagination import decode_cursor, paginate
 from src.exports import repository
-from src.exports.repository import PROPOSAL_COLUMNS, ProposalFilter
+from src.exports.repository import PROPOSAL_COLUMNS, ProposalFilter, Shape
 from src.exports.schemas import ExportActorOut, ExportAreaOut, ExportOut
 from src.exports.writers import XLSX_MAX_ROWS, Column, CsvWriter, XlsxWriter
 from src.models.area import Area, AreaLevel
@@ -167,9 +167,8 @@ async def plan_proposals(
             _local_midnight(query.date_to + dt.timedelta(days=1)) if query.date_to else None
         ),
     )
-    sql, args = repository.proposals_query(
-        flt, english=english, for_csv=query.format is ExportFormat.csv
-    )
+    shape = Shape.csv_lines if query.format is ExportFormat.csv else Shape.typed
+    sql, args = repository.proposals_query(flt, english=english, shape=shape)
     count_sql, count_args = repository.proposals_count_query(flt)
 
     now_local = dt.datetime.now(LOCAL_TZ)
@@ -309,7 +308,7 @@ class ExportStream:
     def _writer(self) -> CsvWriter | XlsxWriter:
         plan = self.plan
         if plan.format is ExportFormat.csv:
-            return CsvWriter(plan.columns, plan.english)
+            return CsvWriter(plan.columns, plan.english, lines=True)
         return XlsxWriter(
             plan.columns,
             plan.english,

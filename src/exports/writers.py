@@ -5,8 +5,9 @@ its current batch: ``start()`` gives the head of the file, ``rows(batch)`` the b
 batch, ``finish()`` the tail.
 
 - CSV: UTF-8 with a BOM (Excel and WPS otherwise read Chinese as GBK), CRLF line ends,
-  RFC 4180 quoting. Values arrive already formatted and neutralised by the query
-  (see :mod:`src.exports.repository`), so rows go straight into the C ``csv`` writer.
+  RFC 4180 quoting, formula cells neutralised. Rows are either sequences of values (the
+  ``csv`` module quotes them) or, with ``lines=True``, whole records PostgreSQL already
+  built (see :mod:`src.exports.repository`): then Python only joins them with CRLF.
 - XLSX: a ZIP written front to back (entries with data descriptors, no seeking), one
   worksheet of inline strings (no shared-strings table, which would grow with the rows),
   a frozen bold header row, column widths, dates as real date cells.
@@ -61,9 +62,10 @@ class CsvWriter:
     media_type = "text/csv; charset=utf-8"
     extension = "csv"
 
-    def __init__(self, columns: Sequence[Column], english: bool) -> None:
+    def __init__(self, columns: Sequence[Column], english: bool, *, lines: bool = False) -> None:
         self._columns = columns
         self._english = english
+        self._lines = lines
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\r\n")
 
@@ -78,7 +80,11 @@ class CsvWriter:
         return BOM + self._take()
 
     def rows(self, batch: Iterable[Sequence[Any]]) -> bytes:
-        self._writer.writerows(batch)
+        if self._lines:
+            return "".join([record[0] + "\r\n" for record in batch]).encode()
+        self._writer.writerows(
+            [[neutralise(v) if isinstance(v, str) else v for v in record] for record in batch]
+        )
         return self._take()
 
     def finish(self) -> bytes:
