@@ -167,7 +167,7 @@ async def plan_proposals(
             _local_midnight(query.date_to + dt.timedelta(days=1)) if query.date_to else None
         ),
     )
-    shape = Shape.csv_lines if query.format is ExportFormat.csv else Shape.typed
+    shape = Shape.csv_lines if query.format is ExportFormat.csv else Shape.xlsx_cells
     sql, args = repository.proposals_query(flt, english=english, shape=shape)
     count_sql, count_args = repository.proposals_count_query(flt)
 
@@ -315,6 +315,7 @@ class ExportStream:
             sheet_name="Suggestions" if plan.english else "居民建议",
             title=plan.title,
             created_iso=plan.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            lines=True,
         )
 
     async def chunks(

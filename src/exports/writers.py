@@ -8,7 +8,8 @@ batch, ``finish()`` the tail.
   RFC 4180 quoting, formula cells neutralised. Rows are either sequences of values (the
   ``csv`` module quotes them) or, with ``lines=True``, whole records PostgreSQL already
   built (see :mod:`src.exports.repository`): then Python only joins them with CRLF.
-- XLSX: a ZIP written front to back (entries with data descriptors, no seeking), one
+- XLSX (rows as values, or with ``lines=True`` as cell XML the query built): a ZIP written
+  front to back (entries with data descriptors, no seeking), one
   worksheet of inline strings (no shared-strings table, which would grow with the rows),
   a frozen bold header row, column widths, dates as real date cells.
 """
@@ -246,7 +247,9 @@ class XlsxWriter:
         sheet_name: str = "Sheet1",
         title: str = "",
         created_iso: str = "1970-01-01T00:00:00Z",
+        lines: bool = False,
     ) -> None:
+        self._lines = lines
         self._columns = columns
         self._english = english
         self._encoders = [_cell_encoder(c.kind) for c in columns]
@@ -293,6 +296,8 @@ class XlsxWriter:
         return self._sink.take()
 
     def rows(self, batch: Iterable[Sequence[Any]]) -> bytes:
+        if self._lines:
+            return self._prebuilt_rows(batch)
         encoders = self._encoders
         parts: list[str] = []
         append = parts.append
@@ -304,6 +309,14 @@ class XlsxWriter:
                 append("<c/>" if value is None else encode(value))
             append("</row>")
         self._row = row
+        self._sheet.write("".join(parts).encode())
+        return self._sink.take()
+
+    def _prebuilt_rows(self, batch: Iterable[Sequence[Any]]) -> bytes:
+        """Records whose first value is the row's cells, already XML (built by the query)."""
+        first = self._row + 1
+        parts = [f'<row r="{n}">{record[0]}</row>' for n, record in enumerate(batch, start=first)]
+        self._row += len(parts)
         self._sheet.write("".join(parts).encode())
         return self._sink.take()
 

@@ -156,6 +156,7 @@ async def test_xlsx_has_typed_cells_frozen_header_and_english_headers(
 ) -> None:
     w = await make_world(db, client)
     seeded = await _seed(db, w)
+    markup = await add_proposal(db, w.b, w.author, title="<b>&amp;", body="a\x01b\x1fc & <d>")
     response = await client.get(
         URL, params={"street_id": str(w.street.id), "format": "xlsx"}, headers=w.h["street_staff"]
     )
@@ -168,7 +169,7 @@ async def test_xlsx_has_typed_cells_frozen_header_and_english_headers(
     sheet = book.active
     assert sheet.title == "居民建议"
     assert sheet.freeze_panes == "A2"
-    assert sheet.max_row == 1 + 7
+    assert sheet.max_row == 1 + 8
     header = [c.value for c in sheet[1]]
     assert header[:4] == ["建议编号", "社区", "类别", "标题"]
     assert all(c.font.b for c in sheet[1])
@@ -187,6 +188,9 @@ async def test_xlsx_has_typed_cells_frozen_header_and_english_headers(
     anon = rows[str(seeded["anon"].id)]  # type: ignore[attr-defined]
     assert anon[col["提交人"]].value == "匿名居民"
     assert anon[col["手机号（脱敏）"]].value is None
+    # Markup is text; characters XML cannot carry are dropped.
+    assert rows[str(markup.id)][col["标题"]].value == "<b>&amp;"
+    assert rows[str(markup.id)][col["内容"]].value == "abc & <d>"
     assert anon[col["纬度（WGS-84，约百米）"]].value is None
     # Inline strings are text, never formulas (no apostrophe needed in a real cell type).
     for proposal, formula in zip(seeded["formulas"], FORMULAS, strict=True):  # type: ignore[call-overload]
