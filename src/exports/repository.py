@@ -18,7 +18,7 @@ import asyncpg
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.exports.writers import FORMULA_TRIGGERS, XLSX_MAX_CELL_CHARS, Column, Kind
+from src.exports.writers import FORMULA_TRIGGERS, Column, Kind
 from src.models.export import ExportRecord, ExportStatus
 from src.models.proposal import ProposalCategory, ProposalStatus
 
@@ -140,7 +140,6 @@ class Shape(StrEnum):
     typed = "typed"  # numbers as numbers, dates as Excel serials (the XLSX writer)
     csv_columns = "csv_columns"  # every column as CSV text, neutralised (COPY ... csv)
     csv_lines = "csv_lines"  # one column: the whole CSV record, quoted (the CSV writer)
-    xlsx_cells = "xlsx_cells"  # one column: the row's worksheet cells as XML (XLSX writer)
 
 
 def _csv_field(expr: str, kind: Kind) -> str:
@@ -151,32 +150,10 @@ def _csv_field(expr: str, kind: Kind) -> str:
     return f"""coalesce('"' || {guard} || replace({expr}, '"', '""') || '"', '')"""
 
 
-# Characters XML 1.0 forbids (PostgreSQL text never holds NUL); removed before escaping.
-_XML_FORBIDDEN_SQL = (
-    "E'" + "".join(f"\\x{c:02x}" for c in range(1, 32) if c not in (9, 10, 13)) + "'"
-)
-
-
-def _xlsx_cell(expr: str, kind: Kind) -> str:
-    """One worksheet cell built by PostgreSQL (see :class:`XlsxWriter` ``lines``)."""
-    if kind is Kind.text:
-        clean = f"translate(left({expr}, {XLSX_MAX_CELL_CHARS}), {_XML_FORBIDDEN_SQL}, '')"
-        escaped = (
-            f"replace(replace(replace(replace({clean}, '&', '&amp;'), '<', '&lt;'),"
-            " '>', '&gt;'), E'\\r', '&#13;')"
-        )
-        return (
-            f"""coalesce('<c t="inlineStr"><is><t xml:space="preserve">' || {escaped}"""
-            """ || '</t></is></c>', '<c/>')"""
-        )
-    style = ' s="1"' if kind is Kind.datetime else ""
-    return f"""coalesce('<c{style}><v>' || ({expr})::text || '</v></c>', '<c/>')"""
-
-
 def proposals_query(flt: ProposalFilter, *, english: bool, shape: Shape) -> tuple[str, list[Any]]:
     """The export query (positional ``$n`` parameters, for asyncpg) and its arguments."""
     where, args = _where(flt)
-    typed = shape in (Shape.typed, Shape.xlsx_cells)
+    typed = shape is Shape.typed
 
     def when(expr: str) -> str:
         return _serial(expr) if typed else _local(expr, "YYYY-MM-DD HH24:MI:SS")
@@ -219,12 +196,9 @@ def proposals_query(flt: ProposalFilter, *, english: bool, shape: Shape) -> tupl
         select_list = ",\n  ".join(
             _safe(e) if k is Kind.text else e for e, k in zip(expressions, kinds, strict=True)
         )
-    elif shape is Shape.csv_lines:
+    else:
         fields = [_csv_field(e, k) for e, k in zip(expressions, kinds, strict=True)]
         select_list = " || ',' || ".join(fields) + " AS line"
-    else:
-        cells = [_xlsx_cell(e, k) for e, k in zip(expressions, kinds, strict=True)]
-        select_list = " || ".join(cells) + " AS cells"
     sql = f"""
 SELECT
   {select_list}

@@ -8,8 +8,7 @@ batch, ``finish()`` the tail.
   RFC 4180 quoting, formula cells neutralised. Rows are either sequences of values (the
   ``csv`` module quotes them) or, with ``lines=True``, whole records PostgreSQL already
   built (see :mod:`src.exports.repository`): then Python only joins them with CRLF.
-- XLSX (rows as values, or with ``lines=True`` as cell XML the query built): a ZIP written
-  front to back (entries with data descriptors, no seeking), one
+- XLSX: a ZIP written front to back (entries with data descriptors, no seeking), one
   worksheet of inline strings (no shared-strings table, which would grow with the rows),
   a frozen bold header row, column widths, dates as real date cells.
 """
@@ -20,7 +19,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -223,16 +222,39 @@ class _Sink:
         return data
 
 
-def _cell_encoder(kind: Kind) -> Any:
-    if kind is Kind.text:
-        return lambda v: (
-            '<c t="inlineStr"><is><t xml:space="preserve">' + xml_text(v) + "</t></is></c>"
-        )
-    if kind is Kind.int:
-        return lambda v: "<c><v>" + str(v) + "</v></c>"
-    if kind is Kind.float:
-        return lambda v: "<c><v>" + repr(float(v)) + "</v></c>"
-    return lambda v: '<c s="1"><v>' + repr(float(v)) + "</v></c>"
+_CELL_TEMPLATES = {
+    Kind.text: (
+        """'<c t="inlineStr"><is><t xml:space="preserve">' + xml_text(v{i})"""
+        """ + '</t></is></c>'"""
+    ),
+    Kind.int: "'<c><v>' + str(v{i}) + '</v></c>'",
+    Kind.float: "'<c><v>' + repr(float(v{i})) + '</v></c>'",
+    Kind.datetime: """'<c s="1"><v>' + repr(float(v{i})) + '</v></c>'""",
+}
+
+
+def row_encoder(kinds: Sequence[Kind]) -> Callable[[int, Sequence[Any]], str]:
+    """A function ``(row number, record) -> '<row>…</row>'`` written out for these columns.
+
+    The XML of a million rows is the export's hot loop: one generated expression per row,
+    with each column's cell inlined, costs a quarter less than a loop over per-cell
+    functions. The generated source only ever contains the fixed templates above.
+    """
+    names = ", ".join(f"v{i}" for i in range(len(kinds)))
+    cells = ",\n        ".join(
+        f"'<c/>' if v{i} is None else " + _CELL_TEMPLATES[kind].format(i=i)
+        for i, kind in enumerate(kinds)
+    )
+    source = (
+        f"def encode(n, record):\n"
+        f"    {names}{',' if len(kinds) == 1 else ''} = record\n"
+        f"    return ''.join((\n        '<row r=\"', str(n), '\">',\n        {cells},\n"
+        f"        '</row>',\n    ))\n"
+    )
+    namespace: dict[str, Any] = {"xml_text": xml_text}
+    exec(compile(source, "<xlsx row encoder>", "exec"), namespace)
+    encode: Callable[[int, Sequence[Any]], str] = namespace["encode"]
+    return encode
 
 
 class XlsxWriter:
@@ -247,12 +269,10 @@ class XlsxWriter:
         sheet_name: str = "Sheet1",
         title: str = "",
         created_iso: str = "1970-01-01T00:00:00Z",
-        lines: bool = False,
     ) -> None:
-        self._lines = lines
         self._columns = columns
         self._english = english
-        self._encoders = [_cell_encoder(c.kind) for c in columns]
+        self._encode = row_encoder([c.kind for c in columns])
         self._sheet_name = sheet_name[:31]
         self._title = title
         self._created_iso = created_iso
@@ -296,26 +316,9 @@ class XlsxWriter:
         return self._sink.take()
 
     def rows(self, batch: Iterable[Sequence[Any]]) -> bytes:
-        if self._lines:
-            return self._prebuilt_rows(batch)
-        encoders = self._encoders
-        parts: list[str] = []
-        append = parts.append
-        row = self._row
-        for record in batch:
-            row += 1
-            append(f'<row r="{row}">')
-            for encode, value in zip(encoders, record, strict=True):
-                append("<c/>" if value is None else encode(value))
-            append("</row>")
-        self._row = row
-        self._sheet.write("".join(parts).encode())
-        return self._sink.take()
-
-    def _prebuilt_rows(self, batch: Iterable[Sequence[Any]]) -> bytes:
-        """Records whose first value is the row's cells, already XML (built by the query)."""
+        encode = self._encode
         first = self._row + 1
-        parts = [f'<row r="{n}">{record[0]}</row>' for n, record in enumerate(batch, start=first)]
+        parts = [encode(n, record) for n, record in enumerate(batch, start=first)]
         self._row += len(parts)
         self._sheet.write("".join(parts).encode())
         return self._sink.take()
