@@ -1,7 +1,7 @@
 """exports: a record of every feedback export
 
 Revision ID: 0700
-Revises: 0800
+Revises: 0050, 0400
 Create Date: 2026-11-30 02:20:00+00:00
 """
 
@@ -12,7 +12,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0700'
-down_revision: str | Sequence[str] | None = '0800'
+# main had two heads (0050, 0400) when this landed: this revision joins them.
+down_revision: str | Sequence[str] | None = ('0050', '0400')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
