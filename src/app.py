@@ -32,6 +32,7 @@ from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
+from src.exports.controllers import ExportController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
 from src.projects.controllers import ProjectController
@@ -52,6 +53,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ProjectController,
     CategoryController,
     StaffController, UserAdminController,
+    ExportController,
 ]
 
 

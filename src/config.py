@@ -62,3 +62,8 @@ class Settings(BaseSettings):
     @property
     def is_dev_like(self) -> bool:
         return self.env in ("dev", "test")
+
+    # Exports (street staff downloads).
+    export_limit: int = 30  # exports per user per window
+    export_window_s: int = 3600
+    export_idle_timeout_s: int = 300  # a stalled download gives its snapshot back after this
