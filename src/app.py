@@ -25,6 +25,8 @@ from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
+from src.integrations.city_portal.client import portal_lifespan
+from src.integrations.city_portal.controllers import PortalController, PortalLoginController
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.uploads.controllers import UploadController
@@ -39,6 +41,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     MyProposalsController,
     UploadController,
     ProjectController,
+    PortalLoginController,
+    PortalController,
 ]
 
 
@@ -76,7 +80,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, portal_lifespan],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),
         dependencies={

@@ -2,6 +2,7 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectStatus
 from src.models.proposal import (
     Notification,
@@ -28,6 +29,8 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "OutboxItem",
+    "PortalInboundEvent",
+    "PortalWebhookNonce",
     "Project",
     "ProjectStatus",
     "Proposal",
