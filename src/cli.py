@@ -167,4 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Domain modules register on ``src.cli`` (imported by name), not on ``__main__``.
+    from src.cli import main as _main
+
+    sys.exit(_main())
