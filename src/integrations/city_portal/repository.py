@@ -83,6 +83,23 @@ async def mark_delivered(session: AsyncSession, item_id: int, token: uuid.UUID) 
     return bool(getattr(result, "rowcount", 0))
 
 
+async def mark_delivered_many(
+    session: AsyncSession, item_ids: list[int], token: uuid.UUID
+) -> int:
+    """One statement for a batch; rows whose lease another worker took over are skipped."""
+    if not item_ids:
+        return 0
+    result = await session.execute(
+        text(
+            "UPDATE outbox SET status = 'delivered', delivered_at = now(), claimed_until = NULL, "
+            "claim_token = NULL, last_error = NULL "
+            "WHERE id = ANY(:ids) AND claim_token = :token AND status = 'pending'"
+        ),
+        {"ids": item_ids, "token": token},
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
 async def schedule_retry(
     session: AsyncSession, item_id: int, token: uuid.UUID, delay_s: float, error: str
 ) -> bool:

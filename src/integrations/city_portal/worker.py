@@ -147,9 +147,15 @@ class OutboxWorker:
             return 0
         self.stats.claimed += len(items)
         results = await asyncio.gather(*(self._deliver(item) for item in items))
+        delivered = [i.id for i, r in zip(items, results, strict=True) if r.outcome == "delivered"]
         async with self.sessionmaker() as session, session.begin():
+            kept = await repository.mark_delivered_many(session, delivered, token)
+            self.stats.delivered += kept
+            # Rows whose lease ran out were taken over by another worker: its outcome counts.
+            self.stats.lost_lease += len(delivered) - kept
             for item, result in zip(items, results, strict=True):
-                await self._record(session, item, result, token)
+                if result.outcome != "delivered":
+                    await self._record(session, item, result, token)
         return len(items)
 
     async def _deliver(self, item: Claimed) -> Delivery:
@@ -165,10 +171,7 @@ class OutboxWorker:
     async def _record(
         self, session: AsyncSession, item: Claimed, result: Delivery, token: uuid.UUID
     ) -> None:
-        if result.outcome == "delivered":
-            kept = await repository.mark_delivered(session, item.id, token)
-            self.stats.delivered += kept
-        elif result.outcome == "rejected" or item.attempts >= self.config.max_attempts:
+        if result.outcome == "rejected" or item.attempts >= self.config.max_attempts:
             error = f"{result.error} (attempt {item.attempts})"
             kept = await repository.dead_letter(session, item.id, token, error)
             self.stats.dead += kept
@@ -183,7 +186,6 @@ class OutboxWorker:
             )
             self.stats.retried += kept
         if not kept:
-            # Our lease ran out and another worker took the row over: its outcome counts.
             self.stats.lost_lease += 1
 
     async def housekeeping(self) -> None:
