@@ -170,35 +170,29 @@ async def measure(database_url: str) -> list[Figure]:
 
 
 def _harness_result(figure: Figure) -> Any:
-    """A ``bench.harness.Result`` carrying this figure (fields filled by name)."""
-    from bench.harness import Result  # type: ignore[import-not-found]
+    from bench.loadgen import Result
 
-    values: dict[str, Any] = {
-        "rps": figure.rps,
-        "count": figure.events,
-        "errors": 0,
-        "statuses": {},
-        "p50_ms": 0.0,
-        "p99_ms": 0.0,
-    }
-    if dataclasses.is_dataclass(Result):
-        names = [f.name for f in dataclasses.fields(Result)]
-        return Result(**{n: values.get(n, 0) for n in names})
-    return Result(**values)
+    return Result(
+        label=figure.label,
+        rps=figure.rps,
+        p50_ms=0.0,
+        p99_ms=0.0,
+        count=figure.events,
+        errors=0,
+        duration_s=figure.seconds,
+        concurrency=BATCH,
+    )
 
 
 async def run(ctx: Any) -> None:
+    global EVENTS, SUGGESTIONS
+    if ctx.scaled(10.0) < 10.0:  # --quick: a smoke run
+        EVENTS, SUGGESTIONS = 300, 30
     figures = await measure(ctx.database_url)
     baseline = _harness_result(figures[0])
     ctx.record(figures[0].label, baseline, events=figures[0].events)
     for figure in figures[1:]:
-        ctx.record(
-            figure.label,
-            _harness_result(figure),
-            baseline=baseline,
-            events=figure.events,
-            ratio_to_direct=round(figure.rps / figures[0].rps, 2),
-        )
+        ctx.record(figure.label, _harness_result(figure), baseline, events=figure.events)
 
 
 def _print(figures: list[Figure]) -> None:

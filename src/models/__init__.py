@@ -3,7 +3,7 @@
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
-from src.models.project import Project, ProjectStatus
+from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
     NotificationKind,
@@ -32,6 +32,8 @@ __all__ = [
     "PortalInboundEvent",
     "PortalWebhookNonce",
     "Project",
+    "ProjectProgress",
+    "ProjectProgressPhoto",
     "ProjectStatus",
     "Proposal",
     "ProposalCategory",
