@@ -1,7 +1,8 @@
-"""City-portal delivery throughput: events per second the outbox worker gets to a (fake,
-fault-free) portal over loopback, with 1 and 2 worker processes, as a ratio of direct
-delivery (the same HTTP client posting the same events with the same concurrency, no
-database, no claims).
+"""City-portal delivery: outbox workers (1 and 2) vs posting the events directly.
+
+Events per second the outbox worker gets to a (fake, fault-free) portal over loopback, with
+1 and 2 worker processes, as a ratio of direct delivery (the same HTTP client posting the
+same events with the same concurrency, no database, no claims).
 
 Harness plugin (``python -m bench portal``); also runs alone:
 ``python bench/portal.py [postgresql://…/lc_bench_portal]`` (the database is recreated).
