@@ -1,4 +1,5 @@
-"""The fake portal as a real loopback server, and the app's portal client pointed at it."""
+"""The fake portal as a real loopback server, the app's portal client pointed at it, and a
+hostile portal that answers badly on purpose."""
 
 from __future__ import annotations
 
@@ -127,3 +128,49 @@ def signed_webhook(
         settings.portal_webhook_secret, "city-portal", "POST", WEBHOOK_PATH, body, now=now
     )
     return body, {**headers, "Content-Type": "application/json"}
+
+
+def hostile_portal(mode: dict[str, str]) -> Any:
+    """Answers every call with whatever ``mode["kind"]`` says (all with status 200 but the
+    redirect)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        kind = mode["kind"]
+        if kind == "redirect":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 302,
+                    "headers": [(b"location", mode["location"].encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if kind == "slow":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            for _ in range(100):
+                await send({"type": "http.response.body", "body": b" ", "more_body": True})
+                await asyncio.sleep(0.05)
+            await send({"type": "http.response.body", "body": b"{}"})
+            return
+        body = {
+            "huge": b'{"user": {"portal_user_id": "x", "name": "' + b"a" * 200_000 + b'"}}',
+            "malformed": b'{"user": {"portal_user_id": 12}}',
+            "not_json": b"<html>gateway</html>",
+        }[kind]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.fixture
+def hostile() -> Iterator[tuple[dict[str, str], str]]:
+    mode: dict[str, str] = {"kind": "malformed"}
+    server = BackgroundServer(hostile_portal(mode)).start()
+    yield mode, server.url
+    server.stop()

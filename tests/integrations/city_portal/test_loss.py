@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -70,10 +71,10 @@ def start_worker(settings: Settings, portal_url: str, log: Path) -> subprocess.P
         )
 
 
-async def wait_for(predicate: object, timeout_s: float, what: str) -> None:
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await predicate():  # type: ignore[operator]
+        if await predicate():
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
@@ -123,9 +124,23 @@ async def test_nothing_is_lost_or_repeated_or_reordered(
         return left == 0
 
     log = tmp_path / "workers.log"
+    launched = 0
+
+    async def launch() -> subprocess.Popen[bytes]:
+        """A worker that has started delivering (so SIGTERM later finds its handler)."""
+        nonlocal launched
+        worker = start_worker(settings, portal_url, log)
+        launched += 1
+
+        async def ready() -> bool:
+            return log.read_text().count("• delivering") >= launched
+
+        await wait_for(ready, 120, "a worker to start")
+        return worker
+
     fake_portal.set_faults(FAULTS)
     started = time.monotonic()
-    workers = [start_worker(settings, portal_url, log) for _ in range(2)]
+    workers = [await launch(), await launch()]
     kills = 0
     try:
         quarter = CHANGES // 4
@@ -134,7 +149,7 @@ async def test_nothing_is_lost_or_repeated_or_reordered(
         workers[0].send_signal(signal.SIGKILL)
         kills += 1
         workers[0].wait()
-        workers[0] = start_worker(settings, portal_url, log)
+        workers[0] = await launch()
         await produce(quarter)
 
         fake_portal.set_faults(Faults(down=True))  # a full outage while changes keep coming
@@ -146,7 +161,7 @@ async def test_nothing_is_lost_or_repeated_or_reordered(
         workers[1].send_signal(signal.SIGKILL)
         kills += 1
         workers[1].wait()
-        workers[1] = start_worker(settings, portal_url, log)
+        workers[1] = await launch()
         await produce(CHANGES - made)
 
         await wait_for(outbox_empty, 1800 if CHAOS else 300, "an empty outbox")
@@ -171,7 +186,7 @@ async def test_nothing_is_lost_or_repeated_or_reordered(
     assert all(seqs == list(range(PER_SUGGESTION)) for seqs in by_key.values()), "in order"
     assert len(by_key) == len(keys)
     assert kills == 2
-    assert all(w.returncode == 0 for w in workers), log.read_text()[-2000:]
+    assert [w.returncode for w in workers] == [0, 0], log.read_text()[-3000:]
     injected = fake_portal.stats.injected
     assert injected.get("error", 0) and injected.get("drop", 0) and injected.get("down", 0)
     assert fake_portal.stats.duplicates > 0  # dropped replies were resent and deduped

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -301,3 +302,42 @@ async def test_outbox_admin_list_filters_and_pages(
         await session.execute(
             text("UPDATE outbox SET status = 'delivered' WHERE ordering_key = :k"), {"k": key}
         )
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "error"),
+    [
+        ("redirect", "failed", "status 302"),  # never followed: the portal refused it
+        ("huge", "pending", "reply too large"),
+        ("not_json", "pending", "malformed reply"),
+        ("slow", "pending", "timeout"),
+    ],
+)
+async def test_bad_delivery_replies_fail_cleanly(
+    kind: str,
+    status: str,
+    error: str,
+    db: async_sessionmaker[AsyncSession],
+    make_worker: Any,
+    hostile: tuple[dict[str, str], str],
+    fake_portal: FakePortal,
+    portal_url: str,
+) -> None:
+    mode, url = hostile
+    mode["kind"] = kind
+    mode["location"] = f"{portal_url}/api/events"
+    key = new_key()
+    [item_id] = await enqueue(db, key, 1)
+    worker = make_worker(url, timeout_s=1.0, max_attempts=10)
+
+    for _ in range(5):  # other tests' rows may come first
+        await worker.run_once()
+        if (await row(db, item_id)).attempts:
+            break
+
+    item = await row(db, item_id)
+    assert item.status == status
+    assert item.attempts == 1
+    assert error in (item.last_error or "")
+    assert item.claimed_until is None
+    assert seqs(fake_portal, key) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.config import Settings
-from src.core.servers import BackgroundServer, free_port
+from src.core.servers import free_port
 from src.integrations.city_portal.client import PortalClient
 from src.integrations.city_portal.fake import FakePortal, Faults, Identity
 from src.models.user import User
@@ -138,51 +137,6 @@ async def test_malformed_input_is_422(client: httpx.AsyncClient) -> None:
 
 
 # --- a portal that misbehaves -----------------------------------------------------------
-
-
-def hostile_portal(mode: dict[str, str]) -> Any:
-    """Answers the exchange with whatever ``mode["kind"]`` says."""
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        while (await receive()).get("more_body"):
-            pass
-        kind = mode["kind"]
-        if kind == "redirect":
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 302,
-                    "headers": [(b"location", mode["location"].encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
-        if kind == "slow":
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-            for _ in range(100):
-                await send({"type": "http.response.body", "body": b" ", "more_body": True})
-                await asyncio.sleep(0.05)
-            await send({"type": "http.response.body", "body": b"{}"})
-            return
-        body = {
-            "huge": b'{"user": {"portal_user_id": "x", "name": "' + b"a" * 200_000 + b'"}}',
-            "malformed": b'{"user": {"portal_user_id": 12}}',
-            "not_json": b"<html>gateway</html>",
-        }[kind]
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": body})
-
-    return app
-
-
-@pytest.fixture
-def hostile() -> Iterator[tuple[dict[str, str], str]]:
-    mode: dict[str, str] = {"kind": "malformed"}
-    server = BackgroundServer(hostile_portal(mode)).start()
-    yield mode, server.url
-    server.stop()
 
 
 @pytest.mark.parametrize("kind", ["huge", "malformed", "not_json", "slow", "redirect"])
