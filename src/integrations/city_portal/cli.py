@@ -13,7 +13,9 @@ from src.config import Settings
 
 def _configure_worker(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--until-empty", action="store_true", help="stop once nothing is left to deliver"
+        "--until-empty",
+        action="store_true",
+        help="stop once nothing is due (rows waiting for a later retry stay for the next run)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 

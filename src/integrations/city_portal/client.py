@@ -264,7 +264,13 @@ def _optional_text(value: Any, limit: int) -> str | None:
 @asynccontextmanager
 async def portal_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Puts ``state.portal`` (a :class:`PortalClient`) on the app."""
-    client = PortalClient.from_settings(app.state.settings)
+    settings: Settings = app.state.settings
+    if settings.env == "prod":
+        defaults = Settings.model_fields
+        for name in ("portal_app_secret", "portal_webhook_secret"):
+            if getattr(settings, name) == defaults[name].default:
+                raise RuntimeError(f"LIFECIRCLE_{name.upper()} must be set in prod")
+    client = PortalClient.from_settings(settings)
     app.state.portal = client
     try:
         yield

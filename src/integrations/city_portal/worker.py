@@ -197,6 +197,12 @@ class OutboxWorker:
             row = await repository.outbox_metrics(session)
         return int(row.pending)
 
+    async def due(self) -> int:
+        """Pending rows whose time has come (leased ones included)."""
+        async with self.sessionmaker() as session:
+            row = await repository.outbox_metrics(session)
+        return int(row.due)
+
     async def run(
         self,
         stop: asyncio.Event,
@@ -221,7 +227,7 @@ class OutboxWorker:
                 await self.housekeeping()
             if handled:
                 continue
-            if until_empty and await self.backlog() == 0:
+            if until_empty and await self.due() == 0:
                 break
             wait = self.config.poll_interval_s
             if self.breaker.state == "open":

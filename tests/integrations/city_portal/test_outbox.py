@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
+import os
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +27,7 @@ from tests.builders import login, make_user
 from tests.integrations.city_portal.conftest import drain
 from tests.proposals.helpers import make_world, move, submit
 
+ROOT = Path(__file__).resolve().parents[3]
 _keys = itertools.count(1)
 _run = uuid.uuid4().hex[:8]
 
@@ -245,6 +250,15 @@ async def test_a_lease_keeps_others_off_until_it_ends(
         current = await repository.mark_delivered(session, item_id, second)
     assert (late, current) == (False, True)
     assert (await row(db, item_id)).attempts == 2
+    # Hand back the other tests' rows these claims leased.
+    async with db() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE outbox SET claimed_until = NULL, claim_token = NULL "
+                "WHERE claim_token = ANY(:tokens)"
+            ),
+            {"tokens": [first, second]},
+        )
 
 
 def test_backoff_is_capped_full_jitter() -> None:
@@ -341,3 +355,35 @@ async def test_bad_delivery_replies_fail_cleanly(
     assert error in (item.last_error or "")
     assert item.claimed_until is None
     assert seqs(fake_portal, key) == []
+
+
+async def test_the_worker_command_delivers_and_sums_up(
+    db: async_sessionmaker[AsyncSession],
+    settings: Any,
+    fake_portal: FakePortal,
+    portal_url: str,
+) -> None:
+    key = new_key()
+    await enqueue(db, key, 3)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "src.cli",
+        "worker",
+        "--until-empty",
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "LIFECIRCLE_ENV": "test",
+            "LIFECIRCLE_DATABASE_URL": str(settings.database_url),
+            "LIFECIRCLE_PORTAL_API_BASE": portal_url,
+            "LIFECIRCLE_PORTAL_APP_SECRET": settings.portal_app_secret,
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+
+    assert process.returncode == 0, output.decode()
+    assert "✓ worker stopped" in output.decode()
+    assert seqs(fake_portal, key) == [0, 1, 2]
