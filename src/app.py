@@ -35,6 +35,8 @@ from src.core.redis import create_store
 from src.exports.controllers import ExportController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
+from src.integrations.city_portal.client import portal_lifespan
+from src.integrations.city_portal.controllers import PortalController, PortalLoginController
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.staff.controllers import StaffController, UserAdminController
@@ -51,6 +53,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     MyProposalsController,
     UploadController,
     ProjectController,
+    PortalLoginController,
+    PortalController,
     CategoryController,
     StaffController, UserAdminController,
     ExportController,
@@ -93,7 +97,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, portal_lifespan],
         on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),

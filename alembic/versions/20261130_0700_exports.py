@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = '0700'
 # main had two heads (0050, 0400) when this landed: this revision joins them.
-down_revision: str | Sequence[str] | None = ('0050', '0400')
+down_revision: str | Sequence[str] | None = '0400'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,6 +3,7 @@
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
 from src.models.export import ExportRecord, ExportStatus
+from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
@@ -31,6 +32,8 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "OutboxItem",
+    "PortalInboundEvent",
+    "PortalWebhookNonce",
     "Project",
     "ProjectProgress",
     "ProjectProgressPhoto",
