@@ -19,8 +19,10 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.models.system import OutboxItem
 from src.models.user import Role
 from tests.builders import login, make_tree, make_user, unique_code
 from tests.projects.helpers import create_project
@@ -67,6 +69,8 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ("POST", "/api/v1/projects/{project_id:uuid}/progress"): Scoped(
         "project", {"text": "越权进度", "percent": 50}
     ),
+    # The portal outbox is city-wide plumbing: only admins retry a message.
+    ("POST", "/api/v1/integrations/portal/outbox/{item_id:int}/retry"): Scoped("outbox_item"),
     # Categories are city-wide: only admins change them, whatever area others hold.
     ("PATCH", "/api/v1/categories/{code:str}"): Scoped(
         "category", {"name_zh": "越权改名", "retired": True}
@@ -139,6 +143,13 @@ async def test_other_areas_get_403_or_404(
     assert made.status_code == 201, made.text
     proposal = await submit(client, w.h["resident"], title="只属于本社区")
     project = await create_project(client, w.h["committee"], w.a, title="只属于本社区的项目")
+    async with db() as session:
+        outbox_item = await session.scalar(
+            select(func.min(OutboxItem.id)).where(
+                OutboxItem.ordering_key == f"proposal:{proposal['id']}"
+            )
+        )
+    assert outbox_item is not None
     targets: dict[str, str | list[str]] = {
         "proposal": proposal["id"],
         "project": project["id"],
@@ -146,6 +157,7 @@ async def test_other_areas_get_403_or_404(
         "area": str(w.a.id),
         "area_member": [str(w.a.id), str(w.committee.id)],
         "user": str(w.resident.id),
+        "outbox_item": str(outbox_item),
     }
 
     failures = []
