@@ -23,11 +23,13 @@ from src.core.idempotency import idempotency_middleware
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
+from src.events.controllers import EventController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.uploads.controllers import UploadController
+from src.votes import live as votes_live
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
@@ -39,6 +41,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     MyProposalsController,
     UploadController,
     ProjectController,
+    EventController,
 ]
 
 
@@ -76,7 +79,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, votes_live.lifespan],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),
         dependencies={
