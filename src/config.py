@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     upload_limit: int = 60  # uploads per user per window
     upload_window_s: int = 3600
 
+    # Operations: when set, GET /metrics wants ``Authorization: Bearer <metrics_token>``.
+    metrics_token: str | None = None
+
     @property
     def is_dev_like(self) -> bool:
         return self.env in ("dev", "test")

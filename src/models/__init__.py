@@ -12,7 +12,7 @@ from src.models.event import (
     EventStatus,
     PaperCount,
 )
-from src.models.project import Project, ProjectStatus
+from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
     NotificationKind,
@@ -47,6 +47,8 @@ __all__ = [
     "OutboxItem",
     "PaperCount",
     "Project",
+    "ProjectProgress",
+    "ProjectProgressPhoto",
     "ProjectStatus",
     "Proposal",
     "ProposalCategory",
