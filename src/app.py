@@ -32,6 +32,7 @@ from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.uploads.controllers import UploadController
 from src.votes import live as votes_live
+from src.votes.controllers import VoteController, live_screen
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
@@ -46,6 +47,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ProjectController,
     CategoryController,
     EventController,
+    VoteController,
+    live_screen,
 ]
 
 
