@@ -33,6 +33,7 @@ from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
 from src.uploads.controllers import UploadController
 from src.votes import live as votes_live
+from src.votes.controllers import VoteController, live_screen
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
@@ -49,6 +50,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     EventController,
     EventRatingController,
     SatisfactionController,
+    VoteController,
+    live_screen,
 ]
 
 

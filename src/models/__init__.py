@@ -29,8 +29,10 @@ from src.models.rating import (
     RatingCriterion,
     RatingPaperEntry,
     RatingPhoto,
+    RatingProjectScore,
     RatingProposal,
     RatingRevision,
+    RatingRollup,
     RatingTally,
 )
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
@@ -70,8 +72,10 @@ __all__ = [
     "RatingCriterion",
     "RatingPaperEntry",
     "RatingPhoto",
+    "RatingProjectScore",
     "RatingProposal",
     "RatingRevision",
+    "RatingRollup",
     "RatingTally",
     "RefreshToken",
     "Role",

@@ -445,7 +445,8 @@ async def project_satisfaction(
     staff = await _viewer_scope(session, principal, area)
     if staff is None:
         raise not_found("项目", "Project")
-    rows, meetings = await repository.project_tallies(session, project_id, closed_only=not staff)
+    rows = await repository.scope_tallies(session, "project_id", project_id, with_open=staff)
+    meetings = await repository.project_meetings(session, project_id, with_open=staff)
     total, app, paper, listed = summarise(rows, DEFAULT_CODES)
     return ProjectSatisfactionOut(
         **total.model_dump(),
@@ -474,10 +475,11 @@ async def area_satisfaction(
     if staff is None:
         raise not_found("区域", "Area")
     level = area.level.value
-    rows = await repository.area_tallies(session, level, area.id, closed_only=not staff)
+    column = "street_id" if area.level == AreaLevel.street else "community_id"
+    rows = await repository.scope_tallies(session, column, area.id, with_open=staff)
     total, app, paper, listed = summarise(rows, DEFAULT_CODES)
     ranked = await repository.area_ranking(
-        session, level, area.id, closed_only=not staff, min_ratings=min_ratings, limit=limit
+        session, level, area.id, with_open=staff, min_ratings=min_ratings, limit=limit
     )
     return AreaSatisfactionOut(
         **total.model_dump(),
