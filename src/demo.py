@@ -15,6 +15,7 @@ from src.areas.service import create_area
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, RoleGrant, User
 from src.proposals.demo import seed_proposals_demo
+from src.votes.demo import seed_votes_demo
 
 DISTRICT = ("310107", "普陀区", 31.2493, 121.3968)
 STREETS = {
@@ -127,4 +128,5 @@ async def seed_demo(session: AsyncSession) -> bool:
             )
     await session.flush()
     await seed_proposals_demo(session, areas)
+    await seed_votes_demo(session, areas)
     return True
