@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.areas.service import create_area
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, RoleGrant, User
+from src.projects.demo import seed_projects_demo
 from src.proposals.demo import seed_proposals_demo
 from src.votes.demo import seed_votes_demo
 
@@ -128,5 +129,6 @@ async def seed_demo(session: AsyncSession) -> bool:
             )
     await session.flush()
     await seed_proposals_demo(session, areas)
+    await seed_projects_demo(session, areas)
     await seed_votes_demo(session, areas)
     return True
