@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.models.area import Area
 from src.models.event import Event
 from src.models.proposal import ProposalPhoto
 from src.models.rating import (
@@ -39,6 +40,22 @@ async def get_event(
     return (await session.scalars(query)).first()
 
 
+async def get_event_and_path(
+    session: AsyncSession, event_id: uuid.UUID, *, share: bool = False
+) -> tuple[Event, list[uuid.UUID]] | None:
+    """The meeting and its community's area path in one round trip (``share``: FOR KEY SHARE
+    on the meeting only)."""
+    query = (
+        select(Event, Area.path)
+        .join(Area, Area.id == Event.community_id)
+        .where(Event.id == event_id)
+    )
+    if share:
+        query = query.with_for_update(key_share=True, read=True, of=Event)
+    row = (await session.execute(query)).first()
+    return (row[0], list(row[1])) if row else None
+
+
 async def criteria_of(session: AsyncSession, event_id: uuid.UUID) -> list[RatingCriterion]:
     rows = await session.scalars(
         select(RatingCriterion)
@@ -64,16 +81,16 @@ async def replace_criteria(
 # --- ratings --------------------------------------------------------------------------------
 
 
-async def insert_rating(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+async def insert_rating(session: AsyncSession, values: dict[str, Any]) -> Rating | None:
     """Insert the rating; None when the resident already rated this meeting (the unique
     constraint decides, also between two concurrent requests)."""
     stmt = (
         insert(Rating)
         .values(**values)
         .on_conflict_do_nothing(constraint="uq_ratings_event_user")
-        .returning(Rating.id)
+        .returning(Rating)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await session.scalars(stmt)).first()
 
 
 async def get_rating(

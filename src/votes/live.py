@@ -105,10 +105,12 @@ class TallyHub:
         self._pending: set[uuid.UUID] = set()
         self._pending_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
         self._tasks.append(asyncio.create_task(self._publisher()))
         if self.redis is not None:
             self._tasks.append(asyncio.create_task(self._listener()))
@@ -226,9 +228,19 @@ def after_commit(session: AsyncSession, event_id: uuid.UUID) -> None:
     session.info.setdefault(_DIRTY_KEY, set()).add(event_id)
 
 
+def _local_hubs() -> list[TallyHub]:
+    """The hubs of the running event loop (asyncio objects are not shared across loops; a hub
+    elsewhere learns of the change through Redis)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return []
+    return [hub for hub in _hubs if hub.loop is loop]
+
+
 def announce(event_id: uuid.UUID) -> None:
     """A change to ``event_id``'s count was committed."""
-    for hub in _hubs:
+    for hub in _local_hubs():
         hub.changed(event_id)
 
 
@@ -236,7 +248,7 @@ def announce(event_id: uuid.UUID) -> None:
 def _on_commit(session: Session) -> None:
     ids: set[uuid.UUID] | None = session.info.pop(_DIRTY_KEY, None)
     if ids:
-        for hub in _hubs:
+        for hub in _local_hubs():
             hub.changed(*ids)
 
 

@@ -95,9 +95,9 @@ async def test_paper_counts(
     async with db() as session:
         entries = (
             await session.scalars(
-                select(AuditEntry).where(
-                    AuditEntry.object_id == eid, AuditEntry.action == "event.paper_counts"
-                )
+                select(AuditEntry)
+                .where(AuditEntry.object_id == eid, AuditEntry.action == "event.paper_counts")
+                .order_by(AuditEntry.id)
             )
         ).all()
     assert len(entries) == 2 and entries[0].details["note"] == "现场举手"
