@@ -86,3 +86,9 @@ class Settings(BaseSettings):
     portal_poll_interval_s: float = 1.0
     portal_breaker_threshold: int = 5  # consecutive failures that open the circuit
     portal_breaker_cooldown_s: float = 30.0
+    # Meetings (events) and votes.
+    event_check_in_window_s: int = 120  # a check-in code changes every window
+    event_check_in_grace_s: int = 20  # a code is still accepted this long after its window
+    event_public_base_url: str = "https://lifecircle.sh.cn"  # what the check-in QR points to
+    event_ballot_pool_size: int = 10  # connections of the ballot path, per worker
+    event_sse_keepalive_s: float = 15.0  # a comment line on idle result streams

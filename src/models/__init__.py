@@ -2,6 +2,16 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.event import (
+    Ballot,
+    BallotVoter,
+    Event,
+    EventCheckIn,
+    EventKind,
+    EventOption,
+    EventStatus,
+    PaperCount,
+)
 from src.models.export import ExportRecord, ExportStatus
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
@@ -16,6 +26,17 @@ from src.models.proposal import (
     ProposalSupport,
     ProposalTransition,
 )
+from src.models.rating import (
+    Rating,
+    RatingCriterion,
+    RatingPaperEntry,
+    RatingPhoto,
+    RatingProjectScore,
+    RatingProposal,
+    RatingRevision,
+    RatingRollup,
+    RatingTally,
+)
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.upload import Upload
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
@@ -25,13 +46,21 @@ __all__ = [
     "AreaLevel",
     "AuditEntry",
     "AuthFamily",
+    "Ballot",
+    "BallotVoter",
     "Base",
+    "Event",
+    "EventCheckIn",
+    "EventKind",
+    "EventOption",
+    "EventStatus",
     "ExportRecord",
     "ExportStatus",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
     "OutboxItem",
+    "PaperCount",
     "PortalInboundEvent",
     "PortalWebhookNonce",
     "Project",
@@ -45,6 +74,15 @@ __all__ = [
     "ProposalStatus",
     "ProposalSupport",
     "ProposalTransition",
+    "Rating",
+    "RatingCriterion",
+    "RatingPaperEntry",
+    "RatingPhoto",
+    "RatingProjectScore",
+    "RatingProposal",
+    "RatingRevision",
+    "RatingRollup",
+    "RatingTally",
     "RefreshToken",
     "Role",
     "RoleGrant",
