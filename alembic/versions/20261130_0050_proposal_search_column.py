@@ -1,7 +1,7 @@
 """proposal search: bigrams in a stored column, so the GIN recheck does not recompute them
 
 Revision ID: 0050
-Revises: 0800
+Revises: 0801
 Create Date: 2026-11-30 02:30:00+00:00
 
 The GIN ``@>`` operator on arrays always rechecks its candidates. With an expression index the
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0050"
-down_revision: str | Sequence[str] | None = "0800"
+down_revision: str | Sequence[str] | None = "0801"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
