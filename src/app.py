@@ -32,10 +32,14 @@ from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
+from src.exports.controllers import ExportController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
+from src.integrations.city_portal.client import portal_lifespan
+from src.integrations.city_portal.controllers import PortalController, PortalLoginController
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
+from src.staff.controllers import StaffController, UserAdminController
 from src.uploads.controllers import UploadController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
@@ -49,7 +53,11 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     MyProposalsController,
     UploadController,
     ProjectController,
+    PortalLoginController,
+    PortalController,
     CategoryController,
+    StaffController, UserAdminController,
+    ExportController,
 ]
 
 
@@ -89,7 +97,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, portal_lifespan],
         on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),

@@ -2,6 +2,8 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.export import ExportRecord, ExportStatus
+from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
@@ -24,10 +26,14 @@ __all__ = [
     "AuditEntry",
     "AuthFamily",
     "Base",
+    "ExportRecord",
+    "ExportStatus",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
     "OutboxItem",
+    "PortalInboundEvent",
+    "PortalWebhookNonce",
     "Project",
     "ProjectProgress",
     "ProjectProgressPhoto",

@@ -32,6 +32,7 @@ class Scoped:
     target: str  # which kind of object fills the path parameter: proposal | project | category
     body: dict[str, Any] | None = None  # a valid body, so only scope can refuse the call
     allowed_for_owner: bool = field(default=False)  # GETs: the owner's side gets 200
+    query: dict[str, str] | None = None  # query parameters the route requires
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,19 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     # Categories are city-wide: only admins change them, whatever area others hold.
     ("PATCH", "/api/v1/categories/{code:str}"): Scoped(
         "category", {"name_zh": "越权改名", "retired": True}
+    ),
+    # Administration: staff roles, residents, areas, home changes (src/staff, src/areas).
+    ("GET", "/api/v1/areas/{area_id:uuid}/staff"): Scoped("area", allowed_for_owner=True),
+    ("POST", "/api/v1/areas/{area_id:uuid}/staff"): Scoped(
+        "area", {"user_id": "0190a0a0-0000-7000-8000-000000000000", "role": "committee"}
+    ),
+    ("DELETE", "/api/v1/areas/{area_id:uuid}/staff/{user_id:uuid}"): Scoped(
+        "area_member", query={"role": "committee"}
+    ),
+    ("GET", "/api/v1/areas/{area_id:uuid}/residents"): Scoped("area", allowed_for_owner=True),
+    ("PATCH", "/api/v1/areas/{area_id:uuid}"): Scoped("area", {"name": "越权改名"}),
+    ("PATCH", "/api/v1/users/{user_id:uuid}"): Scoped(
+        "user", {"home_community_id": "0190a0a0-0000-7000-8000-000000000000", "reason": "越权"}
     ),
 }
 
@@ -125,19 +139,31 @@ async def test_other_areas_get_403_or_404(
     assert made.status_code == 201, made.text
     proposal = await submit(client, w.h["resident"], title="只属于本社区")
     project = await create_project(client, w.h["committee"], w.a, title="只属于本社区的项目")
-    targets = {"proposal": proposal["id"], "project": project["id"], "category": category}
+    targets: dict[str, str | list[str]] = {
+        "proposal": proposal["id"],
+        "project": project["id"],
+        "category": category,
+        "area": str(w.a.id),
+        "area_member": [str(w.a.id), str(w.committee.id)],
+        "user": str(w.resident.id),
+    }
 
     failures = []
     for (method, path), rule in sorted(ROUTES.items()):
         if isinstance(rule, Public) or (method, path) not in routes_with_path_parameters(app):
             continue
-        url = _PARAM.sub(targets[rule.target], path, count=1)
+        url = path
+        target = targets[rule.target]
+        for value in [target] if isinstance(target, str) else target:
+            url = _PARAM.sub(value, url, count=1)
         if rule.allowed_for_owner:
             # The URL is right: the target's own committee reads it.
-            owner = await client.request(method, url, headers=w.h["committee"])
+            owner = await client.request(method, url, params=rule.query, headers=w.h["committee"])
             assert owner.status_code == 200, (method, url, owner.text)
         for who, headers in callers.items():
-            response = await client.request(method, url, json=rule.body, headers=headers)
+            response = await client.request(
+                method, url, params=rule.query, json=rule.body, headers=headers
+            )
             if response.status_code not in (403, 404):
                 failures.append((who, method, path, response.status_code, response.text[:200]))
     assert not failures, failures
@@ -149,5 +175,9 @@ async def test_other_areas_get_403_or_404(
     kept = await client.get(f"/api/v1/projects/{project['id']}", headers=w.h["resident"])
     assert kept.json()["title"] == "只属于本社区的项目" and kept.json()["status"] == "planned"
     assert kept.json()["progress"] == []
+    staff = await client.get(f"/api/v1/areas/{w.a.id}/staff", headers=w.h["committee"])
+    assert str(w.committee.id) in staff.text
+    area = await client.get(f"/api/v1/areas/{w.a.id}")
+    assert area.json()["name"] == w.a.name
     listed = await client.get("/api/v1/categories")
     assert {c["code"]: c["name_zh"] for c in listed.json()}[category] == "测试分类"
