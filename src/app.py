@@ -20,7 +20,7 @@ from src.core.auth import provide_optional_principal, provide_principal
 from src.core.db import (
     create_engine,
     finish_request_session,
-    make_read_sessionmaker,
+    make_autocommit_sessionmaker,
     make_sessionmaker,
     provide_db_session,
 )
@@ -86,7 +86,7 @@ def create_app(settings: Settings) -> Litestar:
         http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.read_sessionmaker = make_read_sessionmaker(engine)
+        app.state.autocommit_sessionmaker = make_autocommit_sessionmaker(engine)
         app.state.store = store
         app.state.limiter = RateLimiter(store)
         app.state.http = http
