@@ -363,11 +363,6 @@ class ExportStream:
             except Exception:
                 conn.terminate()
 
-    async def abort(self) -> None:
-        """Give the connection back when the stream never started."""
-        with anyio.CancelScope(shield=True):
-            await self._close(ExportStatus.failed)
-
 
 # --- listing -----------------------------------------------------------------------------
 
