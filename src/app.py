@@ -17,12 +17,19 @@ from src.areas.controllers import AreaController
 from src.categories.controllers import CategoryController
 from src.config import Settings
 from src.core.auth import provide_optional_principal, provide_principal
-from src.core.db import create_engine, finish_request_session, make_sessionmaker, provide_db_session
+from src.core.db import (
+    create_engine,
+    finish_request_session,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    provide_db_session,
+)
 from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
 from src.core.idempotency import idempotency_middleware
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, metrics_config
+from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
 from src.identity.controllers import AuthController, DevLoginController, MeController
@@ -31,6 +38,7 @@ from src.integrations.city_portal.client import portal_lifespan
 from src.integrations.city_portal.controllers import PortalController, PortalLoginController
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
+from src.staff.controllers import StaffController, UserAdminController
 from src.uploads.controllers import UploadController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
@@ -47,6 +55,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PortalLoginController,
     PortalController,
     CategoryController,
+    StaffController, UserAdminController,
 ]
 
 
@@ -66,6 +75,7 @@ def create_app(settings: Settings) -> Litestar:
         http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_read_sessionmaker(engine)
         app.state.store = store
         app.state.limiter = RateLimiter(store)
         app.state.http = http
@@ -86,6 +96,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan, portal_lifespan],
+        on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),
         dependencies={

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.areas.service import create_area
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, RoleGrant, User
+from src.projects.demo import seed_projects_demo
 from src.proposals.demo import seed_proposals_demo
 
 DISTRICT = ("310107", "普陀区", 31.2493, 121.3968)
@@ -127,4 +128,5 @@ async def seed_demo(session: AsyncSession) -> bool:
             )
     await session.flush()
     await seed_proposals_demo(session, areas)
+    await seed_projects_demo(session, areas)
     return True
