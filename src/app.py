@@ -32,6 +32,7 @@ from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
+from src.exports.controllers import ExportController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
@@ -56,6 +57,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PortalController,
     CategoryController,
     StaffController, UserAdminController,
+    ExportController,
 ]
 
 

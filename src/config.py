@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     def is_dev_like(self) -> bool:
         return self.env in ("dev", "test")
 
+    # Exports (street staff downloads).
+    export_limit: int = 30  # exports per user per window
+    export_window_s: int = 3600
+    export_idle_timeout_s: int = 300  # a stalled download gives its snapshot back after this
     # City portal (src/integrations/city_portal): base URL fixed here, never from a request.
     portal_api_base: str = "http://127.0.0.1:8010"
     portal_app_id: str = "lifecircle"

@@ -1,7 +1,7 @@
 """City portal: outbox leases, inbound webhook events and nonces.
 
 Revision ID: 0500
-Revises: 0400
+Revises: 0700
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision = '0500'
-down_revision = '0400'
+down_revision = '0700'
 branch_labels = None
 depends_on = None
 

@@ -2,6 +2,7 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.export import ExportRecord, ExportStatus
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
@@ -25,6 +26,8 @@ __all__ = [
     "AuditEntry",
     "AuthFamily",
     "Base",
+    "ExportRecord",
+    "ExportStatus",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
