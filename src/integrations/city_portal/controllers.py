@@ -7,8 +7,9 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from src.core.auth import require_roles
+from src.core.auth import Principal
 from src.core.deps import CurrentUser, DbSession
+from src.core.errors import forbidden
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.identity.schemas import TokensOut
 from src.integrations.city_portal import service
@@ -20,6 +21,14 @@ from src.integrations.city_portal.schemas import (
     WebhookOut,
 )
 from src.models.user import Role
+
+
+def require_city_admin(principal: Principal) -> None:
+    """The outbox belongs to no area: only a city-wide admin grant may see or retry it."""
+    if not any(g.role == Role.admin and g.area_id is None for g in principal.grants):
+        raise forbidden(
+            "city_admin_required", "仅市级管理员可操作", "Only city-wide admins may do this"
+        )
 
 
 class PortalLoginController(Controller):
@@ -76,7 +85,7 @@ class PortalController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[OutboxItemOut]:
-        require_roles(principal, Role.admin)
+        require_city_admin(principal)
         return await service.list_outbox(
             db_session,
             status=status,
@@ -94,10 +103,10 @@ class PortalController(Controller):
     async def retry(
         self, db_session: DbSession, principal: CurrentUser, item_id: FromPath[int]
     ) -> OutboxItemOut:
-        require_roles(principal, Role.admin)
+        require_city_admin(principal)
         return await service.retry_failed(db_session, principal, item_id)
 
     @get("/metrics", summary="Outbox backlog, oldest undelivered age, dead letters (admin)")
     async def metrics(self, db_session: DbSession, principal: CurrentUser) -> PortalMetricsOut:
-        require_roles(principal, Role.admin)
+        require_city_admin(principal)
         return await service.metrics(db_session)

@@ -8,9 +8,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
-from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,19 +16,10 @@ from src.config import Settings
 from src.core.servers import BackgroundServer
 from src.integrations.city_portal import signing
 from src.integrations.city_portal.client import PortalClient
-from src.integrations.city_portal.fake import FakePortal, Faults, quiet_dropped_replies
+from src.integrations.city_portal.fake import FakePortal, Faults
 from src.integrations.city_portal.worker import OutboxWorker, WorkerConfig
 
 WEBHOOK_PATH = "/api/v1/integrations/portal/webhook"
-
-
-@pytest.fixture(scope="session")
-def fake_portal_server(settings: Settings) -> Iterator[tuple[FakePortal, BackgroundServer]]:
-    quiet_dropped_replies()
-    fake = FakePortal(settings.portal_app_id, settings.portal_app_secret, seed=8)
-    server = BackgroundServer(fake.app).start()
-    yield fake, server
-    server.stop()
 
 
 @pytest.fixture
@@ -50,19 +39,6 @@ def portal_url(fake_portal_server: tuple[FakePortal, BackgroundServer]) -> str:
 
 def portal_settings(settings: Settings, base_url: str, **overrides: Any) -> Settings:
     return settings.model_copy(update={"portal_api_base": base_url, **overrides})
-
-
-@pytest.fixture
-async def app_portal(
-    app: Litestar, client: httpx.AsyncClient, settings: Settings, portal_url: str
-) -> AsyncIterator[PortalClient]:
-    """The app's portal client, pointed at the fake for one test."""
-    original = app.state.portal
-    portal = PortalClient.from_settings(portal_settings(settings, portal_url))
-    app.state.portal = portal
-    yield portal
-    app.state.portal = original
-    await portal.aclose()
 
 
 def worker_config(**overrides: Any) -> WorkerConfig:

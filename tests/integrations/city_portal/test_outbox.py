@@ -23,7 +23,7 @@ from src.integrations.city_portal.fake import FakePortal, Faults
 from src.integrations.city_portal.worker import CircuitBreaker, backoff_s
 from src.models.system import AuditEntry, OutboxItem
 from src.models.user import Role
-from tests.builders import login, make_user
+from tests.builders import login, make_tree, make_user
 from tests.integrations.city_portal.conftest import drain
 from tests.proposals.helpers import make_world, move, submit
 
@@ -162,6 +162,13 @@ async def test_dead_letter_holds_its_key_until_an_admin_retries(
     forbidden = await client.post(
         f"/api/v1/integrations/portal/outbox/{first}/retry", headers=h_resident
     )
+    tree = await make_tree(db, communities=1)
+    district_admin = await make_user(db, role=Role.admin, area=tree.district)
+    h_district = await login(client, district_admin)
+    not_city = await client.post(
+        f"/api/v1/integrations/portal/outbox/{first}/retry", headers=h_district
+    )
+    not_city_list = await client.get("/api/v1/integrations/portal/outbox", headers=h_district)
     not_failed = await client.post(
         f"/api/v1/integrations/portal/outbox/{second}/retry", headers=h_admin
     )
@@ -173,6 +180,8 @@ async def test_dead_letter_holds_its_key_until_an_admin_retries(
     )
 
     assert forbidden.status_code == 403
+    assert not_city.status_code == not_city_list.status_code == 403
+    assert not_city.json()["code"] == "city_admin_required"
     assert not_failed.status_code == 409
     assert not_failed.json()["code"] == "outbox_not_failed"
     assert missing.status_code == 404

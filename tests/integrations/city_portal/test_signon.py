@@ -20,8 +20,6 @@ from src.models.user import User
 from tests.builders import make_tree
 from tests.integrations.city_portal.conftest import portal_settings
 
-pytestmark = pytest.mark.usefixtures("app_portal")
-
 _ids = itertools.count(1)
 
 
