@@ -2,6 +2,7 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
 from src.models.project import Project, ProjectStatus
 from src.models.proposal import (
     Notification,
@@ -24,6 +25,9 @@ __all__ = [
     "AuditEntry",
     "AuthFamily",
     "Base",
+    "Facility",
+    "FacilityCategory",
+    "FacilityDataState",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
@@ -42,4 +46,6 @@ __all__ = [
     "RoleGrant",
     "Upload",
     "User",
+    "WalkEdge",
+    "WalkNode",
 ]

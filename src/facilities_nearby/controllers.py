@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from src.core.deps import DbSession
+from src.core.geo import CoordSys
+from src.facilities_nearby import service
+from src.facilities_nearby.schemas import CategoryOut, FacilityOut, NearbyOut
+
+
+class FacilityController(Controller):
+    path = "/api/v1/facilities"
+    tags = ["facilities"]
+
+    @get("/categories", summary="Facility categories with their walking tier")
+    async def categories(self, db_session: DbSession) -> list[CategoryOut]:
+        return await service.list_categories(db_session)
+
+    @get(
+        "/nearby",
+        summary="Facilities within a walk along the street network",
+        description=(
+            "Sorted by walking time. The position is used for this answer only: never stored "
+            "or logged. `minutes` defaults to each category's tier."
+        ),
+    )
+    async def nearby(
+        self,
+        state: State,
+        lat: Annotated[float, QueryParameter(ge=-90, le=90)],
+        lng: Annotated[float, QueryParameter(ge=-180, le=180)],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+        minutes: Annotated[int | None, QueryParameter(ge=1, le=60)] = None,
+        category: FromQuery[str | None] = None,
+        profile: FromQuery[Literal["default", "elderly"]] = "default",
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> NearbyOut:
+        # No database session here: the answer comes from this worker's in-memory graph.
+        return service.nearby(
+            state.facilities,
+            lat=lat,
+            lng=lng,
+            coord_sys=coord_sys,
+            minutes=minutes,
+            category=category,
+            profile=profile,
+            limit=limit,
+        )
+
+    @get("/{facility_id:uuid}", summary="One facility")
+    async def get_facility(
+        self,
+        db_session: DbSession,
+        facility_id: FromPath[uuid.UUID],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+    ) -> FacilityOut:
+        return await service.get_facility(db_session, facility_id, coord_sys)

@@ -1,0 +1,148 @@
+"""Rules of the facilities domain: which walk, how far, in which coordinates.
+
+The nearby query reads only the worker's in-memory graph (no database, no Redis): the
+resident's position is used for the computation and forgotten — never stored, never logged.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.config import Settings
+from src.core.errors import AppError, Message, not_found, unprocessable
+from src.core.geo import CoordSys, convert
+from src.facilities_nearby import repository
+from src.facilities_nearby.query import nearby as nearby_query
+from src.facilities_nearby.runtime import Loaded, NearbyRuntime
+from src.facilities_nearby.schemas import CategoryOut, FacilityOut, NearbyItem, NearbyOut
+from src.models.facility import FacilityCategory
+
+
+def loaded_or_503(runtime: NearbyRuntime) -> Loaded:
+    if runtime.loaded is None:
+        raise AppError(
+            503,
+            "network_loading",
+            Message("步行网络正在加载，请稍后再试", "Walking network loading, retry soon"),
+            headers={"Retry-After": "2"},
+        )
+    return runtime.loaded
+
+
+def speed_for(settings: Settings, profile: str) -> float:
+    return settings.walk_speed_elderly_mps if profile == "elderly" else settings.walk_speed_mps
+
+
+def parse_categories(loaded: Loaded, raw: str | None) -> list[int] | None:
+    if raw is None or not raw.strip():
+        return None
+    codes = [c.strip() for c in raw.split(",") if c.strip()]
+    unknown = [c for c in codes if c not in loaded.by_code]
+    if unknown:
+        raise unprocessable(
+            "unknown_category",
+            f"未知的设施类别：{', '.join(unknown[:5])}",
+            f"Unknown facility category: {', '.join(unknown[:5])}",
+        )
+    return [loaded.by_code[c] for c in codes]
+
+
+def limits_m(
+    loaded: Loaded, categories: list[int] | None, minutes: int | None, speed: float
+) -> np.ndarray:
+    """Longest walk in metres per category (0 for categories left out)."""
+    tiers = np.asarray([c.tier_minutes for c in loaded.categories], dtype=np.float64)
+    walk = np.full(len(tiers), float(minutes)) if minutes is not None else tiers
+    out = walk * 60.0 * speed
+    if categories is not None:
+        mask = np.zeros(len(tiers), dtype=bool)
+        mask[categories] = True
+        out[~mask] = 0.0
+    return out
+
+
+def nearby(
+    runtime: NearbyRuntime,
+    *,
+    lat: float,
+    lng: float,
+    coord_sys: CoordSys,
+    minutes: int | None,
+    category: str | None,
+    profile: str,
+    limit: int,
+) -> NearbyOut:
+    settings = runtime.settings
+    loaded = loaded_or_503(runtime)
+    speed = speed_for(settings, profile)
+    w_lat, w_lng = convert(lat, lng, coord_sys, CoordSys.wgs84)
+    wanted = parse_categories(loaded, category)
+    answer = nearby_query(
+        loaded.graph,
+        w_lat,
+        w_lng,
+        limits_m(loaded, wanted, minutes, speed),
+        detour=settings.walk_detour_factor,
+        snap_max_m=settings.walk_snap_max_m,
+        limit=limit,
+    )
+    graph = loaded.graph
+    items = []
+    for found in answer.items:
+        i = found.index
+        name, address = graph.facility_text(i)
+        out_lat, out_lng = convert(
+            float(graph.fac_lat[i]), float(graph.fac_lng[i]), CoordSys.wgs84, coord_sys
+        )
+        items.append(
+            NearbyItem(
+                id=str(graph.facility_id(i)),
+                name=name,
+                category=loaded.categories[int(graph.fac_cat[i])].code,
+                walk_minutes=round(found.distance_m / speed / 60.0, 1),
+                distance_m=round(found.distance_m, 1),
+                lat=round(out_lat, 7),
+                lng=round(out_lng, 7),
+                address=address,
+                estimated=found.estimated,
+            )
+        )
+    return NearbyOut(
+        method="network" if answer.method == "network" else "estimate",
+        coord_sys=coord_sys,
+        profile="elderly" if profile == "elderly" else "default",
+        speed_mps=speed,
+        items=items,
+    )
+
+
+def category_out(c: FacilityCategory) -> CategoryOut:
+    return CategoryOut(
+        code=c.code, name=c.name_zh, name_en=c.name_en, group=c.group, tier_minutes=c.tier_minutes
+    )
+
+
+async def list_categories(session: AsyncSession) -> list[CategoryOut]:
+    return [category_out(c) for c in await repository.list_categories(session)]
+
+
+async def get_facility(
+    session: AsyncSession, facility_id: uuid.UUID, coord_sys: CoordSys
+) -> FacilityOut:
+    facility = await repository.get_facility(session, facility_id)
+    if facility is None:
+        raise not_found("设施", "Facility")
+    lat, lng = convert(facility.lat, facility.lng, CoordSys.wgs84, coord_sys)
+    return FacilityOut(
+        id=str(facility.id),
+        name=facility.name,
+        category=facility.category,
+        lat=round(lat, 7),
+        lng=round(lng, 7),
+        coord_sys=coord_sys,
+        address=facility.address,
+        source=facility.source,
+    )
