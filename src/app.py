@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from src.areas.controllers import AreaController
+from src.categories.controllers import CategoryController
 from src.config import Settings
 from src.core.auth import provide_optional_principal, provide_principal
 from src.core.db import create_engine, finish_request_session, make_sessionmaker, provide_db_session
@@ -21,6 +22,7 @@ from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
 from src.core.idempotency import idempotency_middleware
 from src.core.logging import access_log_middleware, configure_logging
+from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
 from src.facilities_nearby.controllers import FacilityController
@@ -34,6 +36,7 @@ from src.uploads.controllers import UploadController
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
     ready,
+    metrics,
     AuthController,
     MeController,
     AreaController,
@@ -42,6 +45,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     UploadController,
     ProjectController,
     FacilityController,
+    CategoryController,
 ]
 
 
@@ -56,6 +60,7 @@ def create_app(settings: Settings) -> Litestar:
         engine = create_engine(
             settings.database_url, settings.db_pool_size, settings.db_max_overflow
         )
+        instrument_pool(engine, settings.db_pool_size)
         store = create_store(settings.redis_url)
         http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         app.state.engine = engine
@@ -89,7 +94,12 @@ def create_app(settings: Settings) -> Litestar:
         },
         before_send=[finish_request_session],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[access_log_middleware, ip_rate_limit_middleware, idempotency_middleware],
+        middleware=[
+            access_log_middleware,
+            metrics_config.middleware,
+            ip_rate_limit_middleware,
+            idempotency_middleware,
+        ],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="lifecircle API",

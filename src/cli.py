@@ -95,12 +95,16 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    parser.add_argument("--workers", type=int, help="worker processes (LIFECIRCLE_WORKERS)")
+    parser.add_argument("--port", type=int, help="port to listen on (LIFECIRCLE_PORT)")
 
 
 @command("run", "migrate, load demo data and serve the API", _configure_run)
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    overrides = {k: v for k in ("workers", "port") if (v := getattr(args, k, None)) is not None}
+    settings = settings.model_copy(update=overrides)
     settings, server = ensure_database(settings)
     migrate(settings)
     print("✓ migrations applied", flush=True)
@@ -124,6 +128,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     workers = settings.workers if settings.redis_url else 1
     print(f"✓ serving on http://{settings.host}:{settings.port}  (docs: /schema)", flush=True)
     if workers > 1:
+        from src.core.metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(settings.data_dir)
         # Workers rebuild the app from the environment: hand them the resolved settings.
         for field, value in settings.model_dump().items():
             if value is not None:
@@ -167,4 +174,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m src.cli`` runs this file as ``__main__``; domain modules register their
+    # commands on ``src.cli``, so call that module's ``main`` (one COMMANDS registry).
+    from src.cli import main as _main
+
+    sys.exit(_main())

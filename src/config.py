@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     coverage_cell_m: float = 100.0
     coverage_radius_m: float = 500.0
 
+    # Operations: when set, GET /metrics wants ``Authorization: Bearer <metrics_token>``.
+    metrics_token: str | None = None
+
     @property
     def is_dev_like(self) -> bool:
         return self.env in ("dev", "test")

@@ -31,6 +31,7 @@ from src.config import Settings
 from src.core.servers import BackgroundServer
 from src.demo import seed_demo
 from src.identity.wechat_fake import create_fake_wechat_app
+from tests.leaks import scan_response
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/lifecircle_test"
@@ -120,7 +121,11 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     async with app.state.sessionmaker() as session, session.begin():
         await seed_demo(session)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://lifecircle.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://lifecircle.test",
+        event_hooks={"response": [scan_response]},
+    ) as http:
         yield http
     stop.set()
     await lifespan

@@ -206,9 +206,50 @@ def http_exception_handler(
     return problem_response(request, AppError(status, code, message, headers=headers))
 
 
+def _dependency_down(exc: BaseException) -> str | None:
+    """``database`` or ``redis`` when the error means that dependency cannot be reached."""
+    import asyncpg
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return None
+        if isinstance(seen, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+            return "redis"
+        if isinstance(
+            seen,
+            asyncpg.exceptions.PostgresConnectionError
+            | asyncpg.exceptions.CannotConnectNowError
+            | asyncpg.exceptions.AdminShutdownError
+            | asyncpg.exceptions.InterfaceError
+            | sqlalchemy.exc.TimeoutError
+            | ConnectionError,
+        ):
+            return "database"
+        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.connection_invalidated:
+            return "database"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def internal_error_handler(
     request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
+    down = _dependency_down(exc)
+    if down is not None:
+        # A dependency outage is not a bug: say so, and invite a retry (nothing was committed).
+        logger.warning("%s unavailable", down, extra={"path": request.url.path})
+        return problem_response(
+            request,
+            AppError(
+                503,
+                f"{down}_unavailable",
+                Message("服务暂不可用，请稍后重试", "Service unavailable for a moment, retry"),
+                headers={"Retry-After": "2"},
+            ),
+        )
     logger.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
     error = AppError(
         HTTP_500_INTERNAL_SERVER_ERROR,

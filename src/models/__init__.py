@@ -3,7 +3,7 @@
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
-from src.models.project import Project, ProjectStatus
+from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
     NotificationKind,
@@ -33,6 +33,8 @@ __all__ = [
     "NotificationKind",
     "OutboxItem",
     "Project",
+    "ProjectProgress",
+    "ProjectProgressPhoto",
     "ProjectStatus",
     "Proposal",
     "ProposalCategory",

@@ -1,4 +1,4 @@
-"""Projects: the annual project list (项目清单) of a community."""
+"""Projects: the annual project list (项目清单) of a community, and their dated progress."""
 
 from __future__ import annotations
 
@@ -6,7 +6,19 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,6 +39,23 @@ class Project(Base):
     __table_args__ = (
         Index("ix_projects_community_year", "community_id", text("year DESC"), "id"),
         Index("ix_projects_street_year", "street_id", text("year DESC"), "id"),
+        # Overdue lists: open projects by planned end, per street.
+        Index(
+            "ix_projects_street_open_end",
+            "street_id",
+            "planned_end",
+            postgresql_where=text("status IN ('planned', 'designing', 'building')"),
+        ),
+        CheckConstraint("progress_percent BETWEEN 0 AND 100", name="progress_percent_range"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+        CheckConstraint(
+            "planned_end IS NULL OR planned_start IS NULL OR planned_end >= planned_start",
+            name="planned_dates_order",
+        ),
+        CheckConstraint(
+            "actual_end IS NULL OR actual_start IS NULL OR actual_end >= actual_start",
+            name="actual_dates_order",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -45,6 +74,47 @@ class Project(Base):
     planned_end: Mapped[dt.date | None]
     actual_start: Mapped[dt.date | None]
     actual_end: Mapped[dt.date | None]
+    # The latest progress update's percentage; it never goes backwards (service rule, under
+    # the project's row lock).
+    progress_percent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class ProjectProgress(Base):
+    """A dated progress update (text, percentage, photos), numbered per project."""
+
+    __tablename__ = "project_progress"
+    __table_args__ = (
+        UniqueConstraint("project_id", "seq", name="uq_project_progress_project_seq"),
+        CheckConstraint("percent BETWEEN 0 AND 100", name="percent_range"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("projects.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    percent: Mapped[int] = mapped_column(SmallInteger)
+    author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    author_role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class ProjectProgressPhoto(Base):
+    """An upload attached to one progress update; an upload is attached once."""
+
+    __tablename__ = "project_progress_photos"
+
+    progress_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("project_progress.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    upload_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("uploads.id"), unique=True
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from src.core.deps import CurrentUser, DbSession
@@ -12,7 +12,14 @@ from src.core.geo import CoordSys
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.models.project import ProjectStatus
 from src.projects import service
-from src.projects.schemas import ProjectDetailOut, ProjectIn, ProjectOut
+from src.projects.schemas import (
+    ProgressIn,
+    ProgressOut,
+    ProjectDetailOut,
+    ProjectIn,
+    ProjectOut,
+    ProjectPatch,
+)
 from src.proposals.service import Viewer
 
 
@@ -26,7 +33,13 @@ class ProjectController(Controller):
     ) -> ProjectOut:
         return await service.create(db_session, principal, data)
 
-    @get("/", summary="Projects of a community or street")
+    @get(
+        "/",
+        summary="Projects of a community or street (staff: overdue first)",
+        description="overdue=true: only projects whose planned end has passed and that are "
+        "not done or cancelled; overdue=false: the others. Staff see overdue projects first, "
+        "then newest year first; residents newest year first.",
+    )
     async def list_projects(
         self,
         db_session: DbSession,
@@ -63,3 +76,40 @@ class ProjectController(Controller):
     ) -> ProjectDetailOut:
         viewer = Viewer(principal, wants_english(request), coord_sys)
         return await service.get_detail(db_session, viewer, project_id)
+
+    @patch(
+        "/{project_id:uuid}",
+        summary="Move a project's status or change its facts (committee, street)",
+    )
+    async def update(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        project_id: FromPath[uuid.UUID],
+        data: JSONBody[ProjectPatch],
+    ) -> ProjectOut:
+        return await service.update(db_session, principal, project_id, data)
+
+    @post("/{project_id:uuid}/progress", summary="Add a dated progress update (committee, street)")
+    async def add_progress(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        project_id: FromPath[uuid.UUID],
+        data: JSONBody[ProgressIn],
+    ) -> ProgressOut:
+        return await service.add_progress(db_session, principal, project_id, data)
+
+    @get("/{project_id:uuid}/progress", summary="A project's progress updates, newest first")
+    async def list_progress(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        project_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[ProgressOut]:
+        items, next_cursor = await service.list_progress(
+            db_session, principal, project_id, cursor=cursor, limit=limit
+        )
+        return Page(items=items, next_cursor=next_cursor)

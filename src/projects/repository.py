@@ -2,14 +2,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, literal, select, tuple_
+from sqlalchemy import and_, case, func, literal, not_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from src.models.project import Project, ProjectStatus
+from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 
 OPEN = (ProjectStatus.planned, ProjectStatus.designing, ProjectStatus.building)
+
+
+def overdue_condition(on: dt.date) -> ColumnElement[bool]:
+    return and_(Project.planned_end < on, Project.status.in_(OPEN))
 
 
 async def list_page(
@@ -19,10 +25,16 @@ async def list_page(
     street_id: uuid.UUID | None,
     status: ProjectStatus | None,
     year: int | None,
-    overdue_on: dt.date | None,
-    after: tuple[int, uuid.UUID] | None,
+    overdue: bool | None,
+    on: dt.date,
+    overdue_first: bool,
+    after: tuple[int, int, uuid.UUID] | None,
     limit: int,
 ) -> list[Project]:
+    """Newest year first; with ``overdue_first`` the overdue ones come before the rest.
+
+    The order is (overdue flag, year, id), all descending, so one keyset cursor serves both
+    orders (the flag is a constant 0 when overdue ones are not put first)."""
     conditions: list[Any] = []
     if community_id is not None:
         conditions.append(Project.community_id == community_id)
@@ -32,19 +44,74 @@ async def list_page(
         conditions.append(Project.status == status)
     if year is not None:
         conditions.append(Project.year == year)
-    if overdue_on is not None:
-        conditions.append(Project.planned_end < overdue_on)
-        conditions.append(Project.status.in_(OPEN))
+    if overdue is True:
+        conditions.append(overdue_condition(on))
+    elif overdue is False:
+        conditions.append(not_(func.coalesce(overdue_condition(on), False)))
+    flag: ColumnElement[int] = (
+        case((overdue_condition(on), 1), else_=0) if overdue_first else literal(0)
+    )
     if after is not None:
-        # Newest year first, then by id (descending too, so one index serves both).
         conditions.append(
-            tuple_(Project.year, Project.id)
-            < tuple_(literal(after[0], Project.year.type), literal(after[1], Project.id.type))
+            tuple_(flag, Project.year, Project.id)
+            < tuple_(
+                literal(after[0]),
+                literal(after[1], Project.year.type),
+                literal(after[2], Project.id.type),
+            )
         )
     query = (
         select(Project)
         .where(and_(*conditions))
-        .order_by(Project.year.desc(), Project.id.desc())
+        .order_by(flag.desc(), Project.year.desc(), Project.id.desc())
         .limit(limit + 1)
     )
     return list((await session.scalars(query)).all())
+
+
+async def get(
+    session: AsyncSession, project_id: uuid.UUID, *, lock: bool = False
+) -> Project | None:
+    query = (
+        select(Project).where(Project.id == project_id).execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def next_seq(session: AsyncSession, project_id: uuid.UUID) -> int:
+    """The next progress number; callers hold the project's row lock."""
+    current = await session.scalar(
+        select(func.coalesce(func.max(ProjectProgress.seq), 0)).where(
+            ProjectProgress.project_id == project_id
+        )
+    )
+    return int(current or 0) + 1
+
+
+async def progress_page(
+    session: AsyncSession, project_id: uuid.UUID, *, before_seq: int | None, limit: int
+) -> list[ProjectProgress]:
+    """Newest first."""
+    query = select(ProjectProgress).where(ProjectProgress.project_id == project_id)
+    if before_seq is not None:
+        query = query.where(ProjectProgress.seq < before_seq)
+    query = query.order_by(ProjectProgress.seq.desc()).limit(limit + 1)
+    return list((await session.scalars(query)).all())
+
+
+async def photos_of(
+    session: AsyncSession, progress_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    if not progress_ids:
+        return {}
+    rows = await session.execute(
+        select(ProjectProgressPhoto.progress_id, ProjectProgressPhoto.upload_id)
+        .where(ProjectProgressPhoto.progress_id.in_(progress_ids))
+        .order_by(ProjectProgressPhoto.progress_id, ProjectProgressPhoto.position)
+    )
+    out: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for progress_id, upload_id in rows:
+        out[progress_id].append(upload_id)
+    return out

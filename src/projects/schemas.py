@@ -8,7 +8,9 @@ from pydantic import Field, model_validator
 
 from src.core.schemas import RequestModel, ResponseModel
 from src.models.project import ProjectStatus
-from src.proposals.schemas import ProposalOut
+from src.proposals.schemas import PHOTOS_MAX, PhotoOut, ProposalOut
+
+PROGRESS_TEXT_MAX = 2000
 
 
 class ProjectIn(RequestModel):
@@ -29,6 +31,64 @@ class ProjectIn(RequestModel):
         return self
 
 
+# Fields a PATCH may set to null (clear); the others may be left out but not nulled.
+CLEARABLE = frozenset(
+    {
+        "budget_source",
+        "responsible_unit",
+        "planned_start",
+        "planned_end",
+        "actual_start",
+        "actual_end",
+    }
+)
+
+
+class ProjectPatch(RequestModel):
+    """Change the status (``planned → designing → building → done``, or ``cancelled`` from
+    any open status) and/or the project's facts. Moving to ``building`` fills
+    ``actual_start`` (today unless given); moving to ``done`` fills ``actual_end`` and sets
+    the progress to 100 %. A done or cancelled project is closed: 409 ``project_closed``."""
+
+    status: ProjectStatus | None = None
+    title: str | None = Field(default=None, min_length=2, max_length=100)
+    description: str | None = Field(default=None, max_length=5000)
+    category: str | None = Field(default=None, min_length=1, max_length=32)
+    year: int | None = Field(default=None, ge=2000, le=2100)
+    budget_source: str | None = Field(default=None, min_length=1, max_length=100)
+    responsible_unit: str | None = Field(default=None, min_length=1, max_length=100)
+    planned_start: dt.date | None = None
+    planned_end: dt.date | None = None
+    actual_start: dt.date | None = None
+    actual_end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _not_empty_nor_null(self) -> ProjectPatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        for name in self.model_fields_set - CLEARABLE:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+
+class ProgressIn(RequestModel):
+    text: str = Field(min_length=1, max_length=PROGRESS_TEXT_MAX)
+    percent: int = Field(ge=0, le=100, description="never lower than the project's last one")
+    photo_ids: list[uuid.UUID] = Field(default_factory=list, max_length=PHOTOS_MAX)
+
+
+class ProgressOut(ResponseModel):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    seq: int = Field(description="1, 2, 3 … in the order the updates were accepted")
+    text: str
+    percent: int
+    photos: list[PhotoOut]
+    author_role: str
+    created_at: dt.datetime
+
+
 class ProjectOut(ResponseModel):
     id: uuid.UUID
     community_id: uuid.UUID
@@ -44,14 +104,28 @@ class ProjectOut(ResponseModel):
     planned_end: dt.date | None
     actual_start: dt.date | None
     actual_end: dt.date | None
-    overdue: bool
+    progress_percent: int
+    overdue: bool = Field(
+        description="planned end passed (Shanghai time) and not done or cancelled"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
 class ProjectDetailOut(ProjectOut):
     suggestions: list[ProposalOut]
-    # Filled by the meetings, progress and ratings domains as they land.
-    meetings: list[dict[str, Any]] = Field(default_factory=list)
-    progress: list[dict[str, Any]] = Field(default_factory=list)
-    satisfaction: dict[str, Any] | None = None
+    progress: list[ProgressOut] = Field(
+        default_factory=list,
+        description="newest first, at most 50; the rest via GET /projects/{id}/progress",
+    )
+    # Placeholders until the meetings (events) and ratings domains fill them.
+    meetings: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the project's consultation, coordination and review meetings "
+        "(empty until the events domain links them)",
+    )
+    satisfaction: dict[str, Any] | None = Field(
+        default=None,
+        description="resident satisfaction from the review meeting (null until the ratings "
+        "domain fills it)",
+    )

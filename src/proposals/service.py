@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.categories import service as categories
 from src.core import audit, outbox
 from src.core.auth import Principal, covers
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
@@ -352,9 +353,9 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
     if not scope.resident and not covers(principal, scope.area.path, MODERATE_ROLES):
         # A planner reads the street's suggestions but does not file them for residents.
         raise not_found("区域", "Area")
+    # Unknown → validation_failed; retired → category_retired (categories domain).
+    await categories.require_usable(session, data.category)
     errors = []
-    if not await repository.active_category(session, data.category):
-        errors.append({"field": "category", "message": "unknown category"})
     if len(set(data.photo_ids)) != len(data.photo_ids) or not await uploads.claimable(
         session, principal.user_id, data.photo_ids
     ):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.errors import AppError, Message, not_found
 from src.core.ids import new_id
+from src.models.project import ProjectProgressPhoto
 from src.models.proposal import ProposalPhoto
 from src.models.upload import Upload
 from src.uploads.images import clean_image
@@ -63,16 +64,19 @@ async def get_upload(session: AsyncSession, upload_id: uuid.UUID) -> Upload:
 async def claimable(
     session: AsyncSession, owner_id: uuid.UUID, upload_ids: Sequence[uuid.UUID]
 ) -> bool:
-    """True when every id is an upload of ``owner_id`` not yet attached to a suggestion."""
+    """True when every id is an upload of ``owner_id`` not yet attached to a suggestion
+    or a project progress update."""
     if not upload_ids:
         return True
     rows = await session.scalars(
         select(Upload.id)
         .outerjoin(ProposalPhoto, ProposalPhoto.upload_id == Upload.id)
+        .outerjoin(ProjectProgressPhoto, ProjectProgressPhoto.upload_id == Upload.id)
         .where(
             Upload.id.in_(list(upload_ids)),
             Upload.owner_id == owner_id,
             ProposalPhoto.upload_id.is_(None),
+            ProjectProgressPhoto.upload_id.is_(None),
         )
     )
     return len(set(rows.all())) == len(set(upload_ids))

@@ -1,0 +1,411 @@
+"""The bench harness: a fresh database and Redis, the real API in worker processes, and a
+:class:`Context` that plugins (``bench/<name>.py`` with ``async def run(ctx)``) use to seed,
+drive load and record figures next to a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import json
+import os
+import pkgutil
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from bench.loadgen import Result, run_load
+from src.core.servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+NOT_PLUGINS = {"harness", "loadgen", "__main__"}
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/lifecircle_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+# Bench load comes from one IP: lift the per-IP and login limits so they do not shape results.
+BASE_SERVER_ENV = {
+    "LIFECIRCLE_ENV": "test",
+    "LIFECIRCLE_RATE_LIMIT_IP_PER_MINUTE": str(10**9),
+    "LIFECIRCLE_RATE_LIMIT_LOGIN_PER_MINUTE": str(10**9),
+}
+
+
+# --- plugins ------------------------------------------------------------------------------
+
+
+def discover() -> dict[str, ModuleType]:
+    """Plugins: every ``bench/<name>.py`` defining ``async def run(ctx)``."""
+    plugins: dict[str, ModuleType] = {}
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
+        if info.name in NOT_PLUGINS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"bench.{info.name}")
+        if callable(getattr(module, "run", None)):
+            plugins[info.name] = module
+    return plugins
+
+
+def summary(module: ModuleType) -> str:
+    return (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+
+
+# --- database, Redis, server ----------------------------------------------------------------
+
+
+def _admin_url(database_url: str) -> tuple[str, str]:
+    base, _, name = database_url.rpartition("/")
+    return f"{base}/postgres", name.split("?")[0]
+
+
+async def recreate_database(database_url: str) -> None:
+    admin, name = _admin_url(database_url)
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def flush_redis(redis_url: str) -> None:
+    client = Redis.from_url(redis_url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+def _process_cpu_s(pgid: int) -> float:
+    """CPU seconds used so far by every live process of the server's process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # Fields after the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class Server:
+    """``python -m src.cli run --workers N`` in its own process group."""
+
+    def __init__(self, database_url: str, redis_url: str, workers: int, log_path: Path) -> None:
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.workers = workers
+        self.log_path = log_path
+        self.port = 0
+        self.proc: asyncio.subprocess.Process | None = None
+        self.env: dict[str, str] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.env = {**BASE_SERVER_ENV, **(extra_env or {})}
+        env = {key: value for key, value in os.environ.items() if not key.startswith("LIFECIRCLE_")}
+        env.update(self.env)
+        env.update(
+            {
+                "LIFECIRCLE_DATABASE_URL": self.database_url,
+                "LIFECIRCLE_REDIS_URL": self.redis_url,
+                "LIFECIRCLE_HOST": "127.0.0.1",
+                "LIFECIRCLE_PORT": str(self.port),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        with self.log_path.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "src.cli",
+                "run",
+                "--workers",
+                str(self.workers),
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        await self._wait_ready()
+
+    async def _wait_ready(self, timeout_s: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                assert self.proc is not None
+                if self.proc.returncode is not None:
+                    raise RuntimeError(f"the API exited early; see {self.log_path}")
+                try:
+                    # Every worker must be up: ask a few times on fresh connections.
+                    if (await client.get("/ready")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.3)
+        raise RuntimeError(f"the API did not become ready; see {self.log_path}")
+
+    def cpu_s(self) -> float:
+        return _process_cpu_s(self.proc.pid) if self.proc and self.proc.returncode is None else 0.0
+
+    async def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=20)
+        except TimeoutError:
+            os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+
+
+# --- the plugin's view --------------------------------------------------------------------
+
+
+class Context:
+    """What a plugin gets: the running API, the bench database and a place for figures."""
+
+    def __init__(self, runner: Runner, name: str) -> None:
+        self._runner = runner
+        self.name = name
+        self.rows: list[dict[str, Any]] = []
+        self._tokens: dict[str, str] = {}
+
+    @property
+    def base_url(self) -> str:
+        return self._runner.server.base_url
+
+    @property
+    def database_url(self) -> str:
+        return self._runner.database_url
+
+    @property
+    def redis_url(self) -> str:
+        return self._runner.redis_url
+
+    def scaled(self, duration_s: float) -> float:
+        """A load duration after ``--quick``."""
+        return min(duration_s, self._runner.max_duration_s)
+
+    async def token(self, phone: str) -> str:
+        """An access token of the seeded user with ``phone`` (dev login)."""
+        if phone not in self._tokens:
+            async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:
+                response = await client.post("/api/v1/auth/dev-login", json={"phone": phone})
+                response.raise_for_status()
+                self._tokens[phone] = response.json()["access_token"]
+        return self._tokens[phone]
+
+    @staticmethod
+    def auth_headers(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def http(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An httpx client on the API for set-up calls (not for load)."""
+        return httpx.AsyncClient(base_url=self.base_url, timeout=60, **kwargs)
+
+    async def load(
+        self,
+        label: str,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        bodies: list[bytes] | None = None,
+        concurrency: int = 32,
+        duration_s: float = 10.0,
+        requests: int | None = None,
+    ) -> Result:
+        """Keep-alive load from separate client processes; ``{seq}`` in headers/bodies is
+        replaced by a per-request unique token."""
+        if body is not None:
+            bodies = [body]
+        server = self._runner.server
+        cpu_before = server.cpu_s()
+        result = await run_load(
+            self.base_url,
+            label,
+            method,
+            path,
+            headers=headers,
+            bodies=bodies,
+            concurrency=concurrency,
+            duration_s=self.scaled(duration_s),
+            requests=requests,
+        )
+        result.server_cpu_s = server.cpu_s() - cpu_before
+        unexpected = {k: v for k, v in result.statuses.items() if not k.startswith(("2", "3"))}
+        if unexpected or result.errors:
+            print(f"  ! {label}: statuses {result.statuses}, errors {result.errors}", flush=True)
+        return result
+
+    async def baseline(self) -> Result:
+        """GET /health under the default load shape, measured once per run."""
+        return await self._runner.baseline(self)
+
+    def record(
+        self, label: str, result: Result, baseline: Result | None = None, **extra: Any
+    ) -> None:
+        row: dict[str, Any] = {**result.to_dict(), "label": label, **extra}
+        if baseline is not None and baseline.rps:
+            row["baseline"] = baseline.label
+            row["ratio"] = result.rps / baseline.rps
+            row["p99_ratio"] = result.p99_ms / baseline.p99_ms if baseline.p99_ms else None
+        self.rows.append(row)
+        print("  " + format_row(row), flush=True)
+
+    def note(self, label: str, **figures: Any) -> None:
+        """A row that is not a load result (e.g. seeding time, a pgbench-style figure)."""
+        row = {"label": label, **figures}
+        self.rows.append(row)
+        print("  " + format_row(row), flush=True)
+
+    async def pg(self) -> asyncpg.Connection:
+        """An asyncpg connection to the bench database (close it when done)."""
+        return await asyncpg.connect(self.database_url)
+
+    async def restart_server(self, env: dict[str, str] | None = None) -> None:
+        """Restart the API (after bulk seeding, or with extra ``LIFECIRCLE_*`` settings)."""
+        await self._runner.restart(env if env is not None else self._runner.server_env_extra)
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def format_row(row: dict[str, Any]) -> str:
+    if "rps" not in row:
+        extras = "  ".join(f"{k}={_fmt(v)}" for k, v in row.items() if k != "label")
+        return f"{row['label']:<44} {extras}"
+    ratio = f"{row['ratio']:.3f}×" if row.get("ratio") is not None else "—"
+    statuses = ",".join(f"{k}:{v}" for k, v in row.get("statuses", {}).items())
+    duration = row.get("duration_s") or 0.0
+    cpu = "—"
+    if duration and row.get("server_cpu_s") is not None:
+        cpu = f"{row['client_cpu_s'] / duration:.1f}/{row['server_cpu_s'] / duration:.1f}"
+    return (
+        f"{row['label']:<44} {row['rps']:>9.0f} {ratio:>8} {row['p50_ms']:>8.2f} "
+        f"{row['p99_ms']:>8.2f} {row['count']:>8} {row['errors']:>4} {cpu:>9}  {statuses}"
+    )
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+HEADER = (
+    f"{'benchmark':<44} {'req/s':>9} {'vs base':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    f"{'count':>8} {'err':>4} {'cpu c/s':>9}  statuses"
+)
+
+
+# --- the runner ---------------------------------------------------------------------------
+
+
+class Runner:
+    def __init__(
+        self,
+        database_url: str = DEFAULT_DATABASE_URL,
+        redis_url: str = DEFAULT_REDIS_URL,
+        workers: int = 2,
+        max_duration_s: float = float("inf"),
+    ) -> None:
+        self.database_url = database_url
+        self.redis_url = redis_url
+        RESULTS_DIR.mkdir(exist_ok=True)
+        log = RESULTS_DIR / "server.log"
+        log.unlink(missing_ok=True)
+        self.server = Server(database_url, redis_url, workers, log)
+        self.server_env_extra: dict[str, str] = {}
+        self.max_duration_s = max_duration_s
+        self._baseline: Result | None = None
+
+    async def restart(self, extra_env: dict[str, str]) -> None:
+        await self.server.stop()
+        await flush_redis(self.redis_url)
+        await self.server.start(extra_env)
+        self.server_env_extra = extra_env
+
+    async def baseline(self, ctx: Context) -> Result:
+        if self._baseline is None:
+            self._baseline = await ctx.load("GET /health (baseline)", "GET", "/health")
+        return self._baseline
+
+    async def run(self, plugins: dict[str, ModuleType]) -> int:
+        print(f"• fresh database {self.database_url}, Redis {self.redis_url}", flush=True)
+        await recreate_database(self.database_url)
+        await flush_redis(self.redis_url)
+        started = time.monotonic()
+        print("• starting the API (migrations, demo data)…", flush=True)
+        await self.server.start()
+        print(
+            f"✓ API on {self.server.base_url} ({self.server.workers} workers) "
+            f"in {time.monotonic() - started:.1f} s",
+            flush=True,
+        )
+        failures = 0
+        try:
+            for name, module in plugins.items():
+                wanted: dict[str, str] = dict(getattr(module, "SERVER_ENV", {}))
+                if wanted != self.server_env_extra:
+                    await self.restart(wanted)
+                ctx = Context(self, name)
+                print(f"\n== {name}: {summary(module)}", flush=True)
+                print("  " + HEADER, flush=True)
+                plugin_started = time.monotonic()
+                run: Callable[[Context], Awaitable[None]] = module.run
+                try:
+                    await run(ctx)
+                except Exception as exc:
+                    failures += 1
+                    print(f"  ✗ {name} failed: {exc!r}", flush=True)
+                    import traceback
+
+                    traceback.print_exc()
+                self._write(name, ctx, time.monotonic() - plugin_started)
+        finally:
+            await self.server.stop()
+        return 1 if failures else 0
+
+    def _write(self, name: str, ctx: Context, elapsed: float) -> None:
+        path = RESULTS_DIR / f"{name}.json"
+        git = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        payload = {
+            "plugin": name,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "git": git,
+            "host": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "workers": self.server.workers,
+            "elapsed_s": round(elapsed, 1),
+            "rows": ctx.rows,
+        }
+        path.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(f"  → {path.relative_to(ROOT)}", flush=True)

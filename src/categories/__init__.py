@@ -1,0 +1,1 @@
+"""Categories: suggestion categories (and, once the facilities domain lands, facility ones)."""

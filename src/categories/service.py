@@ -1,0 +1,161 @@
+"""The rules of categories: admins add, rename, regroup, retire and restore; everyone reads.
+
+A retired category stays on the suggestions and projects that use it (they keep showing its
+name), is left out of the lists offered for new ones, and is refused for new ones with 422
+``category_retired``. Codes are never reused, so an old record never changes meaning.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.categories import repository
+from src.categories.schemas import (
+    CategoryAdminOut,
+    CategoryIn,
+    CategoryKind,
+    CategoryPatch,
+)
+from src.core import audit, outbox
+from src.core.auth import Principal, require_roles
+from src.core.errors import AppError, Message, conflict, not_found, validation_failed
+from src.models.proposal import ProposalCategory
+from src.models.user import Role
+
+
+def parse_kind(kind: str | None) -> CategoryKind:
+    """Only suggestion categories are served here for now; facility categories belong to
+    the facilities domain (its own table) and will be served under ``kind=facility``."""
+    if kind is None or kind == CategoryKind.proposal.value:
+        return CategoryKind.proposal
+    raise AppError(
+        422,
+        "unknown_category_kind",
+        Message(
+            f"不支持的分类类型：{kind[:32]}（目前仅支持 proposal）",
+            f"Unknown category kind: {kind[:32]} (only 'proposal' is served)",
+        ),
+        errors=[{"field": "kind", "message": "unknown category kind"}],
+    )
+
+
+def to_out(category: ProposalCategory, english: bool) -> CategoryAdminOut:
+    return CategoryAdminOut(
+        kind=CategoryKind.proposal,
+        code=category.code,
+        name=category.name_en if english else category.name_zh,
+        name_zh=category.name_zh,
+        name_en=category.name_en,
+        group=category.group,
+        sort_order=category.sort_order,
+        retired=category.retired_at is not None,
+        retired_at=category.retired_at,
+    )
+
+
+async def list_categories(
+    session: AsyncSession, kind: str | None, *, include_retired: bool, english: bool
+) -> list[CategoryAdminOut]:
+    parse_kind(kind)
+    rows = await repository.list_all(session, include_retired=include_retired)
+    return [to_out(c, english) for c in rows]
+
+
+def category_retired(code: str, field: str = "category") -> AppError:
+    return AppError(
+        422,
+        "category_retired",
+        Message(
+            f"分类“{code}”已停用，请选择其他分类",
+            f"The category '{code}' is retired; choose another one",
+        ),
+        errors=[{"field": field, "message": "retired category"}],
+    )
+
+
+async def require_usable(session: AsyncSession, code: str, field: str = "category") -> None:
+    """For new suggestions and projects: unknown → 422 ``validation_failed``, retired → 422
+    ``category_retired``."""
+    exists, retired_at = await repository.retired_at(session, code)
+    if not exists:
+        raise validation_failed([{"field": field, "message": "unknown category"}])
+    if retired_at is not None:
+        raise category_retired(code, field)
+
+
+async def _publish(
+    session: AsyncSession, principal: Principal, action: str, category: ProposalCategory
+) -> None:
+    payload = {
+        "kind": CategoryKind.proposal.value,
+        "code": category.code,
+        "name_zh": category.name_zh,
+        "name_en": category.name_en,
+        "group": category.group,
+        "retired": category.retired_at is not None,
+    }
+    await audit.record(
+        session, principal, f"category.{action}", "category", category.code, details=payload
+    )
+    await outbox.enqueue(session, "category.changed", f"category:proposal:{category.code}", payload)
+
+
+async def create(
+    session: AsyncSession, principal: Principal, data: CategoryIn, *, english: bool
+) -> CategoryAdminOut:
+    require_roles(principal, Role.admin)
+    parse_kind(data.kind)
+    category = await repository.insert_new(
+        session,
+        {
+            "code": data.code,
+            "name_zh": data.name_zh,
+            "name_en": data.name_en,
+            "group": data.group.value,
+            "sort_order": data.sort_order,
+        },
+    )
+    if category is None:
+        raise conflict(
+            "category_exists",
+            f"分类代码“{data.code}”已存在（含已停用的分类）",
+            f"The category code '{data.code}' exists (retired ones included)",
+        )
+    await _publish(session, principal, "create", category)
+    return to_out(category, english)
+
+
+async def update(
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    kind: str | None,
+    data: CategoryPatch,
+    *,
+    english: bool,
+) -> CategoryAdminOut:
+    require_roles(principal, Role.admin)
+    parse_kind(kind)
+    category = await repository.get_for_update(session, code)
+    if category is None:
+        raise not_found("分类", "Category")
+    fields = data.model_fields_set
+    if "name_zh" in fields and data.name_zh is not None:
+        category.name_zh = data.name_zh
+    if "name_en" in fields and data.name_en is not None:
+        category.name_en = data.name_en
+    if "group" in fields and data.group is not None:
+        category.group = data.group.value
+    if "sort_order" in fields and data.sort_order is not None:
+        category.sort_order = data.sort_order
+    action = "update"
+    if "retired" in fields:
+        if data.retired and category.retired_at is None:
+            category.retired_at = await session.scalar(repository.now_select())
+            action = "retire"
+        elif data.retired is False and category.retired_at is not None:
+            category.retired_at = None
+            action = "restore"
+    await session.flush()
+    await _publish(session, principal, action, category)
+    return to_out(category, english)
