@@ -159,7 +159,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules of later domains that register their own sub-commands with @command.
-CLI_MODULES: list[str] = []
+CLI_MODULES: list[str] = ["src.facilities_nearby.cli"]
 
 
 def main(argv: list[str] | None = None) -> int:
