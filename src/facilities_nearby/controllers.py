@@ -7,10 +7,10 @@ from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from src.core.deps import DbSession
+from src.core.deps import CurrentUser, DbSession
 from src.core.geo import CoordSys
 from src.facilities_nearby import service
-from src.facilities_nearby.schemas import CategoryOut, FacilityOut, NearbyOut
+from src.facilities_nearby.schemas import CategoryOut, CoverageOut, FacilityOut, NearbyOut
 
 
 class FacilityController(Controller):
@@ -60,3 +60,35 @@ class FacilityController(Controller):
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
     ) -> FacilityOut:
         return await service.get_facility(db_session, facility_id, coord_sys)
+
+
+class CoverageController(Controller):
+    path = "/api/v1/areas"
+    tags = ["facilities"]
+
+    @get(
+        "/{area_id:uuid}/coverage",
+        summary="Share of a community within each category's walking tier, and the gaps",
+        description=(
+            "A grid of points every `coverage_cell_m` over the community's boundary (GeoJSON "
+            "Polygon or MultiPolygon in WGS-84), or a disc around its centroid without one. "
+            "Staff of the community or above (committee, street, planner, admin)."
+        ),
+    )
+    async def coverage(
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        area_id: FromPath[uuid.UUID],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+        profile: FromQuery[Literal["default", "elderly"]] = "default",
+    ) -> CoverageOut:
+        return await service.area_coverage(
+            db_session,
+            state.facilities,
+            principal,
+            area_id,
+            coord_sys=coord_sys,
+            profile=profile,
+        )

@@ -214,37 +214,12 @@ class Graph:
         if len(cand):
             near = (self.node_x[cand] - x) ** 2 + (self.node_y[cand] - y) ** 2 <= radius * radius
             cand = cand[near]
-        sub = np.sort(cand)
-        n = len(sub)
-        starts = self.indptr[sub].astype(np.int64)
-        ends = self.indptr[sub + 1].astype(np.int64)
-        pos = concat_ranges(starts, ends)
-        row = np.repeat(np.arange(n, dtype=np.int64), ends - starts)
-        targets = self.indices[pos]
-        local = np.searchsorted(sub, targets)
-        local_c = np.minimum(local, max(n - 1, 0))
-        inside = sub[local_c] == targets if n else np.zeros(0, dtype=bool)
-        row, col, w = row[inside], local_c[inside], self.weights[pos][inside]
-        # The virtual source (index n) reaches both ends of the origin's segment.
+        sub = Subgraph.induced(self, cand)
+        # Both ends of the origin's segment, at the walk to them.
         edge_len = float(self.edge_len[origin.edge])
-        seeds_col, seeds_w = [], []
-        for node, along in (
-            (int(self.edge_u[origin.edge]), origin.t * edge_len),
-            (int(self.edge_v[origin.edge]), (1.0 - origin.t) * edge_len),
-        ):
-            at = int(np.searchsorted(sub, node))
-            if at < n and sub[at] == node:
-                seeds_col.append(at)
-                seeds_w.append(max(origin.offset_m + along, MIN_EDGE_M))
-        counts = np.bincount(row, minlength=n)
-        indptr = np.zeros(n + 2, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1 : n + 1])
-        indptr[n + 1] = indptr[n] + len(seeds_col)
-        indices = np.concatenate((col, np.asarray(seeds_col, dtype=np.int64)))
-        data = np.concatenate((w, np.asarray(seeds_w, dtype=np.float64)))
-        matrix = csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
-        dist = dijkstra(matrix, directed=True, indices=n, limit=limit_m)
-        return sub, np.asarray(dist[:n], dtype=np.float64)
+        seeds = np.asarray([self.edge_u[origin.edge], self.edge_v[origin.edge]], dtype=np.int64)
+        along = np.asarray([origin.t * edge_len, (1.0 - origin.t) * edge_len])
+        return sub.nodes, sub.walk(seeds, origin.offset_m + along, limit_m)
 
     def facility_text(self, i: int) -> tuple[str, str | None]:
         a, b, c = (int(v) for v in self.fac_text_off[i])
@@ -254,6 +229,62 @@ class Graph:
 
     def facility_id(self, i: int) -> uuid.UUID:
         return uuid.UUID(bytes=bytes(self.fac_ids[i]))
+
+
+@dataclass
+class Subgraph:
+    """The part of the graph induced by some nodes, in local numbering, ready for Dijkstra."""
+
+    nodes: I64  # sorted global node indices
+    row: I64
+    col: I64
+    weight: F64
+
+    @classmethod
+    def induced(cls, graph: Graph, nodes: I64) -> Subgraph:
+        sub = np.unique(nodes)
+        n = len(sub)
+        starts = graph.indptr[sub].astype(np.int64)
+        ends = graph.indptr[sub + 1].astype(np.int64)
+        pos = concat_ranges(starts, ends)
+        row = np.repeat(np.arange(n, dtype=np.int64), ends - starts)
+        targets = graph.indices[pos]
+        local = np.minimum(np.searchsorted(sub, targets), max(n - 1, 0))
+        inside = sub[local] == targets if n else np.zeros(0, dtype=bool)
+        return cls(sub, row[inside], local[inside], graph.weights[pos][inside])
+
+    def local(self, nodes: I64) -> I64:
+        """Local index of each global node, -1 when it is not in the sub-graph."""
+        if len(self.nodes) == 0:
+            return np.full(len(nodes), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.nodes, nodes), len(self.nodes) - 1)
+        return np.where(self.nodes[at] == nodes, at, -1)
+
+    def walk(self, seeds: I64, start_m: F64, limit_m: float) -> F64:
+        """Shortest walk to every node from the nearest seed (global nodes, already walked).
+
+        One virtual source joins all seeds, so one Dijkstra run serves many starts.
+        """
+        n = len(self.nodes)
+        at = self.local(np.asarray(seeds, dtype=np.int64))
+        keep = at >= 0
+        at, start = at[keep], np.maximum(np.asarray(start_m, dtype=np.float64)[keep], MIN_EDGE_M)
+        if len(at):  # one entry per seed node: the shortest start
+            order = np.lexsort((start, at))
+            at, start = at[order], start[order]
+            first = np.ones(len(at), dtype=bool)
+            first[1:] = at[1:] != at[:-1]
+            at, start = at[first], start[first]
+        counts = np.bincount(self.row, minlength=n)
+        indptr = np.zeros(n + 2, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1 : n + 1])
+        indptr[n + 1] = indptr[n] + len(at)
+        matrix = csr_matrix(
+            (np.concatenate((self.weight, start)), np.concatenate((self.col, at)), indptr),
+            shape=(n + 1, n + 1),
+        )
+        dist = dijkstra(matrix, directed=True, indices=n, limit=limit_m)
+        return np.asarray(dist[:n], dtype=np.float64)
 
 
 # --- building -----------------------------------------------------------------------

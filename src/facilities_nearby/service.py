@@ -6,19 +6,32 @@ resident's position is used for the computation and forgotten — never stored, 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import OrderedDict
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
+from src.core.auth import Principal, authorize_area
 from src.core.errors import AppError, Message, not_found, unprocessable
 from src.core.geo import CoordSys, convert
 from src.facilities_nearby import repository
+from src.facilities_nearby.coverage import Coverage, coverage, grid_points
 from src.facilities_nearby.query import nearby as nearby_query
 from src.facilities_nearby.runtime import Loaded, NearbyRuntime
-from src.facilities_nearby.schemas import CategoryOut, FacilityOut, NearbyItem, NearbyOut
+from src.facilities_nearby.schemas import (
+    CategoryCoverage,
+    CategoryOut,
+    CoverageOut,
+    FacilityOut,
+    NearbyItem,
+    NearbyOut,
+)
+from src.models.area import AreaLevel
 from src.models.facility import FacilityCategory
+from src.models.user import Role
 
 
 def loaded_or_503(runtime: NearbyRuntime) -> Loaded:
@@ -145,4 +158,91 @@ async def get_facility(
         coord_sys=coord_sys,
         address=facility.address,
         source=facility.source,
+    )
+
+
+# --- coverage ------------------------------------------------------------------------
+
+_COVERAGE_CACHE: OrderedDict[tuple[str, str, str], Coverage] = OrderedDict()
+_COVERAGE_CACHE_SIZE = 256
+STAFF_ROLES = (Role.committee, Role.street, Role.planner, Role.admin)
+
+
+async def area_coverage(
+    session: AsyncSession,
+    runtime: NearbyRuntime,
+    principal: Principal,
+    area_id: uuid.UUID,
+    *,
+    coord_sys: CoordSys,
+    profile: str,
+) -> CoverageOut:
+    await authorize_area(session, principal, area_id, STAFF_ROLES)
+    area = await repository.get_area(session, area_id)
+    if area is None:
+        raise not_found("区域", "Area")
+    if area.level != AreaLevel.community:
+        raise unprocessable(
+            "not_a_community", "覆盖率按社区计算", "Coverage is computed for a community"
+        )
+    loaded = loaded_or_503(runtime)
+    settings = runtime.settings
+    speed = speed_for(settings, profile)
+    cache_key = (str(area.id), loaded.graph.key, f"{profile}:{hash(str(area.boundary))}")
+    result = _COVERAGE_CACHE.get(cache_key)
+    if result is None:
+        lat, lng, basis = grid_points(
+            area.boundary,
+            (area.centroid_lat, area.centroid_lng),
+            settings.coverage_cell_m,
+            settings.coverage_radius_m,
+        )
+        # CPU work of tens of milliseconds: off the event loop.
+        result = await asyncio.to_thread(
+            coverage,
+            loaded.graph,
+            lat,
+            lng,
+            basis,
+            limits_m(loaded, None, None, speed),
+            detour=settings.walk_detour_factor,
+            snap_max_m=settings.walk_snap_max_m,
+        )
+        _COVERAGE_CACHE[cache_key] = result
+        while len(_COVERAGE_CACHE) > _COVERAGE_CACHE_SIZE:
+            _COVERAGE_CACHE.popitem(last=False)
+    points = [
+        convert(float(a), float(b), CoordSys.wgs84, coord_sys)
+        for a, b in zip(result.lat, result.lng, strict=True)
+    ]
+    categories = []
+    for item in result.categories:
+        info = loaded.categories[item.index]
+        total = len(item.covered)
+        categories.append(
+            CategoryCoverage(
+                code=info.code,
+                name=info.name_zh,
+                group=info.group,
+                tier_minutes=info.tier_minutes,
+                facilities=item.facilities,
+                covered_share=round(float(item.covered.sum()) / total, 4) if total else 0.0,
+                uncovered={
+                    "type": "MultiPoint",
+                    "coordinates": [
+                        [round(points[i][1], 7), round(points[i][0], 7)]
+                        for i in np.flatnonzero(~item.covered)
+                    ],
+                },
+            )
+        )
+    return CoverageOut(
+        area_id=str(area.id),
+        coord_sys=coord_sys,
+        profile="elderly" if profile == "elderly" else "default",
+        basis="boundary" if result.basis == "boundary" else "radius",
+        cell_m=settings.coverage_cell_m,
+        points=len(result.lat),
+        method="network" if result.method == "network" else "estimate",
+        categories=categories,
     )
