@@ -32,11 +32,13 @@ from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
+from src.events.controllers import EventController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.uploads.controllers import UploadController
+from src.votes import live as votes_live
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
@@ -50,6 +52,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     UploadController,
     ProjectController,
     CategoryController,
+    EventController,
 ]
 
 
@@ -89,7 +92,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, votes_live.lifespan],
         on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),

@@ -2,6 +2,16 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.event import (
+    Ballot,
+    BallotVoter,
+    Event,
+    EventCheckIn,
+    EventKind,
+    EventOption,
+    EventStatus,
+    PaperCount,
+)
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
@@ -23,11 +33,19 @@ __all__ = [
     "AreaLevel",
     "AuditEntry",
     "AuthFamily",
+    "Ballot",
+    "BallotVoter",
     "Base",
+    "Event",
+    "EventCheckIn",
+    "EventKind",
+    "EventOption",
+    "EventStatus",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
     "OutboxItem",
+    "PaperCount",
     "Project",
     "ProjectProgress",
     "ProjectProgressPhoto",
