@@ -37,6 +37,7 @@ from src.identity.controllers import AuthController, DevLoginController, MeContr
 from src.identity.wechat import HttpWeChatClient
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
+from src.ratings.controllers import EventRatingController, SatisfactionController
 from src.uploads.controllers import UploadController
 from src.votes import live as votes_live
 
@@ -53,6 +54,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ProjectController,
     CategoryController,
     EventController,
+    EventRatingController,
+    SatisfactionController,
 ]
 
 

@@ -24,6 +24,15 @@ from src.models.proposal import (
     ProposalSupport,
     ProposalTransition,
 )
+from src.models.rating import (
+    Rating,
+    RatingCriterion,
+    RatingPaperEntry,
+    RatingPhoto,
+    RatingProposal,
+    RatingRevision,
+    RatingTally,
+)
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.upload import Upload
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
@@ -57,6 +66,13 @@ __all__ = [
     "ProposalStatus",
     "ProposalSupport",
     "ProposalTransition",
+    "Rating",
+    "RatingCriterion",
+    "RatingPaperEntry",
+    "RatingPhoto",
+    "RatingProposal",
+    "RatingRevision",
+    "RatingTally",
     "RefreshToken",
     "Role",
     "RoleGrant",
