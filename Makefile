@@ -30,5 +30,11 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
+## Schemathesis at length: every phase, 100 cases per operation, as every role (about an hour).
+fuzz: $(INSTALLED)
+	LIFECIRCLE_FUZZ_ROLES=all LIFECIRCLE_FUZZ_EXAMPLES=100 \
+		LIFECIRCLE_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+		$(BIN)/python -m pytest tests/security/test_fuzz.py -v
+
 clean:
 	rm -rf $(VENV) .lifecircle .pytest_cache .mypy_cache .ruff_cache

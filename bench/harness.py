@@ -108,6 +108,15 @@ def _process_cpu_s(pgid: int) -> float:
     return total
 
 
+def _interpolate(samples: list[tuple[float, float]], at: float) -> float:
+    """The cumulative CPU at time ``at`` from (time, cpu) samples."""
+    before = max((s for s in samples if s[0] <= at), default=samples[0])
+    after = min((s for s in samples if s[0] >= at), default=samples[-1])
+    if after[0] == before[0]:
+        return before[1]
+    return before[1] + (after[1] - before[1]) * (at - before[0]) / (after[0] - before[0])
+
+
 class Server:
     """``python -m src.cli run --workers N`` in its own process group."""
 
@@ -248,19 +257,32 @@ class Context:
         if body is not None:
             bodies = [body]
         server = self._runner.server
-        cpu_before = server.cpu_s()
-        result = await run_load(
-            self.base_url,
-            label,
-            method,
-            path,
-            headers=headers,
-            bodies=bodies,
-            concurrency=concurrency,
-            duration_s=self.scaled(duration_s),
-            requests=requests,
+        samples: list[tuple[float, float]] = []
+
+        async def sample_server_cpu() -> None:
+            while True:
+                samples.append((time.time(), server.cpu_s()))
+                await asyncio.sleep(0.2)
+
+        sampler = asyncio.ensure_future(sample_server_cpu())
+        try:
+            result = await run_load(
+                self.base_url,
+                label,
+                method,
+                path,
+                headers=headers,
+                bodies=bodies,
+                concurrency=concurrency,
+                duration_s=self.scaled(duration_s),
+                requests=requests,
+            )
+        finally:
+            sampler.cancel()
+        samples.append((time.time(), server.cpu_s()))
+        result.server_cpu_s = _interpolate(samples, result.window[1]) - _interpolate(
+            samples, result.window[0]
         )
-        result.server_cpu_s = server.cpu_s() - cpu_before
         unexpected = {k: v for k, v in result.statuses.items() if not k.startswith(("2", "3"))}
         if unexpected or result.errors:
             print(f"  ! {label}: statuses {result.statuses}, errors {result.errors}", flush=True)
@@ -358,6 +380,18 @@ class Runner:
         return self._baseline
 
     async def run(self, plugins: dict[str, ModuleType]) -> int:
+        admin, name = _admin_url(self.database_url)
+        # Two runs on one bench database would drop it under each other: take turns.
+        lock = await asyncpg.connect(admin)
+        try:
+            if not await lock.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name):
+                print(f"• another bench run uses {name}; waiting for it…", flush=True)
+                await lock.execute("SELECT pg_advisory_lock(hashtext($1))", name)
+            return await self._run(plugins)
+        finally:
+            await lock.close()
+
+    async def _run(self, plugins: dict[str, ModuleType]) -> int:
         print(f"• fresh database {self.database_url}, Redis {self.redis_url}", flush=True)
         await recreate_database(self.database_url)
         await flush_redis(self.redis_url)

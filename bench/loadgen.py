@@ -42,6 +42,7 @@ class Result:
     max_ms: float = 0.0
     client_cpu_s: float = 0.0
     server_cpu_s: float | None = None
+    window: tuple[float, float] = (0.0, 0.0)  # wall-clock span the figures cover (epoch s)
 
     @property
     def ok(self) -> int:
@@ -189,15 +190,28 @@ async def _client(spec: dict[str, Any]) -> dict[str, Any]:
         if writer is not None:
             writer.close()
 
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    window: dict[str, float] = {}
+
+    async def mark_start() -> None:
+        # CPU and wall clock from the end of the warm-up: what the figures cover.
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
+        window["cpu"], window["at"] = cpu(), time.time()
+
+    marker = asyncio.ensure_future(mark_start())
     await asyncio.gather(*(worker(n * 7919) for n in range(connections)))
+    await marker
     elapsed = time.perf_counter() - start
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "latencies": latencies,
         "statuses": statuses,
         "errors": errors,
         "elapsed_s": elapsed,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "cpu_s": cpu() - window["cpu"],
+        "window": [window["at"], time.time()],
     }
 
 
@@ -299,6 +313,7 @@ async def run_load(
         mean_ms=sum(latencies) / count if count else 0.0,
         max_ms=latencies[-1] if latencies else 0.0,
         client_cpu_s=sum(r["cpu_s"] for r in reports),
+        window=(min(r["window"][0] for r in reports), max(r["window"][1] for r in reports)),
     )
 
 

@@ -17,21 +17,31 @@ from src.areas.controllers import AreaController
 from src.categories.controllers import CategoryController
 from src.config import Settings
 from src.core.auth import provide_optional_principal, provide_principal
-from src.core.db import create_engine, finish_request_session, make_sessionmaker, provide_db_session
+from src.core.db import (
+    create_engine,
+    finish_request_session,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    provide_db_session,
+)
 from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
 from src.core.idempotency import idempotency_middleware
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, metrics_config
+from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
+from src.events.controllers import EventController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
 from src.facilities_nearby.runtime import facilities_lifespan
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
+from src.ratings.controllers import EventRatingController, SatisfactionController
 from src.uploads.controllers import UploadController
+from src.votes import live as votes_live
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
@@ -46,6 +56,9 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ProjectController,
     FacilityController, CoverageController,
     CategoryController,
+    EventController,
+    EventRatingController,
+    SatisfactionController,
 ]
 
 
@@ -65,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
         http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_read_sessionmaker(engine)
         app.state.store = store
         app.state.limiter = RateLimiter(store)
         app.state.http = http
@@ -84,7 +98,8 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan, facilities_lifespan],
+        lifespan=[lifespan, votes_live.lifespan, facilities_lifespan],
+        on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),
         dependencies={

@@ -73,3 +73,8 @@ class Settings(BaseSettings):
     @property
     def is_dev_like(self) -> bool:
         return self.env in ("dev", "test")
+
+    # Meetings (events) and votes.
+    event_check_in_window_s: int = 120  # a check-in code changes every window
+    event_check_in_grace_s: int = 20  # a code is still accepted this long after its window
+    event_public_base_url: str = "https://lifecircle.sh.cn"  # what the check-in QR points to

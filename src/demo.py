@@ -15,6 +15,7 @@ from src.areas.service import create_area
 from src.facilities_nearby.demo import seed_facilities_demo
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, RoleGrant, User
+from src.projects.demo import seed_projects_demo
 from src.proposals.demo import seed_proposals_demo
 
 DISTRICT = ("310107", "普陀区", 31.2493, 121.3968)
@@ -128,5 +129,6 @@ async def seed_demo(session: AsyncSession) -> bool:
             )
     await session.flush()
     await seed_proposals_demo(session, areas)
+    await seed_projects_demo(session, areas)
     await seed_facilities_demo(session)
     return True

@@ -1,7 +1,7 @@
 """facilities nearby: categories, facilities, the walking network, data state
 
 Revision ID: 0300
-Revises: 0800
+Revises: 0600
 Create Date: 2026-11-30 02:30:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0300'
-down_revision: str | Sequence[str] | None = '0800'
+down_revision: str | Sequence[str] | None = '0600'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

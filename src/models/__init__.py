@@ -2,6 +2,16 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.event import (
+    Ballot,
+    BallotVoter,
+    Event,
+    EventCheckIn,
+    EventKind,
+    EventOption,
+    EventStatus,
+    PaperCount,
+)
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
@@ -15,6 +25,15 @@ from src.models.proposal import (
     ProposalSupport,
     ProposalTransition,
 )
+from src.models.rating import (
+    Rating,
+    RatingCriterion,
+    RatingPaperEntry,
+    RatingPhoto,
+    RatingProposal,
+    RatingRevision,
+    RatingTally,
+)
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.upload import Upload
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
@@ -24,7 +43,14 @@ __all__ = [
     "AreaLevel",
     "AuditEntry",
     "AuthFamily",
+    "Ballot",
+    "BallotVoter",
     "Base",
+    "Event",
+    "EventCheckIn",
+    "EventKind",
+    "EventOption",
+    "EventStatus",
     "Facility",
     "FacilityCategory",
     "FacilityDataState",
@@ -32,6 +58,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "OutboxItem",
+    "PaperCount",
     "Project",
     "ProjectProgress",
     "ProjectProgressPhoto",
@@ -43,6 +70,13 @@ __all__ = [
     "ProposalStatus",
     "ProposalSupport",
     "ProposalTransition",
+    "Rating",
+    "RatingCriterion",
+    "RatingPaperEntry",
+    "RatingPhoto",
+    "RatingProposal",
+    "RatingRevision",
+    "RatingTally",
     "RefreshToken",
     "Role",
     "RoleGrant",

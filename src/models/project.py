@@ -37,13 +37,15 @@ class ProjectStatus(enum.StrEnum):
 class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (
-        Index("ix_projects_community_year", "community_id", text("year DESC"), "id"),
-        Index("ix_projects_street_year", "street_id", text("year DESC"), "id"),
-        # Overdue lists: open projects by planned end, per street.
+        # Lists read (year DESC, id DESC): both keys descending, so no sort per page.
+        Index("ix_projects_community_year", "community_id", text("year DESC"), text("id DESC")),
+        Index("ix_projects_street_year", "street_id", text("year DESC"), text("id DESC")),
+        # Overdue-first street lists: the open projects of a street in list order.
         Index(
-            "ix_projects_street_open_end",
+            "ix_projects_street_open_year",
             "street_id",
-            "planned_end",
+            text("year DESC"),
+            text("id DESC"),
             postgresql_where=text("status IN ('planned', 'designing', 'building')"),
         ),
         CheckConstraint("progress_percent BETWEEN 0 AND 100", name="progress_percent_range"),

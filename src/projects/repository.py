@@ -5,7 +5,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, not_, select, tuple_
+from sqlalchemy import and_, func, literal, not_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -33,38 +33,53 @@ async def list_page(
 ) -> list[Project]:
     """Newest year first; with ``overdue_first`` the overdue ones come before the rest.
 
-    The order is (overdue flag, year, id), all descending, so one keyset cursor serves both
-    orders (the flag is a constant 0 when overdue ones are not put first)."""
-    conditions: list[Any] = []
+    The cursor is (overdue flag, year, id), the flag 0 when overdue ones are not put first.
+    Overdue-first is read as two index-ordered parts (the overdue projects, then the others)
+    rather than one sort on a computed flag, which would sort a whole street per page."""
+    base: list[Any] = []
     if community_id is not None:
-        conditions.append(Project.community_id == community_id)
+        base.append(Project.community_id == community_id)
     if street_id is not None:
-        conditions.append(Project.street_id == street_id)
+        base.append(Project.street_id == street_id)
     if status is not None:
-        conditions.append(Project.status == status)
+        base.append(Project.status == status)
     if year is not None:
-        conditions.append(Project.year == year)
+        base.append(Project.year == year)
+    is_late = overdue_condition(on)
+    not_late = not_(func.coalesce(is_late, False))
     if overdue is True:
-        conditions.append(overdue_condition(on))
+        base.append(is_late)
     elif overdue is False:
-        conditions.append(not_(func.coalesce(overdue_condition(on), False)))
-    flag: ColumnElement[int] = (
-        case((overdue_condition(on), 1), else_=0) if overdue_first else literal(0)
-    )
+        base.append(not_late)
+    key = (after[1], after[2]) if after is not None else None
+
+    if not overdue_first or overdue is not None:
+        return await _part(session, base, key, limit + 1)
+    if after is not None and after[0] == 0:
+        return await _part(session, [*base, not_late], key, limit + 1)
+    rows = await _part(session, [*base, is_late], key, limit + 1)
+    if len(rows) <= limit:
+        rows += await _part(session, [*base, not_late], None, limit + 1 - len(rows))
+    return rows
+
+
+async def _part(
+    session: AsyncSession,
+    conditions: list[Any],
+    after: tuple[int, uuid.UUID] | None,
+    n: int,
+) -> list[Project]:
     if after is not None:
-        conditions.append(
-            tuple_(flag, Project.year, Project.id)
-            < tuple_(
-                literal(after[0]),
-                literal(after[1], Project.year.type),
-                literal(after[2], Project.id.type),
-            )
-        )
+        conditions = [
+            *conditions,
+            tuple_(Project.year, Project.id)
+            < tuple_(literal(after[0], Project.year.type), literal(after[1], Project.id.type)),
+        ]
     query = (
         select(Project)
         .where(and_(*conditions))
-        .order_by(flag.desc(), Project.year.desc(), Project.id.desc())
-        .limit(limit + 1)
+        .order_by(Project.year.desc(), Project.id.desc())
+        .limit(n)
     )
     return list((await session.scalars(query)).all())
 

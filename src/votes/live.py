@@ -1,0 +1,253 @@
+"""Live results: one tally per watched meeting per process, woken through Redis pub/sub.
+
+Any worker that commits a change to a meeting's count (a ballot, a paper count, a check-in,
+a close) announces the meeting id on a Redis channel; every worker that has watchers for that
+meeting recomputes the tally from PostgreSQL once (however many watchers it has) and wakes
+them. Nothing is kept in Redis: after a Redis restart or flush the tallies come back from
+PostgreSQL on the next wake (and every ``refresh_s`` regardless). Without Redis the hub wakes
+the watchers of its own process only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar
+from redis.asyncio import Redis
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from src.events import repository as events_repository
+from src.votes import tally
+
+logger = logging.getLogger("lifecircle.votes.live")
+
+CHANNEL = "lifecircle:events:tally"
+_DIRTY_KEY = "lc_tally_dirty"
+
+
+def _comparable(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "computed_at"}
+
+
+class Watch:
+    """The tally of one meeting, shared by the watchers of this process."""
+
+    def __init__(self, hub: TallyHub, event_id: uuid.UUID) -> None:
+        self.hub = hub
+        self.event_id = event_id
+        self.version = 0
+        self.payload: dict[str, Any] | None = None
+        self.watchers = 0
+        self.dirty = asyncio.Event()
+        self.changed = asyncio.Condition()
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        while True:
+            self.dirty.clear()
+            try:
+                payload = await self.hub.compute(self.event_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database is away: keep the last tally, try again
+                logger.warning("tally recompute failed", exc_info=True)
+                payload = self.payload
+            if payload is not None and (
+                self.payload is None or _comparable(payload) != _comparable(self.payload)
+            ):
+                async with self.changed:
+                    self.payload = payload
+                    self.version += 1
+                    self.changed.notify_all()
+            if payload is not None and payload.get("final"):
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.dirty.wait(), self.hub.refresh_s)
+            # Coalesce a burst of ballots into one recompute.
+            await asyncio.sleep(self.hub.coalesce_s)
+
+    async def next(self, seen: int, wait_s: float) -> tuple[int, dict[str, Any]] | None:
+        """The tally once its version is past ``seen``; None after ``wait_s`` seconds."""
+        async with self.changed:
+            if self.version <= seen:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self.changed.wait_for(lambda: self.version > seen), wait_s
+                    )
+            if self.version <= seen or self.payload is None:
+                return None
+            return self.version, self.payload
+
+
+class TallyHub:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        redis_url: str | None,
+        *,
+        coalesce_s: float = 0.1,
+        refresh_s: float = 15.0,
+        publish_every_s: float = 0.05,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+        self.coalesce_s = coalesce_s
+        self.refresh_s = refresh_s
+        self.publish_every_s = publish_every_s
+        self.watches: dict[uuid.UUID, Watch] = {}
+        self._pending: set[uuid.UUID] = set()
+        self._pending_event = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._publisher()))
+        if self.redis is not None:
+            self._tasks.append(asyncio.create_task(self._listener()))
+
+    async def stop(self) -> None:
+        for watch in list(self.watches.values()):
+            if watch.task is not None:
+                watch.task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    # --- announcing changes --------------------------------------------------------
+
+    def changed(self, *event_ids: uuid.UUID) -> None:
+        """A change to these meetings' counts was committed (called from the event loop)."""
+        self._pending.update(event_ids)
+        self._pending_event.set()
+
+    async def _publisher(self) -> None:
+        # Batched: a thousand ballots a second become ~20 messages a second per meeting.
+        while True:
+            await self._pending_event.wait()
+            self._pending_event.clear()
+            ids, self._pending = self._pending, set()
+            if self.redis is None:
+                self._wake(ids)
+            else:
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for event_id in ids:
+                            pipe.publish(CHANNEL, str(event_id))
+                        await pipe.execute()
+                except Exception:
+                    logger.warning("tally publish failed; waking local watchers", exc_info=True)
+                    self._wake(ids)
+            await asyncio.sleep(self.publish_every_s)
+
+    async def _listener(self) -> None:
+        assert self.redis is not None
+        while True:
+            try:
+                pubsub = self.redis.pubsub()
+                await pubsub.subscribe(CHANNEL)
+                # (Re)subscribed: whatever was missed meanwhile is rebuilt from PostgreSQL.
+                self._wake(set(self.watches))
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    data = message.get("data")
+                    raw = data.decode() if isinstance(data, bytes) else str(data)
+                    with contextlib.suppress(ValueError):
+                        self._wake({uuid.UUID(raw)})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("tally subscription lost; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+
+    def _wake(self, ids: set[uuid.UUID]) -> None:
+        for event_id in ids:
+            watch = self.watches.get(event_id)
+            if watch is not None:
+                watch.dirty.set()
+
+    # --- watching -------------------------------------------------------------------
+
+    async def compute(self, event_id: uuid.UUID) -> dict[str, Any] | None:
+        async with self.sessionmaker() as session:
+            event = await events_repository.get(session, event_id)
+            if event is None:
+                return None
+            return await tally.results(session, event)
+
+    @contextlib.asynccontextmanager
+    async def watch(self, event_id: uuid.UUID) -> AsyncIterator[Watch]:
+        watch = self.watches.get(event_id)
+        if watch is None:
+            watch = self.watches[event_id] = Watch(self, event_id)
+        watch.watchers += 1
+        if watch.task is None or (watch.task.done() and not watch.payload):
+            watch.task = asyncio.create_task(watch.run())
+        try:
+            yield watch
+        finally:
+            watch.watchers -= 1
+            if watch.watchers == 0 and self.watches.get(event_id) is watch:
+                del self.watches[event_id]
+                if watch.task is not None:
+                    watch.task.cancel()
+
+
+# --- after-commit hook ------------------------------------------------------------------
+
+_hub: TallyHub | None = None
+
+
+def install(hub: TallyHub | None) -> None:
+    """The hub of this process (set by the app's lifespan)."""
+    global _hub
+    _hub = hub
+
+
+def after_commit(session: AsyncSession, event_id: uuid.UUID) -> None:
+    """Announce a change to ``event_id``'s count once ``session`` commits (not before: a
+    watcher woken early would read the old count)."""
+    session.info.setdefault(_DIRTY_KEY, set()).add(event_id)
+
+
+def announce(event_id: uuid.UUID) -> None:
+    if _hub is not None:
+        _hub.changed(event_id)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _on_commit(session: Session) -> None:
+    ids: set[uuid.UUID] | None = session.info.pop(_DIRTY_KEY, None)
+    if ids and _hub is not None:
+        _hub.changed(*ids)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _on_rollback(session: Session) -> None:
+    session.info.pop(_DIRTY_KEY, None)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Start this process's hub (after the lifespan that made ``state.sessionmaker``)."""
+    hub = TallyHub(app.state.sessionmaker, app.state.settings.redis_url)
+    await hub.start()
+    app.state.tally_hub = hub
+    install(hub)
+    try:
+        yield
+    finally:
+        install(None)
+        await hub.stop()

@@ -1,0 +1,162 @@
+"""Every route that takes an id in its path, called by people of ANOTHER area.
+
+The routes come from the app's own route table, so a new route cannot slip through: each
+must appear in ``ROUTES`` below, either with how to make a target for it (and a valid body,
+so that the answer is about scope, not about bad input) or as ``Public`` with the reason
+its objects are not area-scoped. A route missing from the table fails the test, and so
+does a table row whose route is gone.
+
+Callers: a resident, a committee member, street staff and a planner of another street, and
+a committee member of a sibling community in the target's own street. Each must get 403 or
+404 — never 2xx, never 500 — and the targets must be unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from src.models.user import Role
+from tests.builders import login, make_tree, make_user, unique_code
+from tests.projects.helpers import create_project
+from tests.proposals.helpers import make_world, submit
+
+
+@dataclass(frozen=True)
+class Scoped:
+    target: str  # what fills the path parameter: proposal | project | category | community
+    body: dict[str, Any] | None = None  # a valid body, so only scope can refuse the call
+    allowed_for_owner: bool = field(default=False)  # GETs: the owner's side gets 200
+
+
+@dataclass(frozen=True)
+class Public:
+    reason: str
+
+
+ROUTES: dict[tuple[str, str], Scoped | Public] = {
+    ("GET", "/api/v1/areas/{area_id:uuid}"): Public(
+        "the area directory (names, codes, centroids) is public; lists take area ids"
+    ),
+    ("GET", "/api/v1/uploads/{upload_id:uuid}"): Public(
+        "images are served by unguessable UUIDv7 ids so <image src> works without a token"
+    ),
+    ("GET", "/schema/{path:str}"): Public("API documentation assets"),
+    ("GET", "/api/v1/proposals/{proposal_id:uuid}"): Scoped("proposal", allowed_for_owner=True),
+    ("POST", "/api/v1/proposals/{proposal_id:uuid}/replies"): Scoped(
+        "proposal", {"body": "越权回复"}
+    ),
+    ("PUT", "/api/v1/proposals/{proposal_id:uuid}/support"): Scoped("proposal"),
+    ("DELETE", "/api/v1/proposals/{proposal_id:uuid}/support"): Scoped("proposal"),
+    ("POST", "/api/v1/proposals/{proposal_id:uuid}/transitions"): Scoped(
+        "proposal", {"to": "under_review"}
+    ),
+    ("GET", "/api/v1/projects/{project_id:uuid}"): Scoped("project", allowed_for_owner=True),
+    ("PATCH", "/api/v1/projects/{project_id:uuid}"): Scoped(
+        "project", {"title": "越权修改", "status": "designing"}
+    ),
+    ("GET", "/api/v1/projects/{project_id:uuid}/progress"): Scoped(
+        "project", allowed_for_owner=True
+    ),
+    ("POST", "/api/v1/projects/{project_id:uuid}/progress"): Scoped(
+        "project", {"text": "越权进度", "percent": 50}
+    ),
+    # Categories are city-wide: only admins change them, whatever area others hold.
+    ("PATCH", "/api/v1/categories/{code:str}"): Scoped(
+        "category", {"name_zh": "越权改名", "retired": True}
+    ),
+    ("GET", "/api/v1/facilities/{facility_id:uuid}"): Public(
+        "facilities are public places (clinics, parks, markets), open to every resident"
+    ),
+    ("GET", "/api/v1/areas/{area_id:uuid}/coverage"): Scoped("community"),
+}
+
+_PARAM = re.compile(r"\{[^}]+\}")
+
+
+def routes_with_path_parameters(app: Litestar) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.routes:
+        if not _PARAM.search(route.path):
+            continue
+        for method in getattr(route, "methods", ()):
+            if method not in ("HEAD", "OPTIONS"):
+                found.add((method, route.path))
+    return found
+
+
+def test_every_route_with_an_id_is_in_the_table(app: Litestar) -> None:
+    present = routes_with_path_parameters(app)
+    missing = sorted(present - ROUTES.keys())
+    assert not missing, f"add these routes to ROUTES in {__file__}: {missing}"
+    stale = sorted(ROUTES.keys() - present)
+    assert not stale, f"these ROUTES rows name routes that no longer exist: {stale}"
+
+
+async def test_other_areas_get_403_or_404(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], app: Litestar
+) -> None:
+    w = await make_world(db, client)
+    other = await make_tree(db, communities=1)
+    callers = {
+        "resident of another street": await login(
+            client, await make_user(db, community=other.communities[0])
+        ),
+        "committee of another street": await login(
+            client, await make_user(db, role=Role.committee, area=other.communities[0])
+        ),
+        "street staff of another street": await login(
+            client, await make_user(db, role=Role.street, area=other.street)
+        ),
+        "planner of another street": await login(
+            client, await make_user(db, role=Role.planner, area=other.street)
+        ),
+        "committee of the sibling community": w.h["committee_b"],
+        "resident of the sibling community": w.h["outsider"],
+    }
+    admin = await login(client, await make_user(db, role=Role.admin, city_admin=True))
+    category = unique_code("sec").lower()
+    made = await client.post(
+        "/api/v1/categories",
+        json={"code": category, "name_zh": "测试分类", "name_en": "Test", "group": "care"},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    proposal = await submit(client, w.h["resident"], title="只属于本社区")
+    project = await create_project(client, w.h["committee"], w.a, title="只属于本社区的项目")
+    targets = {
+        "proposal": proposal["id"],
+        "project": project["id"],
+        "category": category,
+        "community": str(w.a.id),
+    }
+
+    failures = []
+    for (method, path), rule in sorted(ROUTES.items()):
+        if isinstance(rule, Public) or (method, path) not in routes_with_path_parameters(app):
+            continue
+        url = _PARAM.sub(targets[rule.target], path, count=1)
+        if rule.allowed_for_owner:
+            # The URL is right: the target's own committee reads it.
+            owner = await client.request(method, url, headers=w.h["committee"])
+            assert owner.status_code == 200, (method, url, owner.text)
+        for who, headers in callers.items():
+            response = await client.request(method, url, json=rule.body, headers=headers)
+            if response.status_code not in (403, 404):
+                failures.append((who, method, path, response.status_code, response.text[:200]))
+    assert not failures, failures
+
+    # Nothing changed on the targets.
+    seen = await client.get(f"/api/v1/proposals/{proposal['id']}", headers=w.h["resident"])
+    assert seen.json()["status"] == "submitted" and seen.json()["support_count"] == 0
+    assert seen.json()["replies"] == []
+    kept = await client.get(f"/api/v1/projects/{project['id']}", headers=w.h["resident"])
+    assert kept.json()["title"] == "只属于本社区的项目" and kept.json()["status"] == "planned"
+    assert kept.json()["progress"] == []
+    listed = await client.get("/api/v1/categories")
+    assert {c["code"]: c["name_zh"] for c in listed.json()}[category] == "测试分类"
