@@ -52,6 +52,37 @@ class FacilityController(Controller):
             limit=limit,
         )
 
+    @get(
+        "/straight-line",
+        summary="Facilities by straight-line distance (the map circle), for comparison",
+        description=(
+            "Same parameters and reply as /nearby, but distances are crow-fly: what a radius "
+            "on a map would say. `walk_minutes` is that distance at the profile's speed."
+        ),
+    )
+    async def straight_line(
+        self,
+        state: State,
+        lat: Annotated[float, QueryParameter(ge=-90, le=90)],
+        lng: Annotated[float, QueryParameter(ge=-180, le=180)],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+        minutes: Annotated[int | None, QueryParameter(ge=1, le=60)] = None,
+        category: FromQuery[str | None] = None,
+        profile: FromQuery[Literal["default", "elderly"]] = "default",
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> NearbyOut:
+        return service.nearby(
+            state.facilities,
+            lat=lat,
+            lng=lng,
+            coord_sys=coord_sys,
+            minutes=minutes,
+            category=category,
+            profile=profile,
+            limit=limit,
+            crow_fly=True,
+        )
+
     @get("/{facility_id:uuid}", summary="One facility")
     async def get_facility(
         self,

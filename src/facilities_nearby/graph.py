@@ -183,6 +183,73 @@ class Graph:
         dist, edge, t = best
         return Snap(edge, t, dist * k)
 
+    def snap_many(
+        self, x: F64, y: F64, k: F64, max_m: float, chunk: int = 2048
+    ) -> tuple[I64, F64, F64]:
+        """:meth:`snap` for many points at once: (edge or -1, t, offset metres)."""
+        n = len(x)
+        edge = np.full(n, -1, dtype=np.int64)
+        t_out = np.zeros(n)
+        off = np.zeros(n)
+        if n == 0 or len(self.seg_edge) == 0:
+            return edge, t_out, off
+        cells = self.seg_index.cells
+        sure = CELL - PIECE / 2  # what the 3 × 3 cells around a point are sure to hold
+        ring = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)
+        for lo in range(0, n, chunk):
+            px, py = x[lo : lo + chunk], y[lo : lo + chunk]
+            m = len(px)
+            cx, cy = _cell_xy(px, py)
+            keys = _cell_key(cx[:, None] + ring[:, 0], cy[:, None] + ring[:, 1]).ravel()
+            pos = np.minimum(np.searchsorted(cells, keys), len(cells) - 1)
+            hit = cells[pos] == keys
+            starts = np.where(hit, self.seg_index.offsets[pos], 0)
+            ends = np.where(hit, self.seg_index.offsets[np.minimum(pos + 1, len(cells))], 0)
+            counts = (ends - starts).reshape(m, 9).sum(axis=1)
+            found = self.seg_index.perm[concat_ranges(starts, ends)]
+            owner = np.repeat(np.arange(m), counts)
+            if len(found) == 0:
+                best_d = np.full(m, np.inf)
+                best_e, best_t = np.zeros(m, dtype=np.int64), np.zeros(m)
+            else:
+                d, e, t = self._piece_distances(found, px[owner], py[owner])
+                order = np.lexsort((d, owner))
+                first = np.ones(len(order), dtype=bool)
+                first[1:] = owner[order][1:] != owner[order][:-1]
+                pick = order[first]
+                best_d = np.full(m, np.inf)
+                best_e, best_t = np.zeros(m, dtype=np.int64), np.zeros(m)
+                best_d[owner[pick]], best_e[owner[pick]] = d[pick], e[pick]
+                best_t[owner[pick]] = t[pick]
+            kk = k[lo : lo + chunk]
+            sure_ok = (best_d <= sure) & (best_d * kk <= max_m)
+            idx = np.flatnonzero(sure_ok)
+            edge[lo + idx], t_out[lo + idx], off[lo + idx] = (
+                best_e[idx],
+                best_t[idx],
+                (best_d[idx] * kk[idx]),
+            )
+            for i in np.flatnonzero(~sure_ok):  # far from streets: the ring-by-ring search
+                snap = self.snap(float(px[i]), float(py[i]), float(kk[i]), max_m)
+                if snap is not None:
+                    edge[lo + i], t_out[lo + i], off[lo + i] = snap.edge, snap.t, snap.offset_m
+        return edge, t_out, off
+
+    def _piece_distances(self, found: I64, x: Any, y: Any) -> tuple[F64, I64, F64]:
+        """Mercator distance from (x, y) to each piece, its edge and the position on it."""
+        e = self.seg_edge[found].astype(np.int64)
+        t0, t1 = self.seg_t0[found], self.seg_t1[found]
+        ux, uy = self.node_x[self.edge_u[e]], self.node_y[self.edge_u[e]]
+        dx, dy = self.node_x[self.edge_v[e]] - ux, self.node_y[self.edge_v[e]] - uy
+        ax, ay = ux + t0 * dx, uy + t0 * dy
+        bx, by = ux + t1 * dx - ax, uy + t1 * dy - ay
+        denom = bx * bx + by * by
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.where(denom > 0, ((x - ax) * bx + (y - ay) * by) / denom, 0.0)
+        s = np.clip(s, 0.0, 1.0)
+        d = np.hypot(ax + s * bx - x, ay + s * by - y)
+        return d, e, t0 + s * (t1 - t0)
+
     def _nearest_piece(self, found: I64, x: float, y: float) -> tuple[float, int, float]:
         e = self.seg_edge[found]
         t0, t1 = self.seg_t0[found], self.seg_t1[found]
@@ -242,7 +309,7 @@ class Subgraph:
 
     @classmethod
     def induced(cls, graph: Graph, nodes: I64) -> Subgraph:
-        sub = np.unique(nodes)
+        sub = np.sort(nodes)  # each node sits in one cell: no duplicates
         n = len(sub)
         starts = graph.indptr[sub].astype(np.int64)
         ends = graph.indptr[sub + 1].astype(np.int64)
@@ -399,13 +466,10 @@ def build_graph(
         categories=list(categories),
     )
     # Facilities sit on the network where their nearest street segment is.
-    ks = scale(graph.fac_lat)
-    for i in range(nf):
-        snap = graph.snap(float(graph.fac_x[i]), float(graph.fac_y[i]), float(ks[i]), snap_max_m)
-        if snap is not None:
-            graph.fac_edge[i] = snap.edge
-            graph.fac_t[i] = snap.t
-            graph.fac_off[i] = snap.offset_m
+    f_edge, f_t, f_off = graph.snap_many(
+        graph.fac_x, graph.fac_y, np.asarray(scale(graph.fac_lat)), snap_max_m
+    )
+    graph.fac_edge, graph.fac_t, graph.fac_off = f_edge.astype(np.int32), f_t, f_off
     graph.meta = {
         "key": key,
         "nodes": graph.node_count,
@@ -463,16 +527,18 @@ def save_graph(graph: Graph, directory: Path) -> None:
     os.replace(tmp, directory)
 
 
+def _mapped(path: Path) -> Arr:
+    # A plain ndarray view of the mapping: numpy's memmap subclass costs microseconds on every
+    # indexing, which a query does hundreds of times.
+    return np.asarray(np.load(path, mmap_mode="r")).view(np.ndarray)
+
+
 def load_graph(directory: Path) -> Graph:
     """Memory-map a saved graph: workers share the pages, loading costs milliseconds."""
     meta = json.loads((directory / "meta.json").read_text())
-    arrays: dict[str, Any] = {
-        name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _ARRAYS
-    }
+    arrays: dict[str, Any] = {name: _mapped(directory / f"{name}.npy") for name in _ARRAYS}
     indexes: dict[str, Any] = {
-        name: BucketIndex(
-            *(np.load(directory / f"{name}.{part}.npy", mmap_mode="r") for part in _PARTS)
-        )
+        name: BucketIndex(*(_mapped(directory / f"{name}.{part}.npy") for part in _PARTS))
         for name in _INDEXES
     }
     return Graph(

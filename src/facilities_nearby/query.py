@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -18,7 +19,7 @@ class Found:
 
 @dataclass(frozen=True)
 class NearbyAnswer:
-    method: str  # "network" | "estimate"
+    method: Literal["network", "estimate", "straight_line"]
     items: list[Found]
 
 
@@ -48,7 +49,7 @@ def nearby(
     k = float(scale(lat))
     max_m = float(limits_m.max()) if len(limits_m) else 0.0
     origin = graph.snap(x, y, k, snap_max_m)
-    method = "network" if origin is not None else "estimate"
+    method: Literal["network", "estimate"] = "network" if origin is not None else "estimate"
     if max_m <= 0 or graph.facility_count == 0:
         return NearbyAnswer(method, [])
     cand = graph.fac_index.around(x, y, max_m / k)
@@ -99,3 +100,20 @@ def _network(
         walk[same] = np.minimum(walk[same], direct + graph.fac_off[cand][on][same])
     dist[on] = walk
     return dist, ~on
+
+
+def straight_line(
+    graph: Graph, lat: float, lng: float, limits_m: F64, *, limit: int
+) -> NearbyAnswer:
+    """Facilities by crow-fly distance (the "circle on a map"), for comparison with walks."""
+    x, y = (float(v) for v in mercator(lat, lng))
+    k = float(scale(lat))
+    max_m = float(limits_m.max()) if len(limits_m) else 0.0
+    if max_m <= 0 or graph.facility_count == 0:
+        return NearbyAnswer("straight_line", [])
+    cand = graph.fac_index.around(x, y, max_m / k)
+    dist = np.hypot(graph.fac_x[cand] - x, graph.fac_y[cand] - y) * k
+    keep = dist <= limits_m[graph.fac_cat[cand]]
+    cand, dist = cand[keep], dist[keep]
+    order = np.lexsort((cand, dist))[:limit]
+    return NearbyAnswer("straight_line", [Found(int(cand[i]), float(dist[i]), True) for i in order])

@@ -31,7 +31,10 @@ class NearbyItem(ResponseModel):
 
 
 class NearbyOut(ResponseModel):
-    method: Literal["network", "estimate"]
+    method: Literal["network", "estimate", "straight_line"] = Field(
+        description="network: along streets; estimate: straight line × detour factor (no "
+        "street near the position); straight_line: crow-fly (only from /straight-line)"
+    )
     coord_sys: CoordSys
     profile: Literal["default", "elderly"]
     speed_mps: float

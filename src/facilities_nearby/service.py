@@ -19,6 +19,7 @@ from src.core.errors import AppError, Message, not_found, unprocessable
 from src.core.geo import CoordSys, convert
 from src.facilities_nearby import repository
 from src.facilities_nearby.coverage import Coverage, coverage, grid_points
+from src.facilities_nearby.query import NearbyAnswer, straight_line
 from src.facilities_nearby.query import nearby as nearby_query
 from src.facilities_nearby.runtime import Loaded, NearbyRuntime
 from src.facilities_nearby.schemas import (
@@ -87,21 +88,30 @@ def nearby(
     category: str | None,
     profile: str,
     limit: int,
+    crow_fly: bool = False,
 ) -> NearbyOut:
+    """Facilities by walk (or, with ``crow_fly``, by straight-line distance) from a position.
+
+    The position is converted, used and dropped: it is not stored, logged or cached.
+    """
     settings = runtime.settings
     loaded = loaded_or_503(runtime)
     speed = speed_for(settings, profile)
     w_lat, w_lng = convert(lat, lng, coord_sys, CoordSys.wgs84)
-    wanted = parse_categories(loaded, category)
-    answer = nearby_query(
-        loaded.graph,
-        w_lat,
-        w_lng,
-        limits_m(loaded, wanted, minutes, speed),
-        detour=settings.walk_detour_factor,
-        snap_max_m=settings.walk_snap_max_m,
-        limit=limit,
-    )
+    limits = limits_m(loaded, parse_categories(loaded, category), minutes, speed)
+    answer: NearbyAnswer
+    if crow_fly:
+        answer = straight_line(loaded.graph, w_lat, w_lng, limits, limit=limit)
+    else:
+        answer = nearby_query(
+            loaded.graph,
+            w_lat,
+            w_lng,
+            limits,
+            detour=settings.walk_detour_factor,
+            snap_max_m=settings.walk_snap_max_m,
+            limit=limit,
+        )
     graph = loaded.graph
     items = []
     for found in answer.items:
@@ -124,7 +134,7 @@ def nearby(
             )
         )
     return NearbyOut(
-        method="network" if answer.method == "network" else "estimate",
+        method=answer.method,
         coord_sys=coord_sys,
         profile="elderly" if profile == "elderly" else "default",
         speed_mps=speed,

@@ -122,3 +122,18 @@ async def test_unknown_facility_is_404(client: httpx.AsyncClient) -> None:
     reply = await client.get("/api/v1/facilities/0190a3f4-0000-7000-8000-000000000000")
     assert reply.status_code == 404
     assert reply.json()["code"] == "not_found"
+
+
+async def test_straight_line_is_never_longer_than_the_walk_and_overstates_reach(
+    client: httpx.AsyncClient, nearby_runtime: NearbyRuntime
+) -> None:
+    query = f"lat={LAT}&lng={LNG}&minutes=10&limit=200"
+    walk = (await client.get(f"/api/v1/facilities/nearby?{query}")).json()
+    crow = (await client.get(f"/api/v1/facilities/straight-line?{query}")).json()
+    assert crow["method"] == "straight_line"
+    by_id = {i["id"]: i for i in crow["items"]}
+    assert by_id.keys() >= {i["id"] for i in walk["items"]}
+    for item in walk["items"]:
+        assert by_id[item["id"]]["distance_m"] <= item["distance_m"] + 0.1
+    # A circle on the map promises facilities that take longer than 10 minutes to walk to.
+    assert len(crow["items"]) > len(walk["items"])

@@ -99,6 +99,13 @@ def test_random_graphs_match_networkx(seed: int, tmp_path: Path) -> None:
         CATS,
         250.0,
     )
+    # Every facility sits at its nearest street point (checked against all edges).
+    for i in range(graph.facility_count):
+        want = brute_snap(graph, float(graph.fac_lat[i]), float(graph.fac_lng[i]), 250)
+        if want is None:
+            assert graph.fac_edge[i] == -1
+        else:
+            assert graph.fac_edge[i] >= 0 and close(float(graph.fac_off[i]), want.offset_m)
     # The answers come from the saved, memory-mapped files, as in the workers.
     save_graph(graph, tmp_path / "g")
     graph = load_graph(tmp_path / "g")
