@@ -152,8 +152,8 @@ async def _until_served(ctx: Context, path: str, timeout_s: float = 900.0) -> fl
     raise RuntimeError(f"{path} was not served within {timeout_s} s")
 
 
-def _workers() -> list[dict[str, float]]:
-    """RSS of the API's worker processes (uvicorn children that load the app)."""
+def _workers(port: str) -> list[dict[str, float]]:
+    """RSS of this API's worker processes (uvicorn children that load the app)."""
     out = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -168,7 +168,7 @@ def _workers() -> list[dict[str, float]]:
             continue
         env = status.parent / "environ"
         try:
-            if b"LIFECIRCLE_PORT" not in env.read_bytes():
+            if f"LIFECIRCLE_PORT={port}\0".encode() not in env.read_bytes():
                 continue
         except OSError:
             continue
@@ -185,7 +185,7 @@ def _workers() -> list[dict[str, float]]:
 
 
 def _memory_note(ctx: Context, label: str) -> None:
-    workers = _workers()
+    workers = _workers(ctx.base_url.rsplit(":", 1)[1])
     if not workers:
         ctx.note(label, workers=0)
         return

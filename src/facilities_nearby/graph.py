@@ -30,10 +30,13 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from src.facilities_nearby.coords import wgs84_to_gcj02
+
 EARTH_R = 6_371_008.8  # the mean radius haversine_m uses: one notion of a metre
 CELL = 250.0  # Mercator metres per index cell
 PIECE = 100.0  # longest street piece in the segment index (Mercator metres)
 MIN_EDGE_M = 0.01  # scipy treats a zero weight as "no edge"
+GRAPH_FORMAT = 2  # bump when the saved arrays change
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -135,6 +138,9 @@ class Graph:
     fac_cat: npt.NDArray[np.int16]
     fac_lat: F64
     fac_lng: F64
+    fac_gcj_lat: F64  # the default reply system, converted once at build
+    fac_gcj_lng: F64
+    fac_id_hex: npt.NDArray[np.bytes_]  # canonical UUID strings, ready to send
     fac_x: F64
     fac_y: F64
     fac_edge: I32  # -1: farther than the snap radius from any street
@@ -289,9 +295,9 @@ class Graph:
         return sub.nodes, sub.walk(seeds, origin.offset_m + along, limit_m)
 
     def facility_text(self, i: int) -> tuple[str, str | None]:
-        a, b, c = (int(v) for v in self.fac_text_off[i])
-        name = bytes(self.fac_text[a:b]).decode()
-        address = bytes(self.fac_text[b:c]).decode() if c > b else None
+        a, b, c = self.fac_text_off[i].tolist()
+        name = self.fac_text[a:b].tobytes().decode()
+        address = self.fac_text[b:c].tobytes().decode() if c > b else None
         return name, address
 
     def facility_id(self, i: int) -> uuid.UUID:
@@ -425,6 +431,7 @@ def build_graph(
 
     cat_pos = {c: i for i, c in enumerate(categories)}
     nf = len(facilities.ids)
+    gcj_lat, gcj_lng = wgs84_to_gcj02(facilities.lat, facilities.lng)
     fac_x, fac_y = mercator(facilities.lat, facilities.lng)
     text = bytearray()
     text_off = np.zeros((nf, 3), dtype=np.int64)
@@ -455,6 +462,9 @@ def build_graph(
         fac_cat=np.asarray([cat_pos[c] for c in facilities.categories], dtype=np.int16),
         fac_lat=np.asarray(facilities.lat, dtype=np.float64),
         fac_lng=np.asarray(facilities.lng, dtype=np.float64),
+        fac_gcj_lat=gcj_lat,
+        fac_gcj_lng=gcj_lng,
+        fac_id_hex=np.asarray([str(u).encode() for u in facilities.ids], dtype="S36"),
         fac_x=np.asarray(fac_x, dtype=np.float64),
         fac_y=np.asarray(fac_y, dtype=np.float64),
         fac_edge=np.full(nf, -1, dtype=np.int32),
@@ -499,6 +509,9 @@ _ARRAYS = [
     "fac_cat",
     "fac_lat",
     "fac_lng",
+    "fac_gcj_lat",
+    "fac_gcj_lng",
+    "fac_id_hex",
     "fac_x",
     "fac_y",
     "fac_edge",

@@ -25,7 +25,13 @@ from litestar import Litestar
 
 from src.config import Settings
 from src.facilities_nearby import repository
-from src.facilities_nearby.graph import Graph, build_graph, load_graph, save_graph
+from src.facilities_nearby.graph import (
+    GRAPH_FORMAT,
+    Graph,
+    build_graph,
+    load_graph,
+    save_graph,
+)
 
 logger = logging.getLogger("lifecircle.facilities")
 
@@ -44,6 +50,11 @@ class Loaded:
     graph: Graph
     categories: list[CategoryInfo]
     by_code: dict[str, int]
+
+
+def graph_dir_name(key: str) -> str:
+    """One directory per data version and file layout (a new layout never reads old files)."""
+    return f"graph-{key}-v{GRAPH_FORMAT}"
 
 
 def graph_root(settings: Settings) -> Path:
@@ -66,7 +77,7 @@ def _prune(root: Path, keep: str) -> None:
     """Drop graphs of old versions that nobody has loaded for an hour."""
     cutoff = time.time() - 3600
     for old in root.glob("graph-*"):
-        if old.name != f"graph-{keep}" and old.stat().st_mtime < cutoff:
+        if old.name != graph_dir_name(keep) and old.stat().st_mtime < cutoff:
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -74,7 +85,7 @@ async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Pat
     """Build the current version's graph files unless present; (directory, build stats)."""
     root = graph_root(settings)
     key = await repository.read_key(conn)
-    directory = root / f"graph-{key}"
+    directory = root / graph_dir_name(key)
     if directory.exists():
         return directory, {"built": False}
     handle = await asyncio.to_thread(_lock, root / "build.lock")
@@ -84,7 +95,7 @@ async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Pat
         started = time.perf_counter()
         rows = await repository.read_network(conn)
         read_s = time.perf_counter() - started
-        directory = root / f"graph-{rows.key}"
+        directory = root / graph_dir_name(rows.key)
         if directory.exists():
             return directory, {"built": False}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,9 @@ from src.core.auth import Principal, authorize_area
 from src.core.errors import AppError, Message, not_found, unprocessable
 from src.core.geo import CoordSys, convert
 from src.facilities_nearby import repository
+from src.facilities_nearby.coords import gcj02_to_bd09
 from src.facilities_nearby.coverage import Coverage, coverage, grid_points
+from src.facilities_nearby.graph import Graph
 from src.facilities_nearby.query import NearbyAnswer, straight_line
 from src.facilities_nearby.query import nearby as nearby_query
 from src.facilities_nearby.runtime import Loaded, NearbyRuntime
@@ -27,8 +30,6 @@ from src.facilities_nearby.schemas import (
     CategoryOut,
     CoverageOut,
     FacilityOut,
-    NearbyItem,
-    NearbyOut,
 )
 from src.models.area import AreaLevel
 from src.models.facility import FacilityCategory
@@ -89,7 +90,7 @@ def nearby(
     profile: str,
     limit: int,
     crow_fly: bool = False,
-) -> NearbyOut:
+) -> dict[str, Any]:
     """Facilities by walk (or, with ``crow_fly``, by straight-line distance) from a position.
 
     The position is converted, used and dropped: it is not stored, logged or cached.
@@ -113,33 +114,48 @@ def nearby(
             limit=limit,
         )
     graph = loaded.graph
+    index = np.asarray([f.index for f in answer.items], dtype=np.int64)
+    out_lat, out_lng = reply_coordinates(graph, index, coord_sys)
+    ids = graph.fac_id_hex[index].tolist()
+    cats = graph.fac_cat[index].tolist()
+    # Plain dicts, shaped as NearbyOut: every field comes from checked data, and this is the
+    # hot path (a pydantic model per item costs more than the walk itself).
     items = []
-    for found in answer.items:
-        i = found.index
-        name, address = graph.facility_text(i)
-        out_lat, out_lng = convert(
-            float(graph.fac_lat[i]), float(graph.fac_lng[i]), CoordSys.wgs84, coord_sys
-        )
+    for n, found in enumerate(answer.items):
+        name, address = graph.facility_text(found.index)
         items.append(
-            NearbyItem(
-                id=str(graph.facility_id(i)),
-                name=name,
-                category=loaded.categories[int(graph.fac_cat[i])].code,
-                walk_minutes=round(found.distance_m / speed / 60.0, 1),
-                distance_m=round(found.distance_m, 1),
-                lat=round(out_lat, 7),
-                lng=round(out_lng, 7),
-                address=address,
-                estimated=found.estimated,
-            )
+            {
+                "id": ids[n].decode(),
+                "name": name,
+                "category": loaded.categories[cats[n]].code,
+                "walk_minutes": round(found.distance_m / speed / 60.0, 1),
+                "distance_m": round(found.distance_m, 1),
+                "lat": out_lat[n],
+                "lng": out_lng[n],
+                "address": address,
+                "estimated": found.estimated,
+            }
         )
-    return NearbyOut(
-        method=answer.method,
-        coord_sys=coord_sys,
-        profile="elderly" if profile == "elderly" else "default",
-        speed_mps=speed,
-        items=items,
-    )
+    return {
+        "method": answer.method,
+        "coord_sys": coord_sys.value,
+        "profile": "elderly" if profile == "elderly" else "default",
+        "speed_mps": speed,
+        "items": items,
+    }
+
+
+def reply_coordinates(
+    graph: Graph, index: np.ndarray, coord_sys: CoordSys
+) -> tuple[list[float], list[float]]:
+    """Facility coordinates in the caller's system, for many facilities at once."""
+    if coord_sys == CoordSys.wgs84:
+        lat, lng = graph.fac_lat[index], graph.fac_lng[index]
+    else:
+        lat, lng = graph.fac_gcj_lat[index], graph.fac_gcj_lng[index]
+        if coord_sys == CoordSys.bd09:
+            lat, lng = gcj02_to_bd09(lat, lng)
+    return np.round(lat, 7).tolist(), np.round(lng, 7).tolist()
 
 
 def category_out(c: FacilityCategory) -> CategoryOut:
