@@ -34,6 +34,8 @@ from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
 from src.events.controllers import EventController
 from src.exports.controllers import ExportController
+from src.facilities_nearby.controllers import CoverageController, FacilityController
+from src.facilities_nearby.runtime import facilities_lifespan
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
@@ -59,6 +61,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ProjectController,
     PortalLoginController,
     PortalController,
+    FacilityController,
+    CoverageController,
     CategoryController,
     EventController,
     EventRatingController,
@@ -106,7 +110,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan, portal_lifespan, votes_live.lifespan],
+        lifespan=[lifespan, portal_lifespan, votes_live.lifespan, facilities_lifespan],
         on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),

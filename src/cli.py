@@ -164,6 +164,7 @@ CLI_MODULES: list[str] = [
     "src.staff.cli",
     "src.exports.cli",
     "src.integrations.city_portal.cli",
+    "src.facilities_nearby.cli",
 ]
 
 

@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     upload_limit: int = 60  # uploads per user per window
     upload_window_s: int = 3600
 
+    # Facilities nearby: walking speeds (m/s), detour factor of straight-line estimates, how
+    # far a point may be from the street network to snap onto it, and how often workers check
+    # for new facility or network data.
+    walk_speed_mps: float = 1.2
+    walk_speed_elderly_mps: float = 0.9
+    walk_detour_factor: float = 1.3
+    walk_snap_max_m: float = 250.0
+    facilities_poll_s: float = 5.0
+    coverage_cell_m: float = 100.0
+    coverage_radius_m: float = 500.0
+
     # Operations: when set, GET /metrics wants ``Authorization: Bearer <metrics_token>``.
     metrics_token: str | None = None
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.areas.service import create_area
+from src.facilities_nearby.demo import seed_facilities_demo
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, RoleGrant, User
 from src.projects.demo import seed_projects_demo
@@ -131,4 +132,5 @@ async def seed_demo(session: AsyncSession) -> bool:
     await seed_proposals_demo(session, areas)
     await seed_projects_demo(session, areas)
     await seed_votes_demo(session, areas)
+    await seed_facilities_demo(session)
     return True

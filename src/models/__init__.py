@@ -13,6 +13,7 @@ from src.models.event import (
     PaperCount,
 )
 from src.models.export import ExportRecord, ExportStatus
+from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
@@ -56,6 +57,9 @@ __all__ = [
     "EventStatus",
     "ExportRecord",
     "ExportStatus",
+    "Facility",
+    "FacilityCategory",
+    "FacilityDataState",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
@@ -88,4 +92,6 @@ __all__ = [
     "RoleGrant",
     "Upload",
     "User",
+    "WalkEdge",
+    "WalkNode",
 ]

@@ -32,7 +32,7 @@ from tests.proposals.helpers import make_world, submit
 
 @dataclass(frozen=True)
 class Scoped:
-    target: str  # which kind of object fills the path parameter: proposal | project | category
+    target: str  # what fills the path parameter: proposal | project | category | community
     body: dict[str, Any] | None = None  # a valid body, so only scope can refuse the call
     allowed_for_owner: bool = field(default=False)  # GETs: the owner's side gets 200
     query: dict[str, str] | None = None  # query parameters the route requires
@@ -152,6 +152,10 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ("POST", "/api/v1/events/{event_id:uuid}/ratings/{rating_id:uuid}/proposal"): Scoped(
         "rating", {"title": "越权转建议", "category": "public_space"}
     ),
+    ("GET", "/api/v1/facilities/{facility_id:uuid}"): Public(
+        "facilities are public places (clinics, parks, markets), open to every resident"
+    ),
+    ("GET", "/api/v1/areas/{area_id:uuid}/coverage"): Scoped("area"),
 }
 
 _PARAM = re.compile(r"\{[^}]+\}")

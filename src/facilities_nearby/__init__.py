@@ -1,0 +1,1 @@
+"""Facilities within an N-minute walk along the street network (issue 6)."""

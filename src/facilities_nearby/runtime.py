@@ -1,0 +1,176 @@
+"""The graph each worker queries: built once per data version, loaded from files by all.
+
+Every ``facilities_poll_s`` a worker reads the data key (one tiny query, off the request
+path). When it changed, the worker memory-maps ``<data_dir>/walk-graph/graph-<key>``; if no
+worker has built that yet, one builds it under a file lock while the others wait, then all
+load the same files. Requests never touch the database for walking times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import shutil
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import asyncpg
+from litestar import Litestar
+
+from src.config import Settings
+from src.facilities_nearby import repository
+from src.facilities_nearby.graph import (
+    GRAPH_FORMAT,
+    Graph,
+    build_graph,
+    load_graph,
+    save_graph,
+)
+
+logger = logging.getLogger("lifecircle.facilities")
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    code: str
+    name_zh: str
+    name_en: str
+    group: str
+    tier_minutes: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    graph: Graph
+    categories: list[CategoryInfo]
+    by_code: dict[str, int]
+
+
+def graph_dir_name(key: str) -> str:
+    """One directory per data version and file layout (a new layout never reads old files)."""
+    return f"graph-{key}-v{GRAPH_FORMAT}"
+
+
+def graph_root(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "walk-graph"
+
+
+def _lock(path: Path) -> IO[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _unlock(handle: IO[str]) -> None:
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
+
+
+def _prune(root: Path, keep: str) -> None:
+    """Drop graphs of old versions that nobody has loaded for an hour."""
+    cutoff = time.time() - 3600
+    for old in root.glob("graph-*"):
+        if old.name != graph_dir_name(keep) and old.stat().st_mtime < cutoff:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Path, dict[str, Any]]:
+    """Build the current version's graph files unless present; (directory, build stats)."""
+    root = graph_root(settings)
+    key = await repository.read_key(conn)
+    directory = root / graph_dir_name(key)
+    if directory.exists():
+        return directory, {"built": False}
+    handle = await asyncio.to_thread(_lock, root / "build.lock")
+    try:
+        if directory.exists():  # another worker built it while we waited
+            return directory, {"built": False}
+        started = time.perf_counter()
+        rows = await repository.read_network(conn)
+        read_s = time.perf_counter() - started
+        directory = root / graph_dir_name(rows.key)
+        if directory.exists():
+            return directory, {"built": False}
+
+        def build_and_save() -> None:
+            graph = build_graph(
+                rows.key,
+                rows.node_ids,
+                rows.node_lat,
+                rows.node_lng,
+                rows.edge_u,
+                rows.edge_v,
+                rows.edge_len,
+                rows.facilities,
+                [c["code"] for c in rows.categories],
+                settings.walk_snap_max_m,
+            )
+            graph.meta["category_info"] = rows.categories
+            save_graph(graph, directory)
+
+        await asyncio.to_thread(build_and_save)
+        stats = {"built": True, "read_s": read_s, "total_s": time.perf_counter() - started}
+        logger.info("walking graph built", extra={"ms": round(stats["total_s"] * 1000)})
+        await asyncio.to_thread(_prune, root, rows.key)
+        return directory, stats
+    finally:
+        await asyncio.to_thread(_unlock, handle)
+
+
+def _loaded_from(directory: Path) -> Loaded:
+    graph = load_graph(directory)
+    categories = [CategoryInfo(**c) for c in graph.meta["category_info"]]
+    return Loaded(graph, categories, {c.code: i for i, c in enumerate(categories)})
+
+
+class NearbyRuntime:
+    """Holds the loaded graph of this worker and keeps it current."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loaded: Loaded | None = None
+        self._lock = asyncio.Lock()
+        assert settings.database_url
+        self._dsn = repository.plain_dsn(settings.database_url)
+
+    async def refresh(self) -> bool:
+        """Load the current data version if it is not the one loaded; True when it changed."""
+        async with self._lock:
+            conn = await asyncpg.connect(self._dsn)
+            try:
+                key = await repository.read_key(conn)
+                if self.loaded is not None and self.loaded.graph.key == key:
+                    return False
+                directory, _ = await build_files(self.settings, conn)
+            finally:
+                await conn.close()
+            self.loaded = await asyncio.to_thread(_loaded_from, directory)
+            return True
+
+    async def poll(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except (OSError, asyncpg.PostgresError) as exc:
+                logger.warning("walking graph refresh failed: %s", type(exc).__name__)
+            await asyncio.sleep(self.settings.facilities_poll_s)
+
+
+@asynccontextmanager
+async def facilities_lifespan(app: Litestar) -> AsyncIterator[None]:
+    runtime = NearbyRuntime(app.state.settings)
+    app.state.facilities = runtime
+    task = asyncio.create_task(runtime.poll())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
