@@ -83,8 +83,11 @@ async def open_meeting(ctx: Context, title: str) -> tuple[str, list[str], str]:
     committee = await ctx.token(COMMITTEE)
     h = ctx.auth_headers(committee)
     async with ctx.http() as http:
-        areas = (await http.get("/api/v1/areas", params={"level": "community"})).json()
-        community = next(a["id"] for a in areas if a["code"] == COMMUNITY)
+        conn = await ctx.pg()
+        try:
+            community = str(await conn.fetchval("SELECT id FROM areas WHERE code = $1", COMMUNITY))
+        finally:
+            await conn.close()
         now = dt.datetime.now(dt.UTC)
         made = await http.post(
             "/api/v1/events",
