@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.db import to_async_url
+from src.core.errors import AppError, Message
 
 # One statement, one round trip, atomic: lock the meeting FOR KEY SHARE (a close takes FOR
 # UPDATE and waits for ballots in flight), check the caller exactly as ``ensure_eligible``
@@ -53,6 +54,15 @@ SELECT e.community_id, e.status::text AS status, e.kind::text AS kind, e.voting,
        array(SELECT o.id FROM event_options o WHERE o.event_id = e.id) AS option_ids
 FROM events e WHERE e.id = $1
 """
+
+
+def busy() -> AppError:
+    return AppError(
+        503,
+        "database_unavailable",
+        Message("服务繁忙，请稍后重试", "Service busy for a moment, retry"),
+        headers={"Retry-After": "1"},
+    )
 
 
 def pool_dsn(database_url: str) -> str:
@@ -105,19 +115,23 @@ async def cast(
     receipt: str,
     option_ids: list[uuid.UUID],
 ) -> CastOutcome:
-    row = await pool.fetchrow(
-        _CAST,
-        event_id,
-        user_id,
-        family_id,
-        community_id,
-        need_check_in,
-        replay_tag,
-        replay_sealed,
-        ballot_id,
-        receipt,
-        option_ids,
-    )
+    try:
+        row = await pool.fetchrow(
+            _CAST,
+            event_id,
+            user_id,
+            family_id,
+            community_id,
+            need_check_in,
+            replay_tag,
+            replay_sealed,
+            ballot_id,
+            receipt,
+            option_ids,
+        )
+    except asyncpg.TooManyConnectionsError as exc:
+        # PostgreSQL is full: a retryable 503, not a 500 (the ballot was not recorded).
+        raise busy() from exc
     assert row is not None
     earlier = (
         (row["replay_tag"], row["replay_sealed"])
