@@ -12,6 +12,8 @@ from src.models.event import (
     EventStatus,
     PaperCount,
 )
+from src.models.export import ExportRecord, ExportStatus
+from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
@@ -23,6 +25,17 @@ from src.models.proposal import (
     ProposalStatus,
     ProposalSupport,
     ProposalTransition,
+)
+from src.models.rating import (
+    Rating,
+    RatingCriterion,
+    RatingPaperEntry,
+    RatingPhoto,
+    RatingProjectScore,
+    RatingProposal,
+    RatingRevision,
+    RatingRollup,
+    RatingTally,
 )
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.upload import Upload
@@ -41,11 +54,15 @@ __all__ = [
     "EventKind",
     "EventOption",
     "EventStatus",
+    "ExportRecord",
+    "ExportStatus",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
     "OutboxItem",
     "PaperCount",
+    "PortalInboundEvent",
+    "PortalWebhookNonce",
     "Project",
     "ProjectProgress",
     "ProjectProgressPhoto",
@@ -57,6 +74,15 @@ __all__ = [
     "ProposalStatus",
     "ProposalSupport",
     "ProposalTransition",
+    "Rating",
+    "RatingCriterion",
+    "RatingPaperEntry",
+    "RatingPhoto",
+    "RatingProjectScore",
+    "RatingProposal",
+    "RatingRevision",
+    "RatingRollup",
+    "RatingTally",
     "RefreshToken",
     "Role",
     "RoleGrant",
