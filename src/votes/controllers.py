@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from enum import StrEnum
@@ -139,9 +138,8 @@ class VoteController(Controller):
                             continue
                         seen, payload = got
                         visible, voted = await may_see(payload, voted)
-                        body = service.shown(payload) if visible else service.masked(payload)
                         yield ServerSentEventMessage(
-                            event="tally", data=json.dumps(body, ensure_ascii=False), id=seen
+                            event="tally", data=watch.encoded(seen, payload, visible), id=seen
                         )
                         if payload["status"] in ENDED:
                             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -48,6 +49,20 @@ class Watch:
         self.dirty = asyncio.Event()
         self.changed = asyncio.Condition()
         self.task: asyncio.Task[None] | None = None
+        self._encoded: dict[tuple[int, bool], str] = {}
+
+    def encoded(self, version: int, payload: dict[str, Any], visible: bool) -> str:
+        """The ``tally`` data as JSON, encoded once per version for all watchers."""
+        key = (version, visible)
+        found = self._encoded.get(key)
+        if found is None:
+            from src.votes.service import masked, shown
+
+            body = shown(payload) if visible else masked(payload)
+            found = json.dumps(body, ensure_ascii=False)
+            self._encoded = {k: v for k, v in self._encoded.items() if k[0] == version}
+            self._encoded[key] = found
+        return found
 
     async def run(self) -> None:
         while True:

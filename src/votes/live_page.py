@@ -10,7 +10,7 @@ import html
 import json
 import uuid
 
-_PAGE = """<!doctype html>
+_PAGE = r"""<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.db import to_async_url
+from src.core.errors import AppError, Message
 
 # One statement, one round trip, atomic: lock the meeting FOR KEY SHARE (a close takes FOR
 # UPDATE and waits for ballots in flight), check the caller exactly as ``ensure_eligible``
@@ -41,15 +42,27 @@ WITH ev AS (
 )
 SELECT (SELECT status::text FROM ev) AS status,
        EXISTS (SELECT 1 FROM who) AS eligible,
-       EXISTS (SELECT 1 FROM ballot) AS inserted
+       EXISTS (SELECT 1 FROM ballot) AS inserted,
+       -- A retry: the first ballot's voter row, when it was committed before this statement.
+       earlier.replay_tag, earlier.replay_sealed
+FROM (SELECT 1) AS one
+LEFT JOIN ballot_voters earlier ON earlier.event_id = $1 AND earlier.user_id = $2
 """
 _REPLAY = "SELECT replay_tag, replay_sealed FROM ballot_voters WHERE event_id = $1 AND user_id = $2"
-_BALLOT_OPTIONS = "SELECT option_ids FROM ballots WHERE id = $1 AND event_id = $2"
 _RULES = """
 SELECT e.community_id, e.status::text AS status, e.kind::text AS kind, e.voting,
        array(SELECT o.id FROM event_options o WHERE o.event_id = e.id) AS option_ids
 FROM events e WHERE e.id = $1
 """
+
+
+def busy() -> AppError:
+    return AppError(
+        503,
+        "database_unavailable",
+        Message("服务繁忙，请稍后重试", "Service busy for a moment, retry"),
+        headers={"Retry-After": "1"},
+    )
 
 
 def pool_dsn(database_url: str) -> str:
@@ -62,11 +75,17 @@ async def create_pool(database_url: str, size: int) -> asyncpg.Pool:
             "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
 
+    async def keep(conn: asyncpg.Connection) -> None:
+        # The ballot path leaves no session state (no LISTEN, cursors, session locks or SET):
+        # skip asyncpg's reset query, a round trip on every release.
+        return None
+
     pool = await asyncpg.create_pool(
         pool_dsn(database_url),
         min_size=0,  # connect on first use: the app starts while the database is away
         max_size=size,
         init=init,
+        reset=keep,
         server_settings={"application_name": "lifecircle-ballots", "timezone": "UTC"},
     )
     assert pool is not None
@@ -78,6 +97,8 @@ class CastOutcome:
     status: str | None  # the meeting's status, None when it does not exist
     eligible: bool
     inserted: bool
+    # An earlier ballot's voter row (committed before this statement started).
+    earlier: tuple[bytes | None, bytes | None] | None
 
 
 async def cast(
@@ -94,21 +115,30 @@ async def cast(
     receipt: str,
     option_ids: list[uuid.UUID],
 ) -> CastOutcome:
-    row = await pool.fetchrow(
-        _CAST,
-        event_id,
-        user_id,
-        family_id,
-        community_id,
-        need_check_in,
-        replay_tag,
-        replay_sealed,
-        ballot_id,
-        receipt,
-        option_ids,
-    )
+    try:
+        row = await pool.fetchrow(
+            _CAST,
+            event_id,
+            user_id,
+            family_id,
+            community_id,
+            need_check_in,
+            replay_tag,
+            replay_sealed,
+            ballot_id,
+            receipt,
+            option_ids,
+        )
+    except asyncpg.TooManyConnectionsError as exc:
+        # PostgreSQL is full: a retryable 503, not a 500 (the ballot was not recorded).
+        raise busy() from exc
     assert row is not None
-    return CastOutcome(row["status"], bool(row["eligible"]), bool(row["inserted"]))
+    earlier = (
+        (row["replay_tag"], row["replay_sealed"])
+        if row["replay_tag"] is not None or row["replay_sealed"] is not None
+        else None
+    )
+    return CastOutcome(row["status"], bool(row["eligible"]), bool(row["inserted"]), earlier)
 
 
 async def replay_of(
@@ -116,13 +146,6 @@ async def replay_of(
 ) -> tuple[bytes | None, bytes | None] | None:
     row = await pool.fetchrow(_REPLAY, event_id, user_id)
     return None if row is None else (row["replay_tag"], row["replay_sealed"])
-
-
-async def ballot_options(
-    pool: asyncpg.Pool, event_id: uuid.UUID, ballot_id: uuid.UUID
-) -> list[uuid.UUID] | None:
-    row = await pool.fetchrow(_BALLOT_OPTIONS, ballot_id, event_id)
-    return None if row is None else list(row["option_ids"])
 
 
 async def ballot_rules(pool: asyncpg.Pool, event_id: uuid.UUID) -> dict[str, Any] | None:

@@ -16,7 +16,8 @@ import secrets
 import uuid
 
 RECEIPT_BYTES = 10  # 80 bits: unguessable, short enough to read out
-_REPLY_BYTES = 16 + RECEIPT_BYTES
+_DIGEST_BYTES = 6  # of the chosen options: a retry with another body is told apart
+_REPLY_BYTES = 16 + RECEIPT_BYTES + _DIGEST_BYTES  # fits one SHA-256 pad
 
 
 def new_receipt() -> tuple[str, bytes]:
@@ -42,6 +43,11 @@ def _pad(secret: str, event_id: uuid.UUID, user_id: uuid.UUID, key: str) -> byte
     return _mac(secret, "ballot-replay-pad", event_id, user_id, key)[:_REPLY_BYTES]
 
 
+def choice_digest(option_ids: list[uuid.UUID]) -> bytes:
+    joined = b"".join(o.bytes for o in sorted(set(option_ids)))
+    return hashlib.sha256(joined).digest()[:_DIGEST_BYTES]
+
+
 def seal(
     secret: str,
     event_id: uuid.UUID,
@@ -49,20 +55,27 @@ def seal(
     key: str,
     ballot_id: uuid.UUID,
     receipt_raw: bytes,
+    option_ids: list[uuid.UUID],
 ) -> bytes:
-    plain = ballot_id.bytes + receipt_raw
+    plain = ballot_id.bytes + receipt_raw + choice_digest(option_ids)
     pad = _pad(secret, event_id, user_id, key)
     return bytes(a ^ b for a, b in zip(plain, pad, strict=True))
 
 
 def unseal(
     secret: str, event_id: uuid.UUID, user_id: uuid.UUID, key: str, sealed: bytes
-) -> tuple[uuid.UUID, str] | None:
+) -> tuple[uuid.UUID, str, bytes] | None:
+    """(ballot id, receipt, digest of the choice) of the first reply."""
     if len(sealed) != _REPLY_BYTES:
         return None
     pad = _pad(secret, event_id, user_id, key)
     plain = bytes(a ^ b for a, b in zip(sealed, pad, strict=True))
-    return uuid.UUID(bytes=plain[:16]), format_receipt(plain[16:])
+    receipt_end = 16 + RECEIPT_BYTES
+    return (
+        uuid.UUID(bytes=plain[:16]),
+        format_receipt(plain[16:receipt_end]),
+        plain[receipt_end:],
+    )
 
 
 def hmac_equal(a: bytes | None, b: bytes | None) -> bool:

@@ -146,7 +146,7 @@ async def cast_ballot(
     if idempotency_key is not None:
         tag = secrecy.replay_tag(secret, event_id, claims.user_id, idempotency_key)
         sealed = secrecy.seal(
-            secret, event_id, claims.user_id, idempotency_key, ballot_id, receipt_raw
+            secret, event_id, claims.user_id, idempotency_key, ballot_id, receipt_raw, option_ids
         )
     outcome = await repository.cast(
         deps.pool,
@@ -168,17 +168,18 @@ async def cast_ballot(
         await _explain_refusal(deps, claims, event_id, option_ids)
         raise event_not_open()  # closed between the two looks
     # The caller has voted already: the first reply again, or already_voted.
-    stored = await repository.replay_of(deps.pool, event_id, claims.user_id)
-    if idempotency_key is None or stored is None or stored[0] is None or stored[1] is None:
+    if idempotency_key is None:
         raise already_voted()
-    if not secrecy.hmac_equal(stored[0], tag):
+    stored = outcome.earlier
+    if stored is None:  # the first one raced this one and committed meanwhile
+        stored = await repository.replay_of(deps.pool, event_id, claims.user_id)
+    if stored is None or not secrecy.hmac_equal(stored[0], tag) or stored[1] is None:
         raise already_voted()
     opened = secrecy.unseal(secret, event_id, claims.user_id, idempotency_key, stored[1])
     if opened is None:
         raise already_voted()
-    first_id, first_receipt = opened
-    first_options = await repository.ballot_options(deps.pool, event_id, first_id)
-    if first_options is None or sorted(first_options) != sorted(option_ids):
+    first_id, first_receipt, first_choice = opened
+    if not secrecy.hmac_equal(first_choice, secrecy.choice_digest(option_ids)):
         raise unprocessable(
             "idempotency_key_reused",
             "该 Idempotency-Key 已用于另一个请求",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,3 +46,12 @@ async def counts(db: async_sessionmaker[AsyncSession], event_id: str) -> tuple[i
             text("SELECT count(*) FROM ballots WHERE event_id = :e"), {"e": event_id}
         )
     return int(voters or 0), int(ballots or 0)
+
+
+GUARD_S = 60  # only against a hang; nothing here measures time
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Litestar

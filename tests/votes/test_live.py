@@ -7,48 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from src.app import create_app
-from src.config import Settings
-from src.core.servers import free_port
 from tests.events.helpers import make_world
-from tests.votes.helpers import coordination, vote
-
-GUARD_S = 60  # only against a hang; nothing here measures time
-
-
-@dataclass
-class LiveServer:
-    url: str
-    app: Litestar
-
-
-@pytest.fixture(scope="module")
-def live_server(settings: Settings) -> Iterator[LiveServer]:
-    app = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + GUARD_S
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(timeout=GUARD_S)
+from tests.votes.helpers import GUARD_S, LiveServer, coordination, vote
 
 
 async def tallies(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
