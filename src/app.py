@@ -20,7 +20,7 @@ from src.core.auth import provide_optional_principal, provide_principal
 from src.core.db import (
     create_engine,
     finish_request_session,
-    make_read_sessionmaker,
+    make_autocommit_sessionmaker,
     make_sessionmaker,
     provide_db_session,
 )
@@ -33,8 +33,11 @@ from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
 from src.events.controllers import EventController
+from src.exports.controllers import ExportController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
+from src.integrations.city_portal.client import portal_lifespan
+from src.integrations.city_portal.controllers import PortalController, PortalLoginController
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
@@ -54,6 +57,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     MyProposalsController,
     UploadController,
     ProjectController,
+    PortalLoginController,
+    PortalController,
     CategoryController,
     EventController,
     EventRatingController,
@@ -61,6 +66,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     VoteController,
     live_screen,
     StaffController, UserAdminController,
+    ExportController,
 ]
 
 
@@ -80,7 +86,7 @@ def create_app(settings: Settings) -> Litestar:
         http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.read_sessionmaker = make_read_sessionmaker(engine)
+        app.state.autocommit_sessionmaker = make_autocommit_sessionmaker(engine)
         app.state.store = store
         app.state.limiter = RateLimiter(store)
         app.state.http = http
@@ -100,7 +106,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan, votes_live.lifespan],
+        lifespan=[lifespan, portal_lifespan, votes_live.lifespan],
         on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),

@@ -159,7 +159,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules of later domains that register their own sub-commands with @command.
-CLI_MODULES: list[str] = ["src.areas.cli", "src.staff.cli"]
+CLI_MODULES: list[str] = [
+    "src.areas.cli",
+    "src.staff.cli",
+    "src.exports.cli",
+    "src.integrations.city_portal.cli",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,7 @@ from src.config import Settings
 from src.core.servers import BackgroundServer
 from src.demo import seed_demo
 from src.identity.wechat_fake import create_fake_wechat_app
+from src.integrations.city_portal.fake import FakePortal, quiet_dropped_replies
 from tests.leaks import scan_response
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,21 @@ def fake_wechat() -> Iterator[BackgroundServer]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, fake_wechat: BackgroundServer) -> Settings:
+def fake_portal_server() -> Iterator[tuple[FakePortal, BackgroundServer]]:
+    """The fake city portal (src/integrations/city_portal/fake.py) over loopback HTTP."""
+    quiet_dropped_replies()
+    fake = FakePortal("lifecircle-test", "portal-test-secret-0123456789", seed=8)
+    server = BackgroundServer(fake.app).start()
+    yield fake, server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str,
+    fake_wechat: BackgroundServer,
+    fake_portal_server: tuple[FakePortal, BackgroundServer],
+) -> Settings:
     return Settings(
         env="test",
         database_url=database_url,
@@ -88,6 +103,9 @@ def settings(database_url: str, fake_wechat: BackgroundServer) -> Settings:
         wechat_api_base=fake_wechat.url,
         wechat_app_id="wx-test",
         wechat_app_secret="wx-test-secret",
+        portal_api_base=fake_portal_server[1].url,
+        portal_app_id="lifecircle-test",
+        portal_app_secret="portal-test-secret-0123456789",
         log_level="WARNING",
     )
 

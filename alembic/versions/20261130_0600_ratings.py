@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = '0600'
 # Also merges main's head (0400) until the lead re-chains the revisions linearly.
-down_revision: str | Sequence[str] | None = ('0200', '0400')
+down_revision: str | Sequence[str] | None = '0200'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -46,30 +46,6 @@ BEGIN
                weighted = rating_project_scores.weighted + excluded.weighted,
                satisfied = rating_project_scores.satisfied + excluded.satisfied;
     END IF;
-
-    -- The city portal learns the published satisfaction of the meeting (transactional outbox).
-    INSERT INTO outbox (topic, ordering_key, payload)
-    SELECT 'ratings.published', 'event:' || NEW.id::text, jsonb_build_object(
-        'event_id', NEW.id,
-        'project_id', NEW.project_id,
-        'community_id', NEW.community_id,
-        'street_id', NEW.street_id,
-        'closed_at', NEW.closed_at,
-        'count', coalesce(o.count, 0),
-        'paper_count', coalesce(o.paper, 0),
-        'satisfaction_rate', o.satisfied::float8 / nullif(o.count, 0),
-        'means', coalesce(
-            (SELECT jsonb_object_agg(m.criterion, m.mean)
-             FROM (SELECT t.criterion, sum(t.n * t.score)::float8 / nullif(sum(t.n), 0) AS mean
-                   FROM rating_tallies t WHERE t.event_id = NEW.id
-                   GROUP BY t.criterion) AS m),
-            '{}'::jsonb)
-    )
-    FROM (SELECT sum(t.n) AS count,
-                 sum(t.n) FILTER (WHERE t.score >= 4) AS satisfied,
-                 sum(t.n) FILTER (WHERE t.source = 'paper') AS paper
-          FROM rating_tallies t
-          WHERE t.event_id = NEW.id AND t.criterion = 'overall') AS o;
     RETURN NULL;
 END
 $$

@@ -88,8 +88,9 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for GET/HEAD: each statement autocommits (no BEGIN/COMMIT round trips)."""
+def make_autocommit_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose every statement commits on its own (no BEGIN/COMMIT round trips): GET and
+    HEAD requests, and single-statement bookkeeping such as idempotency keys."""
     return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
@@ -106,8 +107,8 @@ async def provide_db_session(state: State, scope: Scope) -> AsyncIterator[AsyncS
     if existing is not None:
         yield existing
         return
-    reader = state.get("read_sessionmaker")
-    factory = state.sessionmaker if reader is None or _wants_transaction(scope) else reader
+    autocommit = state.get("autocommit_sessionmaker")
+    factory = state.sessionmaker if autocommit is None or _wants_transaction(scope) else autocommit
     session: AsyncSession = factory()
     scope["state"][SESSION_SCOPE_KEY] = session
     yield session

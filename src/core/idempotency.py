@@ -122,7 +122,9 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         fingerprint = digest.hexdigest()
         params = {"scope": caller_scope, "key": key}
 
-        sessionmaker = litestar_app.state.sessionmaker
+        # Each statement below stands alone: autocommit spares the BEGIN/COMMIT round trips.
+        state = litestar_app.state
+        sessionmaker = state.get("autocommit_sessionmaker") or state.sessionmaker
         async with sessionmaker() as session, session.begin():
             claimed = (
                 await session.execute(

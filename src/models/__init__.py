@@ -12,6 +12,8 @@ from src.models.event import (
     EventStatus,
     PaperCount,
 )
+from src.models.export import ExportRecord, ExportStatus
+from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
@@ -52,11 +54,15 @@ __all__ = [
     "EventKind",
     "EventOption",
     "EventStatus",
+    "ExportRecord",
+    "ExportStatus",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
     "OutboxItem",
     "PaperCount",
+    "PortalInboundEvent",
+    "PortalWebhookNonce",
     "Project",
     "ProjectProgress",
     "ProjectProgressPhoto",

@@ -20,7 +20,7 @@ from src.categories import service as categories
 from src.core import audit, outbox
 from src.core.auth import Principal, covers
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
-from src.core.pagination import decode_cursor_as, encode_cursor, int32, int64, uuid_value
+from src.core.pagination import decode_cursor_as, encode_cursor, int32, uuid_value
 from src.models.area import AreaLevel
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.projects import repository
@@ -288,7 +288,7 @@ async def list_progress(
     limit: int,
 ) -> tuple[list[ProgressOut], str | None]:
     project, _, _ = await visible_project(session, principal, project_id)
-    values = decode_cursor_as(cursor, int64)
+    values = decode_cursor_as(cursor, int32)  # seq is a 32-bit column
     before: int | None = values[0] if values is not None else None
     rows = await repository.progress_page(session, project.id, before_seq=before, limit=limit)
     items = rows[:limit]

@@ -404,7 +404,10 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
             "created_at": proposal.created_at.isoformat(),
         },
     )
-    return await detail(session, viewer, proposal)
+    # A new suggestion has no supports, replies or history yet: no need to ask the database.
+    fresh = repository.Extras(False, list(data.photo_ids), principal.display_name)
+    [base] = await build_outs(session, viewer, [proposal], {proposal.id: fresh})
+    return ProposalDetailOut(**base.model_dump(), replies=[], history=[])
 
 
 # --- supporting ---------------------------------------------------------------------------

@@ -122,10 +122,11 @@ async def grant_role(
 ) -> GrantResult:
     """Grant ``role`` in ``area`` (the caller's rights already checked); idempotent."""
     check_role_fits(role, area)
-    if area.retired:
+    # FOR SHARE on the area, then the check: a concurrent retire either waits for this grant
+    # or has committed, and then the locked read sees it.
+    locked = await areas_repository.get_locked(session, area.id, share=True)
+    if locked is None or locked.retired:
         raise area_retired()
-    # FOR SHARE on the area: a concurrent retire waits, and nobody is granted into it after.
-    await areas_repository.get_locked(session, area.id, share=True)
     user = await session.get(User, user_id)
     if user is None:
         raise not_found("用户", "User")

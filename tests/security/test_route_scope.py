@@ -19,8 +19,10 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.models.system import OutboxItem
 from src.models.user import Role
 from tests.builders import login, make_tree, make_user, unique_code
 from tests.events.helpers import create_event
@@ -71,6 +73,8 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ("POST", "/api/v1/projects/{project_id:uuid}/progress"): Scoped(
         "project", {"text": "越权进度", "percent": 50}
     ),
+    # The portal outbox is city-wide plumbing: only admins retry a message.
+    ("POST", "/api/v1/integrations/portal/outbox/{item_id:int}/retry"): Scoped("outbox_item"),
     # Meetings and votes (an open coordination meeting of the target community).
     ("GET", "/api/v1/events/{event_id:uuid}"): Scoped("event", allowed_for_owner=True),
     ("POST", "/api/v1/events/{event_id:uuid}/open"): Scoped("event"),
@@ -203,6 +207,13 @@ async def test_other_areas_get_403_or_404(
     assert made.status_code == 201, made.text
     proposal = await submit(client, w.h["resident"], title="只属于本社区")
     project = await create_project(client, w.h["committee"], w.a, title="只属于本社区的项目")
+    async with db() as session:
+        outbox_item = await session.scalar(
+            select(func.min(OutboxItem.id)).where(
+                OutboxItem.ordering_key == f"proposal:{proposal['id']}"
+            )
+        )
+    assert outbox_item is not None
     event = await create_event(
         client, w.h["committee"], w.a, options=["方案一", "方案二"], open_it=True
     )
@@ -222,6 +233,7 @@ async def test_other_areas_get_403_or_404(
         "area": str(w.a.id),
         "area_member": [str(w.a.id), str(w.committee.id)],
         "user": str(w.resident.id),
+        "outbox_item": str(outbox_item),
         "event": event["id"],
         "review": review["id"],
         "rating": [review["id"], rated.json()["id"]],

@@ -70,6 +70,16 @@ async def test_grant_matrix(
             assert body["role"] == role and body["area_id"] == str(area.id)
             assert body["granted_by"] == str(org.people[who].id)
 
+    # Messages are Chinese by default, English on request.
+    above = await client.post(
+        f"/api/v1/areas/{org.street.id}/staff",
+        json={"user_id": str(target.id), "role": "street"},
+        headers={**org.h["street"], "Accept-Language": "en"},
+    )
+    assert above.json()["detail"] == "You may not manage a role above your own"
+    above_zh = await grant(client, org.h["street"], org.street.id, target.id, "street")
+    assert above_zh.json()["detail"] == "不能授予或撤销高于自身的角色"
+
     # Granting again is harmless: 200, still one row.
     again = await grant(client, org.h["admin"], org.a.id, target.id, "committee")
     assert again.status_code == 200
