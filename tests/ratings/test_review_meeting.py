@@ -231,6 +231,20 @@ async def test_review_meeting_end_to_end(
                 )
             ).all()
         )
+        published = (
+            await session.scalars(
+                select(OutboxItem.payload).where(
+                    OutboxItem.ordering_key == f"event:{event}",
+                    OutboxItem.topic == "ratings.published",
+                )
+            )
+        ).all()
+    # The city portal is told the meeting's satisfaction once, at the close.
+    assert len(published) == 1
+    assert published[0]["count"] == 5 and published[0]["paper_count"] == 3
+    assert published[0]["satisfaction_rate"] == 0.8
+    assert published[0]["means"]["overall"] == 21 / 5
+    assert published[0]["project_id"] == project_id
     assert {
         "rating.criteria",
         "rating.comment_hide",
