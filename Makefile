@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench fuzz install clean
+.PHONY: run test lint bench fuzz install clean chaos
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(INSTALLED)
 ## The whole suite against real PostgreSQL and Redis (see tests/conftest.py for the URLs).
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
+
+## The city-portal loss test at full size: 2,000 changes under faults, SIGKILLed workers.
+chaos: $(INSTALLED)
+	LIFECIRCLE_CHAOS=1 $(BIN)/python -m pytest tests/integrations/city_portal/test_loss.py -q -s
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench alembic

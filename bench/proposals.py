@@ -192,6 +192,19 @@ def _goal(result: Any, goal_ms: float) -> str:
     return "met" if result.p99_ms < goal_ms else "MISSED"
 
 
+async def measure(
+    ctx: Context, base: Any, label: str, path: str, headers: dict[str, str], goal_ms: float
+) -> None:
+    """Latency at light load (4 connections; the goal is judged there) and throughput at 32.
+
+    At 32 connections on a 2-core host p99 is mostly queueing: it follows from req/s.
+    """
+    light = await ctx.load(f"{label} c4", "GET", path, headers=headers, concurrency=4)
+    ctx.record(f"{label} c4", light, base, goal=f"p99<{goal_ms:.0f}ms {_goal(light, goal_ms)}")
+    heavy = await ctx.load(f"{label} c32", "GET", path, headers=headers, concurrency=32)
+    ctx.record(f"{label} c32", heavy, base)
+
+
 async def run(ctx: Context) -> None:
     seeded = await seed(ctx)
     ctx.note("seed (COPY)", **{k: v for k, v in seeded.items() if k != "street_id"})
@@ -205,22 +218,13 @@ async def run(ctx: Context) -> None:
 
     for sort in ("newest", "most_supported"):
         path = f"{street}&sort={sort}"
-        result = await ctx.load(f"street list {sort} p1", "GET", path, headers=staff)
-        ctx.record(f"street list {sort} p1", result, base, goal=_goal(result, 50))
+        await measure(ctx, base, f"street {sort} p1", path, staff, 50)
         cursor = await cursor_of_page(ctx, staff["Authorization"][7:], path, 50)
-        page50 = f"{path}&cursor={cursor}"
-        result = await ctx.load(f"street list {sort} p50", "GET", page50, headers=staff)
-        ctx.record(f"street list {sort} p50", result, base, goal=_goal(result, 50))
-
-    result = await ctx.load(
-        "community list newest p1 (resident)", "GET", "/api/v1/proposals", headers=resident
-    )
-    ctx.record("community list newest (resident)", result, base, goal=_goal(result, 50))
+        await measure(ctx, base, f"street {sort} p50", f"{path}&cursor={cursor}", staff, 50)
+    await measure(ctx, base, "community newest (resident)", "/api/v1/proposals", resident, 50)
 
     for q in ("电梯", "加装电梯 老人", "无障碍坡道"):
-        path = f"{street}&q={quote(q)}"
-        result = await ctx.load(f"search q={q}", "GET", path, headers=staff)
-        ctx.record(f"search q={q}", result, base, goal=_goal(result, 100))
+        await measure(ctx, base, f"search {q}", f"{street}&q={quote(q)}", staff, 100)
 
     body = json.dumps(
         {"title": "加装电梯", "body": "希望尽快加装电梯 {seq}", "category": "accessibility"},
@@ -234,4 +238,4 @@ async def run(ctx: Context) -> None:
         body=body,
         concurrency=16,
     )
-    ctx.record("submit (POST, Idempotency-Key)", result, base)
+    ctx.record("submit (POST, Idempotency-Key) c16", result, base)

@@ -33,15 +33,20 @@ from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
 from src.events.controllers import EventController
+from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
 from src.facilities_nearby.runtime import facilities_lifespan
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
+from src.integrations.city_portal.client import portal_lifespan
+from src.integrations.city_portal.controllers import PortalController, PortalLoginController
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
+from src.staff.controllers import StaffController, UserAdminController
 from src.uploads.controllers import UploadController
 from src.votes import live as votes_live
+from src.votes.controllers import VoteController, live_screen
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health,
@@ -54,11 +59,17 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     MyProposalsController,
     UploadController,
     ProjectController,
+    PortalLoginController,
+    PortalController,
     FacilityController, CoverageController,
     CategoryController,
     EventController,
     EventRatingController,
     SatisfactionController,
+    VoteController,
+    live_screen,
+    StaffController, UserAdminController,
+    ExportController,
 ]
 
 
@@ -98,7 +109,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan, votes_live.lifespan, facilities_lifespan],
+        lifespan=[lifespan, portal_lifespan, votes_live.lifespan, facilities_lifespan],
         on_startup=[install_problem_docs],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),

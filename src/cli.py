@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             create_fake_wechat_app(settings.wechat_app_id, settings.wechat_app_secret)
         ).start()
         settings = settings.model_copy(update={"wechat_api_base": fake_wechat.url})
-        print(f"• fake WeChat login at {fake_wechat.url} (codes 'ok-<openid>')", flush=True)
+        print(f"• fake WeChat login at {fake_wechat.url} (codes 'ok-<openid>[~n]')", flush=True)
 
     workers = settings.workers if settings.redis_url else 1
     print(f"✓ serving on http://{settings.host}:{settings.port}  (docs: /schema)", flush=True)
@@ -159,7 +159,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules of later domains that register their own sub-commands with @command.
-CLI_MODULES: list[str] = ["src.facilities_nearby.cli"]
+CLI_MODULES: list[str] = [
+    "src.areas.cli",
+    "src.staff.cli",
+    "src.exports.cli",
+    "src.integrations.city_portal.cli",
+    "src.facilities_nearby.cli",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,7 +74,32 @@ class Settings(BaseSettings):
     def is_dev_like(self) -> bool:
         return self.env in ("dev", "test")
 
+    # Exports (street staff downloads).
+    export_limit: int = 30  # exports per user per window
+    export_window_s: int = 3600
+    export_idle_timeout_s: int = 300  # a stalled download gives its snapshot back after this
+    # City portal (src/integrations/city_portal): base URL fixed here, never from a request.
+    portal_api_base: str = "http://127.0.0.1:8010"
+    portal_app_id: str = "lifecircle"
+    portal_app_secret: str = Field(default="portal-dev-secret-change-me-0123456789", min_length=16)
+    # The portal signs its webhook calls with this one.
+    portal_webhook_secret: str = Field(
+        default="portal-webhook-dev-secret-change-me-0123", min_length=16
+    )
+    portal_timeout_s: float = 5.0
+    portal_max_reply_bytes: int = 64 * 1024
+    portal_webhook_max_skew_s: int = 300
+    portal_max_attempts: int = 12  # then the item is dead-lettered (status failed)
+    portal_backoff_base_s: float = 1.0
+    portal_backoff_cap_s: float = 300.0
+    portal_lease_s: float = 60.0
+    portal_batch_size: int = 32
+    portal_poll_interval_s: float = 1.0
+    portal_breaker_threshold: int = 5  # consecutive failures that open the circuit
+    portal_breaker_cooldown_s: float = 30.0
     # Meetings (events) and votes.
     event_check_in_window_s: int = 120  # a check-in code changes every window
     event_check_in_grace_s: int = 20  # a code is still accepted this long after its window
     event_public_base_url: str = "https://lifecircle.sh.cn"  # what the check-in QR points to
+    event_ballot_pool_size: int = 10  # connections of the ballot path, per worker
+    event_sse_keepalive_s: float = 15.0  # a comment line on idle result streams

@@ -2,7 +2,7 @@
 criteria and links to suggestions
 
 Revision ID: 0600
-Revises: 0200
+Revises: 0200, 0400
 Create Date: 2026-11-30 02:15:00.000000+00:00
 """
 
@@ -13,9 +13,43 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0600'
+# Also merges main's head (0400) until the lead re-chains the revisions linearly.
 down_revision: str | Sequence[str] | None = '0200'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+ROLL_UP_FUNCTION = """
+CREATE FUNCTION ratings_roll_up_closed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO rating_rollups (scope_id, source, criterion, score, n)
+    SELECT s.scope_id, t.source, t.criterion, t.score, sum(t.n)
+    FROM rating_tallies t
+    CROSS JOIN LATERAL (VALUES (NEW.project_id), (NEW.community_id), (NEW.street_id))
+        AS s(scope_id)
+    WHERE t.event_id = NEW.id AND s.scope_id IS NOT NULL AND t.n <> 0
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (scope_id, source, criterion, score)
+    DO UPDATE SET n = rating_rollups.n + excluded.n;
+
+    IF NEW.project_id IS NOT NULL THEN
+        INSERT INTO rating_project_scores
+            (project_id, community_id, street_id, count, weighted, satisfied)
+        SELECT NEW.project_id, NEW.community_id, NEW.street_id, sum(t.n), sum(t.n * t.score),
+               coalesce(sum(t.n) FILTER (WHERE t.score >= 4), 0)
+        FROM rating_tallies t
+        WHERE t.event_id = NEW.id AND t.criterion = 'overall'
+        HAVING coalesce(sum(t.n), 0) > 0
+        ON CONFLICT (project_id) DO UPDATE
+           SET count = rating_project_scores.count + excluded.count,
+               weighted = rating_project_scores.weighted + excluded.weighted,
+               satisfied = rating_project_scores.satisfied + excluded.satisfied;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
 
 
 def upgrade() -> None:
@@ -84,6 +118,37 @@ def upgrade() -> None:
     op.create_index('ix_rating_tallies_community', 'rating_tallies', ['community_id', 'criterion'], unique=False)
     op.create_index('ix_rating_tallies_project', 'rating_tallies', ['project_id'], unique=False)
 
+    op.create_table('rating_rollups',
+    sa.Column('scope_id', sa.UUID(), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('criterion', sa.String(length=32), nullable=False),
+    sa.Column('score', sa.SmallInteger(), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('score BETWEEN 1 AND 5', name=op.f('ck_rating_rollups_score_range')),
+    sa.PrimaryKeyConstraint('scope_id', 'source', 'criterion', 'score', name=op.f('pk_rating_rollups'))
+    )
+    op.create_table('rating_project_scores',
+    sa.Column('project_id', sa.UUID(), nullable=False),
+    sa.Column('community_id', sa.UUID(), nullable=False),
+    sa.Column('street_id', sa.UUID(), nullable=False),
+    sa.Column('count', sa.BigInteger(), nullable=False),
+    sa.Column('weighted', sa.BigInteger(), nullable=False),
+    sa.Column('satisfied', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_rating_project_scores_project_id_projects')),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_rating_project_scores'))
+    )
+    op.create_index('ix_rating_project_scores_street', 'rating_project_scores', ['street_id'], unique=False)
+    op.create_index('ix_rating_project_scores_community', 'rating_project_scores', ['community_id'], unique=False)
+    # Closing a meeting adds its tallies to the rollups of its project, community and street,
+    # in the closing transaction. Closed is final (no reopening, no rating after close: a
+    # rating holds FOR KEY SHARE on the meeting, the close FOR UPDATE), so the sums stay exact.
+    op.execute(ROLL_UP_FUNCTION)
+    op.execute(
+        "CREATE TRIGGER trg_events_ratings_roll_up AFTER UPDATE OF status ON events "
+        "FOR EACH ROW WHEN (NEW.status = 'closed' AND OLD.status IS DISTINCT FROM NEW.status "
+        "AND NEW.kind = 'review') EXECUTE FUNCTION ratings_roll_up_closed()"
+    )
+
     op.create_table('rating_paper_entries',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('event_id', sa.UUID(), nullable=False),
@@ -121,6 +186,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS trg_events_ratings_roll_up ON events")
+    op.execute("DROP FUNCTION IF EXISTS ratings_roll_up_closed()")
+    op.drop_index('ix_rating_project_scores_community', table_name='rating_project_scores')
+    op.drop_index('ix_rating_project_scores_street', table_name='rating_project_scores')
+    op.drop_table('rating_project_scores')
+    op.drop_table('rating_rollups')
     op.drop_table('rating_proposals')
     op.drop_table('rating_criteria')
     op.drop_index('ix_rating_paper_entries_event', table_name='rating_paper_entries')

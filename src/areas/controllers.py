@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get
-from litestar.params import FromPath, FromQuery
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from src.areas import service
-from src.areas.schemas import AreaOut
-from src.core.deps import DbSession
+from src.areas.schemas import AreaDetailOut, AreaIn, AreaOut, AreaPatch
+from src.core.deps import CurrentUser, DbSession
 from src.core.geo import CoordSys
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.models.area import AreaLevel
@@ -40,3 +40,26 @@ class AreaController(Controller):
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
     ) -> AreaOut:
         return AreaOut.build(await service.get_area(db_session, area_id), coord_sys)
+
+    @post("/", summary="Create a district, street or community (admin)")
+    async def create_area(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        data: JSONBody[AreaIn],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+    ) -> AreaDetailOut:
+        area = await service.create_area_as(db_session, principal, data)
+        return AreaDetailOut.build(area, coord_sys)
+
+    @patch("/{area_id:uuid}", summary="Rename, move the centroid, set the boundary, retire (admin)")
+    async def update_area(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        area_id: FromPath[uuid.UUID],
+        data: JSONBody[AreaPatch],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+    ) -> AreaDetailOut:
+        area = await service.update_area_as(db_session, principal, area_id, data)
+        return AreaDetailOut.build(area, coord_sys)

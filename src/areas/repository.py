@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.models.area import Area, AreaLevel
@@ -28,3 +28,25 @@ async def list_page(
     if after is not None:
         query = query.where((Area.code, Area.id) > after)  # type: ignore[operator]
     return list((await session.scalars(query)).all())
+
+
+async def get_locked(
+    session: AsyncSession, area_id: uuid.UUID, *, share: bool = False
+) -> Area | None:
+    """The area, locked until the transaction ends (``share``: against retiring only)."""
+    query = select(Area).where(Area.id == area_id).execution_options(populate_existing=True)
+    query = query.with_for_update(read=share)
+    return (await session.scalars(query)).first()
+
+
+async def get_by_code(session: AsyncSession, code: str, *, share: bool = False) -> Area | None:
+    """The area with ``code``; ``share`` locks it against a concurrent retire."""
+    query = select(Area).where(Area.code == code)
+    if share:
+        query = query.with_for_update(read=True).execution_options(populate_existing=True)
+    return (await session.scalars(query)).first()
+
+
+async def has_active_children(session: AsyncSession, area_id: uuid.UUID) -> bool:
+    query = select(exists().where(Area.parent_id == area_id, Area.retired.is_(False)))
+    return bool(await session.scalar(query))

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
+from pydantic import Field
+
+from src.areas.boundary import boundary_in
 from src.core.geo import CoordSys, Location
-from src.core.schemas import ResponseModel
+from src.core.schemas import RequestModel, ResponseModel
 from src.models.area import Area, AreaLevel
 
 
@@ -26,4 +31,48 @@ class AreaOut(ResponseModel):
             parent_id=area.parent_id,
             centroid=Location.from_wgs84(area.centroid_lat, area.centroid_lng, coord_sys),
             retired=area.retired,
+        )
+
+
+# --- administration -------------------------------------------------------------
+
+AREA_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+
+
+class AreaIn(RequestModel):
+    """A new district, street or community. ``boundary`` is a GeoJSON Polygon or
+    MultiPolygon in ``boundary_coord_sys`` (positions ``[lng, lat]``)."""
+
+    code: str = Field(pattern=AREA_CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=100)
+    level: AreaLevel
+    parent_id: uuid.UUID | None = None
+    centroid: Location
+    boundary: dict[str, Any] | None = None
+    boundary_coord_sys: CoordSys = CoordSys.gcj02
+
+
+class AreaPatch(RequestModel):
+    """Fields to change; ``retired: true`` retires the area, ``false`` brings it back.
+    ``boundary: null`` removes the boundary."""
+
+    code: str | None = Field(default=None, pattern=AREA_CODE_PATTERN)
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    centroid: Location | None = None
+    boundary: dict[str, Any] | None = None
+    boundary_coord_sys: CoordSys = CoordSys.gcj02
+    retired: bool | None = None
+
+
+class AreaDetailOut(AreaOut):
+    boundary: dict[str, Any] | None
+    retired_at: dt.datetime | None
+
+    @classmethod
+    def build(cls, area: Area, coord_sys: CoordSys) -> AreaDetailOut:
+        base = AreaOut.build(area, coord_sys)
+        return cls(
+            **base.model_dump(),
+            boundary=boundary_in(area.boundary, coord_sys),
+            retired_at=area.retired_at,
         )

@@ -139,6 +139,7 @@ async def update(
     category = await repository.get_for_update(session, code)
     if category is None:
         raise not_found("分类", "Category")
+    before = to_out(category, english)
     fields = data.model_fields_set
     if "name_zh" in fields and data.name_zh is not None:
         category.name_zh = data.name_zh
@@ -156,6 +157,8 @@ async def update(
         elif data.retired is False and category.retired_at is not None:
             category.retired_at = None
             action = "restore"
+    if to_out(category, english) == before:
+        return before  # nothing changed: nothing to audit or tell the portal
     await session.flush()
     await _publish(session, principal, action, category)
     return to_out(category, english)

@@ -16,6 +16,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    SerializationException,
     ValidationException,
 )
 from litestar.exceptions import (
@@ -197,7 +198,9 @@ def http_exception_handler(
     code, message = _GENERIC_BY_STATUS.get(
         status, ("bad_request", Message("请求有误", "Bad request"))
     )
-    if status == 400 and exc.detail and "json" in exc.detail.lower():
+    # Litestar raises ClientException from the SerializationException of a body that does
+    # not decode; its text varies ("malformed", "truncated", …), its cause does not.
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
         code, message = (
             "malformed_body",
             Message("请求体不是合法的 JSON", "The body is not valid JSON"),

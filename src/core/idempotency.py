@@ -63,13 +63,29 @@ def _valid_key(raw: bytes) -> str | None:
     return raw.decode("ascii")
 
 
+def valid_key(raw: str) -> str | None:
+    """The key when it is 1–255 visible ASCII characters, else None (for routes that handle
+    the key themselves)."""
+    try:
+        return _valid_key(raw.encode("ascii"))
+    except UnicodeEncodeError:
+        return None
+
+
+def _handled_by_route(scope: Any) -> bool:
+    """A route marked ``opt={"idempotency": "handler"}`` keeps its own replies (the ballot,
+    whose first reply must not be stored next to the voter)."""
+    handler = scope.get("route_handler")
+    return handler is not None and handler.opt.get("idempotency") == "handler"
+
+
 def idempotency_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             await app(scope, receive, send)
             return
         raw_key = dict(scope["headers"]).get(HEADER)
-        if raw_key is None:
+        if raw_key is None or _handled_by_route(scope):
             await app(scope, receive, send)
             return
         litestar_app: Litestar = scope["litestar_app"]

@@ -107,10 +107,10 @@ async def _observe_outbox(engine: AsyncEngine) -> None:
             await conn.execute(
                 text(
                     "SELECT count(*) FILTER (WHERE status = 'pending'),"
-                    " count(*) FILTER (WHERE status = 'dead'),"
+                    " count(*) FILTER (WHERE status = 'failed'),"
                     " coalesce(extract(epoch FROM now() - min(created_at)"
                     "   FILTER (WHERE status = 'pending')), 0)"
-                    " FROM outbox WHERE status IN ('pending', 'dead')"
+                    " FROM outbox WHERE status IN ('pending', 'failed')"
                 )
             )
         ).one()

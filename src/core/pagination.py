@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -23,6 +25,7 @@ Row = TypeVar("Row")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_CURSOR_CHARS = 1024
 
 # The ``limit`` query parameter of every list: 1–100, default 20.
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
@@ -39,17 +42,72 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    """The sort key in ``cursor`` (``arity`` values), or None for the first page."""
+    """The sort key in ``cursor`` (``arity`` JSON values), or None for the first page.
+
+    Prefer :func:`decode_cursor_as`, which also checks the type of every value: a cursor is
+    client input, and a value of the wrong type or range must be a 400, never a 500.
+    """
     if cursor is None:
         return None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise _invalid()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, UnicodeError, RecursionError) as exc:
         raise _invalid() from exc
     if not isinstance(values, list) or len(values) != arity:
         raise _invalid()
     return values
+
+
+# Kinds of cursor values: each turns a decoded JSON value into a typed one or raises ValueError.
+
+
+def int32(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
+        raise ValueError("not a 32-bit integer")
+    return value
+
+
+def int64(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise ValueError("not a 64-bit integer")
+    return value
+
+
+def text_value(value: Any) -> str:
+    if not isinstance(value, str) or "\x00" in value or len(value) > 500:
+        raise ValueError("not a text value")
+    return value
+
+
+def uuid_value(value: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise ValueError("not a UUID")
+    return uuid.UUID(value)
+
+
+def timestamp(value: Any) -> dt.datetime:
+    """An ISO 8601 instant with its offset (naive times are refused)."""
+    if not isinstance(value, str):
+        raise ValueError("not a timestamp")
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("timestamp without offset")
+    return parsed
+
+
+def decode_cursor_as(cursor: str | None, *kinds: Callable[[Any], Any]) -> tuple[Any, ...] | None:
+    """The sort key in ``cursor``, one value per kind (``int32``, ``uuid_value``, …), or None
+    for the first page; 400 ``invalid_cursor`` for anything else."""
+    values = decode_cursor(cursor, len(kinds))
+    if values is None:
+        return None
+    try:
+        return tuple(kind(value) for kind, value in zip(kinds, values, strict=True))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _invalid() from exc
 
 
 def _invalid() -> Exception:

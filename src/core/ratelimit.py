@@ -26,7 +26,14 @@ def ip_rate_limit_middleware(app: ASGIApp) -> ASGIApp:
     """Cap requests per client IP per minute (``rate_limit_ip_per_minute``)."""
 
     async def middleware(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in ("/health", "/ready"):
+        handler = scope.get("route_handler")
+        if (
+            scope["type"] != "http"
+            or scope["path"] in ("/health", "/ready")
+            # Routes that protect themselves (``opt={"ip_rate_limit": False}``): the ballot,
+            # where a whole venue shares one Wi-Fi address and each resident votes once.
+            or (handler is not None and handler.opt.get("ip_rate_limit") is False)
+        ):
             await app(scope, receive, send)
             return
         litestar_app = scope["litestar_app"]

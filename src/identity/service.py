@@ -93,9 +93,13 @@ async def refresh_tokens(
         raise unauthorized(*_INVALID_REFRESH)
     if stored.used_at is not None or stored.revoked_at is not None:
         # A refresh token used twice was stolen or leaked: end the whole sign-in. This must
-        # survive the 401 that rolls the request back, hence its own transaction.
+        # survive the 401 that rolls the request back, hence its own transaction. The request
+        # transaction holds this token's row lock and the revocation updates that row: release
+        # it first, or the two transactions wait on each other for ever.
+        family_id = stored.family_id
+        await session.rollback()
         async with sessionmaker() as side, side.begin():
-            await repository.revoke_family(side, stored.family_id, now)
+            await repository.revoke_family(side, family_id, now)
         raise unauthorized(
             "refresh_token_reused",
             "登录凭证已被使用，请重新登录",

@@ -1,6 +1,7 @@
 """A fake WeChat ``jscode2session`` server, served over real HTTP by tests and the demo.
 
-Codes look like ``ok-<openid>`` and each may be used once; ``down-…`` answers 500.
+Codes look like ``ok-<openid>`` (or ``ok-<openid>~<n>`` to sign the same person in again) and
+each may be used once; ``down-…`` answers 500.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def create_fake_wechat_app(app_id: str, app_secret: str) -> Litestar:
         if js_code in used or not js_code.startswith("ok-"):
             return Response({"errcode": 40029, "errmsg": "invalid code"})
         used.add(js_code)
-        openid = js_code.removeprefix("ok-")
+        # ``ok-<openid>~<n>``: a fresh code for the same person (each code is single-use).
+        openid = js_code.removeprefix("ok-").split("~", 1)[0]
         return Response({"openid": openid, "session_key": "fake-key", "unionid": f"u-{openid}"})
 
     return Litestar(route_handlers=[code2session], openapi_config=None)

@@ -12,7 +12,9 @@ from src.models.event import (
     EventStatus,
     PaperCount,
 )
+from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
+from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
     Notification,
@@ -30,8 +32,10 @@ from src.models.rating import (
     RatingCriterion,
     RatingPaperEntry,
     RatingPhoto,
+    RatingProjectScore,
     RatingProposal,
     RatingRevision,
+    RatingRollup,
     RatingTally,
 )
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
@@ -51,6 +55,8 @@ __all__ = [
     "EventKind",
     "EventOption",
     "EventStatus",
+    "ExportRecord",
+    "ExportStatus",
     "Facility",
     "FacilityCategory",
     "FacilityDataState",
@@ -59,6 +65,8 @@ __all__ = [
     "NotificationKind",
     "OutboxItem",
     "PaperCount",
+    "PortalInboundEvent",
+    "PortalWebhookNonce",
     "Project",
     "ProjectProgress",
     "ProjectProgressPhoto",
@@ -74,8 +82,10 @@ __all__ = [
     "RatingCriterion",
     "RatingPaperEntry",
     "RatingPhoto",
+    "RatingProjectScore",
     "RatingProposal",
     "RatingRevision",
+    "RatingRollup",
     "RatingTally",
     "RefreshToken",
     "Role",

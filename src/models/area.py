@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import uuid
 from typing import Any
@@ -40,3 +41,4 @@ class Area(TimestampMixin, Base):
     centroid_lng: Mapped[float] = mapped_column(Float)
     boundary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    retired_at: Mapped[dt.datetime | None]

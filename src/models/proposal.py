@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Enum,
     Float,
     ForeignKey,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.core.db import Base, TimestampMixin
@@ -89,12 +90,9 @@ class Proposal(Base):
             "ix_proposals_project", "project_id", postgresql_where=text("project_id IS NOT NULL")
         ),
         Index("ix_proposals_event", "event_id", postgresql_where=text("event_id IS NOT NULL")),
-        # Chinese search: character bigrams (see the migration and repository.search_terms).
-        Index(
-            "ix_proposals_search",
-            text("lc_bigrams(title || ' ' || body)"),
-            postgresql_using="gin",
-        ),
+        # Chinese search: character bigrams (see migrations 0100 and 0050, and
+        # repository._conditions).
+        Index("ix_proposals_search", "search_bigrams", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -123,6 +121,13 @@ class Proposal(Base):
     support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # Kept by PostgreSQL; never loaded (only searched).
+    search_bigrams: Mapped[list[str]] = mapped_column(
+        ARRAY(Text),
+        Computed("lc_bigrams(title || ' ' || body)", persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
 
 
 class ProposalSupport(Base):

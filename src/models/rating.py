@@ -6,7 +6,11 @@
 - ``rating_tallies``: counts per (meeting, source, criterion, score), kept in the same
   transaction as every rating change and paper entry, so the summaries of a meeting, a
   project, a community or a street read a few hundred rows instead of every rating.
-- ``rating_paper_counts``: what the committee counted on paper at the venue (latest wins).
+- ``rating_rollups`` and ``rating_project_scores``: the tallies of closed meetings summed per
+  project, community and street (and per project for the ranking), added by a trigger on
+  ``events`` in the transaction that closes the meeting. A closed meeting's ratings never
+  change again, so these stay exact; staff views add the few open meetings live.
+- ``rating_paper_entries``: what the committee counted on paper at the venue (latest wins).
 - ``rating_criteria``: a meeting's own criteria; none stored means the four defaults.
 - ``rating_proposals``: a comment turned into a suggestion by staff (the link is kept).
 """
@@ -115,6 +119,38 @@ class RatingTally(Base):
     community_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     street_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     n: Mapped[int] = mapped_column(Integer)
+
+
+class RatingRollup(Base):
+    """Counts over the closed meetings of one project, community or street (``scope_id``)."""
+
+    __tablename__ = "rating_rollups"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+
+    scope_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    source: Mapped[str] = mapped_column(String(8), primary_key=True)
+    criterion: Mapped[str] = mapped_column(String(32), primary_key=True)
+    score: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class RatingProjectScore(Base):
+    """``overall`` over a project's closed meetings: the rows the street ranking sorts."""
+
+    __tablename__ = "rating_project_scores"
+    __table_args__ = (
+        Index("ix_rating_project_scores_street", "street_id"),
+        Index("ix_rating_project_scores_community", "community_id"),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("projects.id"), primary_key=True
+    )
+    community_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    street_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    count: Mapped[int] = mapped_column(BigInteger)
+    weighted: Mapped[int] = mapped_column(BigInteger)  # sum of score × n
+    satisfied: Mapped[int] = mapped_column(BigInteger)  # n with score >= 4
 
 
 class RatingPaperEntry(Base):

@@ -60,3 +60,6 @@ class OutboxItem(Base):
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     delivered_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # The worker's lease on a claimed row (migration 0500, src/integrations/city_portal).
+    claimed_until: Mapped[dt.datetime | None]
+    claim_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

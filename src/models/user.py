@@ -24,6 +24,7 @@ class Role(enum.StrEnum):
 
 class User(TimestampMixin, Base):
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_home_community_id_id", "home_community_id", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
@@ -52,6 +53,7 @@ class RoleGrant(TimestampMixin, Base):
             unique=True,
             postgresql_where="area_id IS NULL",
         ),
+        Index("ix_role_grants_area_id_role", "area_id", "role"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)

@@ -20,7 +20,7 @@ from src.categories import service as categories
 from src.core import audit, outbox
 from src.core.auth import Principal, covers
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
-from src.core.pagination import decode_cursor, encode_cursor
+from src.core.pagination import decode_cursor_as, encode_cursor, int32, uuid_value
 from src.models.area import AreaLevel
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.projects import repository
@@ -175,18 +175,12 @@ async def visible_project(
 
 
 def _after(cursor: str | None) -> tuple[int, int, uuid.UUID] | None:
-    values = decode_cursor(cursor, 3)
+    values = decode_cursor_as(cursor, int32, int32, uuid_value)
     if values is None:
         return None
-    try:
-        flag, year = int(values[0]), int(values[1])
-        if flag not in (0, 1):
-            raise ValueError("flag")
-        return flag, year, uuid.UUID(str(values[2]))
-    except (TypeError, ValueError) as exc:
-        raise AppError(
-            400, "invalid_cursor", Message("分页游标无效", "The cursor is not valid")
-        ) from exc
+    if values[0] not in (0, 1):
+        raise AppError(400, "invalid_cursor", Message("分页游标无效", "The cursor is not valid"))
+    return values[0], values[1], values[2]
 
 
 async def list_projects(
@@ -294,15 +288,8 @@ async def list_progress(
     limit: int,
 ) -> tuple[list[ProgressOut], str | None]:
     project, _, _ = await visible_project(session, principal, project_id)
-    values = decode_cursor(cursor, 1)
-    before: int | None = None
-    if values is not None:
-        try:
-            before = int(values[0])
-        except (TypeError, ValueError) as exc:
-            raise AppError(
-                400, "invalid_cursor", Message("分页游标无效", "The cursor is not valid")
-            ) from exc
+    values = decode_cursor_as(cursor, int32)  # seq is a 32-bit column
+    before: int | None = values[0] if values is not None else None
     rows = await repository.progress_page(session, project.id, before_seq=before, limit=limit)
     items = rows[:limit]
     next_cursor = encode_cursor([items[-1].seq]) if len(rows) > limit and items else None

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, text, tuple_, update
+from sqlalchemy import Select, and_, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from src.models.proposal import (
     Notification,
@@ -24,8 +25,6 @@ from src.models.proposal import (
     ProposalTransition,
 )
 from src.models.user import User
-
-SEARCH_TEXT = Proposal.title + " " + Proposal.body
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ async def author_names(
     return {row.id: row.display_name for row in rows}
 
 
-def _conditions(flt: ListFilter) -> list[Any]:
+def _conditions(flt: ListFilter, *, search: bool = True) -> list[Any]:
     conditions: list[Any] = []
     if flt.community_id is not None:
         conditions.append(Proposal.community_id == flt.community_id)
@@ -116,16 +115,22 @@ def _conditions(flt: ListFilter) -> list[Any]:
         if flt.hidden_visible_to is not None:
             visible = or_(visible, Proposal.author_id == flt.hidden_visible_to)
         conditions.append(visible)
-    if flt.terms:
-        indexable = [t for t in flt.terms if len(t) >= 2]
-        if indexable:
-            # Served by ix_proposals_search (GIN over character bigrams); ILIKE then checks
-            # the exact substring on the candidates.
-            conditions.append(
-                func.lc_bigrams(SEARCH_TEXT).op("@>")(func.lc_bigrams(literal(" ".join(indexable))))
-            )
-        for term in flt.terms:
-            conditions.append(SEARCH_TEXT.ilike(f"%{escape_like(term)}%", escape="\\"))
+    if search:
+        conditions += _search_conditions(
+            flt.terms, Proposal.search_bigrams, Proposal.title + " " + Proposal.body
+        )
+    return conditions
+
+
+def _search_conditions(terms: tuple[str, ...], bigrams: Any, searched: Any) -> list[Any]:
+    conditions: list[Any] = []
+    indexable = [t for t in terms if len(t) >= 2]
+    if indexable:
+        # Served by ix_proposals_search (GIN over the stored character bigrams); ILIKE then
+        # checks the exact substring on the candidates.
+        conditions.append(bigrams.op("@>")(func.lc_bigrams(literal(" ".join(indexable)))))
+    for term in terms:
+        conditions.append(searched.ilike(f"%{escape_like(term)}%", escape="\\"))
     return conditions
 
 
@@ -145,6 +150,72 @@ async def counts(session: AsyncSession, flt: ListFilter) -> list[Any]:
     return list((await session.execute(query)).all())
 
 
+# A search first looks at this many of the newest (or most supported) rows of the list, in
+# order, and stops at the first page of matches: a common word (电梯) is answered without
+# fetching its thousands of matches. When the window holds less than a page of matches, the
+# GIN index answers (the word is rare, so its matches are few).
+SEARCH_WINDOW = 2000
+
+
+def _sort_key(sort: str) -> tuple[Any, Any]:
+    if sort == "most_supported":
+        return Proposal.support_count, Proposal.id
+    return Proposal.created_at, Proposal.id
+
+
+def _after_condition(key: tuple[Any, Any], after: tuple[Any, uuid.UUID]) -> Any:
+    return tuple_(*key) < tuple_(
+        literal(after[0], key[0].type), literal(after[1], Proposal.id.type)
+    )
+
+
+def _page_query(
+    flt: ListFilter,
+    *,
+    sort: str,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+    windowed: bool = False,
+) -> tuple[Select[Any], Any]:
+    """The page query and the entity its rows carry (``Proposal`` or a windowed alias)."""
+    key = _sort_key(sort)
+    conditions = _conditions(flt, search=not windowed)
+    if after is not None:
+        conditions.append(_after_condition(key, after))
+    if not windowed:
+        query = (
+            select(Proposal)
+            .where(and_(*conditions))
+            .order_by(key[0].desc(), key[1].desc())
+            .limit(limit + 1)
+        )
+        return query, Proposal
+    table = Proposal.__table__
+    window = (
+        select(table)
+        .where(and_(*conditions))
+        .order_by(key[0].desc(), key[1].desc())
+        .limit(SEARCH_WINDOW)
+        .subquery("recent")
+    )
+    recent = aliased(Proposal, window, adapt_on_names=True)
+    recent_key = _sort_key(sort)
+    recent_key = (getattr(recent, recent_key[0].key), recent.id)
+    query = (
+        select(recent)
+        .where(
+            and_(
+                *_search_conditions(
+                    flt.terms, window.c.search_bigrams, window.c.title + " " + window.c.body
+                )
+            )
+        )
+        .order_by(recent_key[0].desc(), recent_key[1].desc())
+        .limit(limit + 1)
+    )
+    return query, recent
+
+
 async def list_page(
     session: AsyncSession,
     flt: ListFilter,
@@ -153,19 +224,58 @@ async def list_page(
     after: tuple[Any, uuid.UUID] | None,
     limit: int,
 ) -> list[Proposal]:
-    query = select(Proposal)
-    conditions = _conditions(flt)
-    if sort == "most_supported":
-        key: tuple[Any, Any] = (Proposal.support_count, Proposal.id)
-    else:
-        key = (Proposal.created_at, Proposal.id)
-    if after is not None:
-        conditions.append(
-            tuple_(*key)
-            < tuple_(literal(after[0], key[0].type), literal(after[1], Proposal.id.type))
+    for windowed in (True, False) if flt.terms else (False,):
+        query, _ = _page_query(flt, sort=sort, after=after, limit=limit, windowed=windowed)
+        rows = list((await session.scalars(query)).all())
+        if len(rows) > limit:
+            break
+    return rows
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a list shows beside the row: the viewer's support, the photos, the author's name."""
+
+    supported: bool
+    photos: list[uuid.UUID]
+    author_name: str
+
+
+async def list_page_with_extras(
+    session: AsyncSession,
+    flt: ListFilter,
+    *,
+    sort: str,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+    viewer_id: uuid.UUID,
+) -> tuple[list[Proposal], dict[uuid.UUID, Extras]]:
+    """A page and its extras in one round trip (two for a rare search word)."""
+    for windowed in (True, False) if flt.terms else (False,):
+        query, entity = _page_query(flt, sort=sort, after=after, limit=limit, windowed=windowed)
+        supported = (
+            select(ProposalSupport.user_id)
+            .where(ProposalSupport.proposal_id == entity.id, ProposalSupport.user_id == viewer_id)
+            .exists()
         )
-    query = query.where(and_(*conditions)).order_by(key[0].desc(), key[1].desc()).limit(limit + 1)
-    return list((await session.scalars(query)).all())
+        photos = func.array(
+            select(ProposalPhoto.upload_id)
+            .where(ProposalPhoto.proposal_id == entity.id)
+            .order_by(ProposalPhoto.position)
+            .scalar_subquery()
+        )
+        author = select(User.display_name).where(User.id == entity.author_id).scalar_subquery()
+        query = query.add_columns(
+            supported.label("supported"), photos.label("photos"), author.label("author_name")
+        )
+        rows = (await session.execute(query)).all()
+        if len(rows) > limit:
+            break
+    extras = {
+        row[0].id: Extras(bool(row.supported), list(row.photos or []), row.author_name or "")
+        for row in rows
+    }
+    return [row[0] for row in rows], extras
 
 
 async def supported_ids(

@@ -13,7 +13,7 @@ from src.core import audit, outbox
 from src.core.auth import Principal, covers
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
 from src.core.geo import CoordSys, Location
-from src.core.pagination import decode_cursor, paginate
+from src.core.pagination import decode_cursor_as, int32, paginate, timestamp, uuid_value
 from src.models.area import AreaLevel
 from src.models.project import Project
 from src.models.proposal import (
@@ -109,15 +109,24 @@ async def visible_proposal(
 
 
 async def build_outs(
-    session: AsyncSession, viewer: Viewer, proposals: list[Proposal]
+    session: AsyncSession,
+    viewer: Viewer,
+    proposals: list[Proposal],
+    extras: dict[uuid.UUID, repository.Extras] | None = None,
 ) -> list[ProposalOut]:
+    """Outputs for ``proposals``; ``extras`` (from ``list_page_with_extras``) saves 3 queries."""
     ids = [p.id for p in proposals]
     me = viewer.principal.user_id
-    supported = await repository.supported_ids(session, me, ids)
-    photos = await repository.photos_of(session, ids)
-    names = await repository.author_names(
-        session, [p.author_id for p in proposals if not p.anonymous or p.author_id == me]
-    )
+    if extras is not None:
+        supported = {i for i in ids if extras[i].supported}
+        photos = {i: extras[i].photos for i in ids}
+        names = {p.author_id: extras[p.id].author_name for p in proposals}
+    else:
+        supported = await repository.supported_ids(session, me, ids)
+        photos = await repository.photos_of(session, ids)
+        names = await repository.author_names(
+            session, [p.author_id for p in proposals if not p.anonymous or p.author_id == me]
+        )
     anonymous = AuthorOut(id=None, display_name=ANONYMOUS_EN if viewer.english else ANONYMOUS_ZH)
     outs = []
     for p in proposals:
@@ -200,20 +209,9 @@ def search_terms(q: str | None) -> tuple[str, ...]:
 
 
 def _after(cursor: str | None, sort: ProposalSort) -> tuple[object, uuid.UUID] | None:
-    values = decode_cursor(cursor, 2)
-    if values is None:
-        return None
-    try:
-        first: object = (
-            int(values[0])
-            if sort == ProposalSort.most_supported
-            else dt.datetime.fromisoformat(str(values[0]))
-        )
-        return first, uuid.UUID(str(values[1]))
-    except (TypeError, ValueError) as exc:
-        raise AppError(
-            400, "invalid_cursor", Message("分页游标无效", "The cursor is not valid")
-        ) from exc
+    first = int32 if sort == ProposalSort.most_supported else timestamp
+    values = decode_cursor_as(cursor, first, uuid_value)
+    return (values[0], values[1]) if values is not None else None
 
 
 async def area_filter(
@@ -307,11 +305,16 @@ async def list_proposals(
         event_id=event_id,
         terms=search_terms(q),
     )
-    rows = await repository.list_page(
-        session, flt, sort=sort.value, after=_after(cursor, sort), limit=limit
+    rows, extras = await repository.list_page_with_extras(
+        session,
+        flt,
+        sort=sort.value,
+        after=_after(cursor, sort),
+        limit=limit,
+        viewer_id=viewer.principal.user_id,
     )
     items, next_cursor = paginate(rows, limit, _cursor_key(sort))
-    return await build_outs(session, viewer, items), next_cursor
+    return await build_outs(session, viewer, items, extras), next_cursor
 
 
 def _cursor_key(sort: ProposalSort):  # type: ignore[no-untyped-def]
@@ -324,15 +327,16 @@ async def list_mine(
     session: AsyncSession, viewer: Viewer, *, cursor: str | None, limit: int
 ) -> tuple[list[ProposalOut], str | None]:
     flt = ListFilter(author_id=viewer.principal.user_id)
-    rows = await repository.list_page(
+    rows, extras = await repository.list_page_with_extras(
         session,
         flt,
         sort=ProposalSort.newest.value,
         after=_after(cursor, ProposalSort.newest),
         limit=limit,
+        viewer_id=viewer.principal.user_id,
     )
     items, next_cursor = paginate(rows, limit, _cursor_key(ProposalSort.newest))
-    return await build_outs(session, viewer, items), next_cursor
+    return await build_outs(session, viewer, items, extras), next_cursor
 
 
 # --- submitting ---------------------------------------------------------------------------
@@ -602,15 +606,8 @@ async def list_notifications(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[NotificationOut], str | None]:
-    values = decode_cursor(cursor, 2)
-    after = None
-    if values is not None:
-        try:
-            after = (dt.datetime.fromisoformat(str(values[0])), uuid.UUID(str(values[1])))
-        except (TypeError, ValueError) as exc:
-            raise AppError(
-                400, "invalid_cursor", Message("分页游标无效", "The cursor is not valid")
-            ) from exc
+    values = decode_cursor_as(cursor, timestamp, uuid_value)
+    after = (values[0], values[1]) if values is not None else None
     rows = await repository.notifications_page(
         session, principal.user_id, unread_only=unread_only, after=after, limit=limit
     )

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.models.area import Area
 from src.models.event import Event
 from src.models.proposal import ProposalPhoto
 from src.models.rating import (
@@ -39,6 +40,22 @@ async def get_event(
     return (await session.scalars(query)).first()
 
 
+async def get_event_and_path(
+    session: AsyncSession, event_id: uuid.UUID, *, share: bool = False
+) -> tuple[Event, list[uuid.UUID]] | None:
+    """The meeting and its community's area path in one round trip (``share``: FOR KEY SHARE
+    on the meeting only)."""
+    query = (
+        select(Event, Area.path)
+        .join(Area, Area.id == Event.community_id)
+        .where(Event.id == event_id)
+    )
+    if share:
+        query = query.with_for_update(key_share=True, read=True, of=Event)
+    row = (await session.execute(query)).first()
+    return (row[0], list(row[1])) if row else None
+
+
 async def criteria_of(session: AsyncSession, event_id: uuid.UUID) -> list[RatingCriterion]:
     rows = await session.scalars(
         select(RatingCriterion)
@@ -64,16 +81,16 @@ async def replace_criteria(
 # --- ratings --------------------------------------------------------------------------------
 
 
-async def insert_rating(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+async def insert_rating(session: AsyncSession, values: dict[str, Any]) -> Rating | None:
     """Insert the rating; None when the resident already rated this meeting (the unique
     constraint decides, also between two concurrent requests)."""
     stmt = (
         insert(Rating)
         .values(**values)
         .on_conflict_do_nothing(constraint="uq_ratings_event_user")
-        .returning(Rating.id)
+        .returning(Rating)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await session.scalars(stmt)).first()
 
 
 async def get_rating(
@@ -300,55 +317,51 @@ async def event_tallies(session: AsyncSession, event_id: uuid.UUID) -> list[Tall
     return _rows(result)
 
 
-# Meetings whose ratings count: never cancelled ones; for residents, only closed ones.
-def _statuses(closed_only: bool) -> list[str]:
-    return ["closed"] if closed_only else ["open", "closed"]
+# Closed meetings are summed in the rollups (kept by the trigger of migration 0600); staff
+# views add the meetings still open, read live from their tallies (few rows: only the open
+# meetings of one project or area). Cancelled meetings never count.
+
+_ROLLUP = text("SELECT source, criterion, score, n FROM rating_rollups WHERE scope_id = :scope")
 
 
-async def project_tallies(
-    session: AsyncSession, project_id: uuid.UUID, *, closed_only: bool
-) -> tuple[list[TallyRow], int]:
-    result = await session.execute(
-        text(
-            """
-            SELECT t.source, t.criterion, t.score, sum(t.n) AS n
-            FROM rating_tallies t JOIN events e ON e.id = t.event_id
-            WHERE t.project_id = :pid AND e.status::text = ANY(:statuses)
-            GROUP BY t.source, t.criterion, t.score
-            """
-        ),
-        {"pid": project_id, "statuses": _statuses(closed_only)},
+def _live_sql(where: str) -> Any:
+    return text(
+        f"""
+        SELECT t.source, t.criterion, t.score, sum(t.n) AS n
+        FROM events e JOIN rating_tallies t ON t.event_id = e.id
+        WHERE {where} AND e.status = 'open' AND e.kind = 'review'
+        GROUP BY t.source, t.criterion, t.score
+        """
     )
-    meetings = await session.scalar(
-        text(
-            "SELECT count(*) FROM events WHERE project_id = :pid AND kind = 'review' "
-            "AND status::text = ANY(:statuses)"
-        ),
-        {"pid": project_id, "statuses": _statuses(closed_only)},
-    )
-    return _rows(result), int(meetings or 0)
 
 
 def _area_column(level: str) -> str:
     return "street_id" if level == "street" else "community_id"
 
 
-async def area_tallies(
-    session: AsyncSession, level: str, area_id: uuid.UUID, *, closed_only: bool
+async def scope_tallies(
+    session: AsyncSession, column: str, scope_id: uuid.UUID, *, with_open: bool
 ) -> list[TallyRow]:
-    column = _area_column(level)
-    result = await session.execute(
-        text(
-            f"""
-            SELECT t.source, t.criterion, t.score, sum(t.n) AS n
-            FROM rating_tallies t JOIN events e ON e.id = t.event_id
-            WHERE t.{column} = :area AND e.status::text = ANY(:statuses)
-            GROUP BY t.source, t.criterion, t.score
-            """
-        ),
-        {"area": area_id, "statuses": _statuses(closed_only)},
+    """Tallies of a project, community or street (``column`` of ``events``): its closed
+    meetings, and its open ones too when ``with_open``."""
+    rows = _rows(await session.execute(_ROLLUP, {"scope": scope_id}))
+    if with_open:
+        rows += _rows(await session.execute(_live_sql(f"e.{column} = :scope"), {"scope": scope_id}))
+    return rows
+
+
+async def project_meetings(session: AsyncSession, project_id: uuid.UUID, *, with_open: bool) -> int:
+    statuses = "('open', 'closed')" if with_open else "('closed')"
+    return int(
+        await session.scalar(
+            text(
+                "SELECT count(*) FROM events WHERE project_id = :pid AND kind = 'review' "
+                f"AND status IN {statuses}"
+            ),
+            {"pid": project_id},
+        )
+        or 0
     )
-    return _rows(result)
 
 
 async def area_ranking(
@@ -356,7 +369,7 @@ async def area_ranking(
     level: str,
     area_id: uuid.UUID,
     *,
-    closed_only: bool,
+    with_open: bool,
     min_ratings: int,
     limit: int,
 ) -> list[Any]:
@@ -366,20 +379,29 @@ async def area_ranking(
     result = await session.execute(
         text(
             f"""
-            WITH per_project AS (
-                SELECT t.project_id,
-                       sum(t.n) AS count,
-                       sum(t.n * t.score) AS weighted,
-                       sum(t.n) FILTER (WHERE t.score >= 4) AS satisfied
-                FROM rating_tallies t JOIN events e ON e.id = t.event_id
-                WHERE t.{column} = :area AND t.criterion = 'overall'
-                  AND t.project_id IS NOT NULL AND e.status::text = ANY(:statuses)
-                GROUP BY t.project_id
-                HAVING sum(t.n) >= :min_ratings
+            WITH live AS (
+                SELECT e.project_id, sum(t.n) AS count, sum(t.n * t.score) AS weighted,
+                       coalesce(sum(t.n) FILTER (WHERE t.score >= 4), 0) AS satisfied
+                FROM events e JOIN rating_tallies t ON t.event_id = e.id
+                WHERE :with_open AND e.{column} = :area AND e.status = 'open'
+                  AND e.kind = 'review' AND e.project_id IS NOT NULL
+                  AND t.criterion = 'overall'
+                GROUP BY e.project_id
+            ), per_project AS (
+                SELECT project_id, sum(count) AS count, sum(weighted) AS weighted,
+                       sum(satisfied) AS satisfied
+                FROM (
+                    SELECT project_id, count, weighted, satisfied
+                    FROM rating_project_scores WHERE {column} = :area
+                    UNION ALL
+                    SELECT project_id, count, weighted, satisfied FROM live
+                ) AS both_parts
+                GROUP BY project_id
+                HAVING sum(count) >= :min_ratings
             )
             SELECT p.id AS project_id, p.title, p.community_id, pp.count,
                    pp.weighted::float8 / pp.count AS mean_overall,
-                   coalesce(pp.satisfied, 0)::float8 / pp.count AS satisfaction_rate
+                   pp.satisfied::float8 / pp.count AS satisfaction_rate
             FROM per_project pp JOIN projects p ON p.id = pp.project_id
             ORDER BY satisfaction_rate DESC, mean_overall DESC, pp.count DESC, p.id
             LIMIT :limit
@@ -387,7 +409,7 @@ async def area_ranking(
         ),
         {
             "area": area_id,
-            "statuses": _statuses(closed_only),
+            "with_open": with_open,
             "min_ratings": min_ratings,
             "limit": limit,
         },

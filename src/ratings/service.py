@@ -109,12 +109,10 @@ async def load_meeting(
     """The meeting. Readers who are neither its community's residents nor staff covering
     it get 404, as in the meetings domain; ``hide=False`` (rating) lets the eligibility
     rule answer them instead (403 ``not_eligible``)."""
-    event = await repository.get_event(session, event_id, share=share)
-    if event is None:
+    found = await repository.get_event_and_path(session, event_id, share=share)
+    if found is None:
         raise not_found("会议", "Meeting")
-    area = await load_area(session, event.community_id)
-    assert area is not None
-    path = list(area.path)
+    event, path = found
     if (
         hide
         and not covers(principal, path, VIEW_ROLES)
@@ -264,11 +262,9 @@ async def submit(
 ) -> RatingOut:
     meeting, criteria = await _open_meeting_for_rating(session, principal, event_id)
     check_scores(data.scores, criteria)
-    if await repository.rating_of(session, event_id, principal.user_id) is not None:
-        raise _already_rated()
     await _check_photos(session, principal, data.photo_ids)
     event = meeting.event
-    rating_id = await repository.insert_rating(
+    rating = await repository.insert_rating(
         session,
         {
             "event_id": event.id,
@@ -280,13 +276,30 @@ async def submit(
             "comment": data.comment or None,
         },
     )
-    if rating_id is None:  # a concurrent request of the same resident won the race
+    if rating is None:  # already rated, or a concurrent request of theirs won the race
         raise _already_rated()
+    if data.photo_ids:
+        await repository.set_photos(session, rating.id, data.photo_ids)
+    # Last, so the meeting's hot tally rows stay locked for as short a time as possible.
     await repository.bump_tallies(session, event, _deltas(data.scores, +1))
-    await repository.set_photos(session, rating_id, data.photo_ids)
-    rating = await repository.get_rating(session, rating_id)
-    assert rating is not None
-    return await _rating_out(session, rating, principal, staff=False)
+    return _new_rating_out(rating, data.photo_ids)
+
+
+def _new_rating_out(rating: Rating, photo_ids: Sequence[uuid.UUID]) -> RatingOut:
+    return RatingOut(
+        id=rating.id,
+        event_id=rating.event_id,
+        project_id=rating.project_id,
+        scores=rating.scores,
+        comment=rating.comment,
+        comment_hidden=False,
+        hidden_reason=None,
+        photos=[PhotoOut(id=u, url=upload_url(u)) for u in photo_ids],
+        revision=rating.revision,
+        proposal_id=None,
+        created_at=rating.created_at,
+        updated_at=rating.updated_at,
+    )
 
 
 async def change_mine(
@@ -312,7 +325,6 @@ async def change_mine(
     deltas = _deltas(rating.scores, -1)
     for key, n in _deltas(data.scores, +1).items():
         deltas[key] = deltas.get(key, 0) + n
-    await repository.bump_tallies(session, meeting.event, deltas)
     comment = data.comment or None
     values: dict[str, object] = {
         "scores": data.scores,
@@ -326,7 +338,10 @@ async def change_mine(
     await session.execute(update(Rating).where(Rating.id == rating.id).values(**values))
     await repository.set_photos(session, rating.id, data.photo_ids)
     await session.refresh(rating)
-    return await _my_out(session, rating, principal)
+    out = await _my_out(session, rating, principal)
+    # Last, so the meeting's hot tally rows stay locked for as short a time as possible.
+    await repository.bump_tallies(session, meeting.event, deltas)
+    return out
 
 
 async def get_mine(session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> MyRatingOut:
@@ -445,7 +460,8 @@ async def project_satisfaction(
     staff = await _viewer_scope(session, principal, area)
     if staff is None:
         raise not_found("项目", "Project")
-    rows, meetings = await repository.project_tallies(session, project_id, closed_only=not staff)
+    rows = await repository.scope_tallies(session, "project_id", project_id, with_open=staff)
+    meetings = await repository.project_meetings(session, project_id, with_open=staff)
     total, app, paper, listed = summarise(rows, DEFAULT_CODES)
     return ProjectSatisfactionOut(
         **total.model_dump(),
@@ -474,10 +490,11 @@ async def area_satisfaction(
     if staff is None:
         raise not_found("区域", "Area")
     level = area.level.value
-    rows = await repository.area_tallies(session, level, area.id, closed_only=not staff)
+    column = "street_id" if area.level == AreaLevel.street else "community_id"
+    rows = await repository.scope_tallies(session, column, area.id, with_open=staff)
     total, app, paper, listed = summarise(rows, DEFAULT_CODES)
     ranked = await repository.area_ranking(
-        session, level, area.id, closed_only=not staff, min_ratings=min_ratings, limit=limit
+        session, level, area.id, with_open=staff, min_ratings=min_ratings, limit=limit
     )
     return AreaSatisfactionOut(
         **total.model_dump(),

@@ -105,10 +105,12 @@ class TallyHub:
         self._pending: set[uuid.UUID] = set()
         self._pending_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
         self._tasks.append(asyncio.create_task(self._publisher()))
         if self.redis is not None:
             self._tasks.append(asyncio.create_task(self._listener()))
@@ -207,13 +209,17 @@ class TallyHub:
 
 # --- after-commit hook ------------------------------------------------------------------
 
-_hub: TallyHub | None = None
+# The hubs of this process (one per app; tests may run two apps side by side).
+_hubs: list[TallyHub] = []
 
 
-def install(hub: TallyHub | None) -> None:
-    """The hub of this process (set by the app's lifespan)."""
-    global _hub
-    _hub = hub
+def install(hub: TallyHub) -> None:
+    _hubs.append(hub)
+
+
+def uninstall(hub: TallyHub) -> None:
+    if hub in _hubs:
+        _hubs.remove(hub)
 
 
 def after_commit(session: AsyncSession, event_id: uuid.UUID) -> None:
@@ -222,16 +228,28 @@ def after_commit(session: AsyncSession, event_id: uuid.UUID) -> None:
     session.info.setdefault(_DIRTY_KEY, set()).add(event_id)
 
 
+def _local_hubs() -> list[TallyHub]:
+    """The hubs of the running event loop (asyncio objects are not shared across loops; a hub
+    elsewhere learns of the change through Redis)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return []
+    return [hub for hub in _hubs if hub.loop is loop]
+
+
 def announce(event_id: uuid.UUID) -> None:
-    if _hub is not None:
-        _hub.changed(event_id)
+    """A change to ``event_id``'s count was committed."""
+    for hub in _local_hubs():
+        hub.changed(event_id)
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _on_commit(session: Session) -> None:
     ids: set[uuid.UUID] | None = session.info.pop(_DIRTY_KEY, None)
-    if ids and _hub is not None:
-        _hub.changed(*ids)
+    if ids:
+        for hub in _local_hubs():
+            hub.changed(*ids)
 
 
 @sa_event.listens_for(Session, "after_rollback")
@@ -242,12 +260,19 @@ def _on_rollback(session: Session) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Start this process's hub (after the lifespan that made ``state.sessionmaker``)."""
-    hub = TallyHub(app.state.sessionmaker, app.state.settings.redis_url)
+    from src.votes.repository import create_pool
+    from src.votes.service import BallotDeps, RulesCache
+
+    settings = app.state.settings
+    hub = TallyHub(app.state.sessionmaker, settings.redis_url)
     await hub.start()
     app.state.tally_hub = hub
     install(hub)
+    pool = await create_pool(settings.database_url, settings.event_ballot_pool_size)
+    app.state.ballot_deps = BallotDeps(settings, pool, app.state.sessionmaker, RulesCache())
     try:
         yield
     finally:
-        install(None)
+        uninstall(hub)
+        await pool.close()
         await hub.stop()

@@ -80,6 +80,8 @@ async def test_add_rename_retire_restore(
     )
     assert retired.status_code == 200
     assert retired.json()["retired"] is True and retired.json()["retired_at"] is not None
+    twice = await client.patch(f"/api/v1/categories/{code}", json={"retired": True}, headers=admin)
+    assert twice.status_code == 200 and twice.json() == retired.json()  # a no-op, not audited
     # No longer offered, refused for new suggestions and projects with a clear code …
     assert code not in await codes_offered(client, w)
     assert code not in {c["code"] for c in (await client.get("/api/v1/categories")).json()}

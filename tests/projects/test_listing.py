@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.core.pagination import encode_cursor
 from src.models.user import Role
 from tests.builders import login, make_tree, make_user
 from tests.projects.helpers import create_project, move_to, shanghai_today
@@ -104,6 +105,9 @@ async def test_overdue_first_for_staff_and_filters(
         (f"{street}&limit=0", "validation_failed"),
         (f"{street}&limit=101", "validation_failed"),
         (f"{street}&cursor=abc", "invalid_cursor"),
+        (f"{street}&cursor={encode_cursor([1, 10**12, str(late_plan['id'])])}", "invalid_cursor"),
+        (f"{street}&cursor={encode_cursor([7, 2024, str(late_plan['id'])])}", "invalid_cursor"),
+        (f"{street}&cursor={encode_cursor([1, 2024, 'x'])}", "invalid_cursor"),
         ("/api/v1/projects?street_id=not-a-uuid", "validation_failed"),
         (f"/api/v1/projects?community_id={w.street.id}", "validation_failed"),
     ):

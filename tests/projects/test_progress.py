@@ -7,6 +7,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.core.pagination import encode_cursor
 from src.models.project import ProjectProgress
 from tests.projects.helpers import create_project, move_to, patch, progress
 from tests.proposals.helpers import make_world
@@ -101,6 +102,12 @@ async def test_progress_goes_forward_with_photos_and_residents_see_it(
         f"/api/v1/projects/{pid}/progress?cursor=%%%", headers=w.h["neighbour"]
     )
     assert bad_cursor.status_code == 400 and bad_cursor.json()["code"] == "invalid_cursor"
+    for values in ([2**40], ["x"], [1, 2]):
+        huge = await client.get(
+            f"/api/v1/projects/{pid}/progress?cursor={encode_cursor(values)}",
+            headers=w.h["neighbour"],
+        )
+        assert huge.status_code == 400 and huge.json()["code"] == "invalid_cursor", values
 
 
 async def test_concurrent_progress_is_ordered_and_never_backwards(

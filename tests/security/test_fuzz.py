@@ -25,6 +25,7 @@ from src.config import Settings
 from src.core.db import create_engine, make_sessionmaker
 from src.core.servers import BackgroundServer
 from src.demo import seed_demo
+from src.integrations.city_portal.fake import FakePortal
 from tests.conftest import ROOT, _recreate_database
 
 ROLES = {
@@ -63,10 +64,17 @@ def fuzz_api(settings: Settings) -> Iterator[str]:
         loop.run_until_complete(_seed(fuzz_url))
     finally:
         loop.close()
-    app = create_app(settings.model_copy(update={"database_url": fuzz_url}))
+    # The city portal's single sign-on answers through its fake, as in the demo.
+    portal = BackgroundServer(
+        FakePortal(settings.portal_app_id, settings.portal_app_secret, seed=1).app
+    ).start()
+    app = create_app(
+        settings.model_copy(update={"database_url": fuzz_url, "portal_api_base": portal.url})
+    )
     server = BackgroundServer(app, lifespan="on").start()
     yield server.url
     server.stop()
+    portal.stop()
 
 
 # ``make test`` fuzzes as an outsider, a resident and street staff (the widest staff role of

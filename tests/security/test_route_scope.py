@@ -19,19 +19,26 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.models.system import OutboxItem
 from src.models.user import Role
 from tests.builders import login, make_tree, make_user, unique_code
+from tests.events.helpers import create_event
 from tests.projects.helpers import create_project
 from tests.proposals.helpers import make_world, submit
 
 
 @dataclass(frozen=True)
 class Scoped:
-    target: str  # what fills the path parameter: proposal | project | category | community
+    target: str  # which kind of object fills the path parameter: proposal | project | category
     body: dict[str, Any] | None = None  # a valid body, so only scope can refuse the call
     allowed_for_owner: bool = field(default=False)  # GETs: the owner's side gets 200
+    query: dict[str, str] | None = None  # query parameters the route requires
+
+
+RATING_SCORES = {"overall": 5, "design": 4, "construction": 4, "usefulness": 3}
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,35 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ("POST", "/api/v1/projects/{project_id:uuid}/progress"): Scoped(
         "project", {"text": "越权进度", "percent": 50}
     ),
+    # The portal outbox is city-wide plumbing: only admins retry a message.
+    ("POST", "/api/v1/integrations/portal/outbox/{item_id:int}/retry"): Scoped("outbox_item"),
+    # Meetings and votes (an open coordination meeting of the target community).
+    ("GET", "/api/v1/events/{event_id:uuid}"): Scoped("event", allowed_for_owner=True),
+    ("POST", "/api/v1/events/{event_id:uuid}/open"): Scoped("event"),
+    ("POST", "/api/v1/events/{event_id:uuid}/close"): Scoped("event"),
+    ("POST", "/api/v1/events/{event_id:uuid}/cancel"): Scoped("event"),
+    ("POST", "/api/v1/events/{event_id:uuid}/options"): Scoped("event", {"title": "越权方案"}),
+    ("GET", "/api/v1/events/{event_id:uuid}/check-in-code"): Scoped(
+        "event", allowed_for_owner=True
+    ),
+    ("GET", "/api/v1/events/{event_id:uuid}/check-in-code.png"): Scoped(
+        "event", allowed_for_owner=True
+    ),
+    ("POST", "/api/v1/events/{event_id:uuid}/check-ins"): Scoped("event", {"code": "AAAAAAAA"}),
+    ("POST", "/api/v1/events/{event_id:uuid}/ballots"): Scoped(
+        "event", {"option_ids": ["00000000-0000-4000-8000-000000000000"]}
+    ),
+    ("GET", "/api/v1/events/{event_id:uuid}/ballots/mine"): Scoped("event"),
+    ("GET", "/api/v1/events/{event_id:uuid}/results"): Scoped("event", allowed_for_owner=True),
+    # (Not read by the owner here: a stream that is allowed never ends.)
+    ("GET", "/api/v1/events/{event_id:uuid}/results/stream"): Scoped("event"),
+    ("GET", "/api/v1/events/{event_id:uuid}/receipts"): Scoped("event"),
+    ("POST", "/api/v1/events/{event_id:uuid}/paper-counts"): Scoped(
+        "event", {"counts": {"00000000-0000-4000-8000-000000000000": 1}}
+    ),
+    ("GET", "/events/{event_id:uuid}/live"): Public(
+        "the big-screen page is static HTML; it reads everything with the viewer's token"
+    ),
     # Categories are city-wide: only admins change them, whatever area others hold.
     ("PATCH", "/api/v1/categories/{code:str}"): Scoped(
         "category", {"name_zh": "越权改名", "retired": True}
@@ -73,7 +109,53 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ("GET", "/api/v1/facilities/{facility_id:uuid}"): Public(
         "facilities are public places (clinics, parks, markets), open to every resident"
     ),
-    ("GET", "/api/v1/areas/{area_id:uuid}/coverage"): Scoped("community"),
+    ("GET", "/api/v1/areas/{area_id:uuid}/coverage"): Scoped("area"),
+    # Administration: staff roles, residents, areas, home changes (src/staff, src/areas).
+    ("GET", "/api/v1/areas/{area_id:uuid}/staff"): Scoped("area", allowed_for_owner=True),
+    ("POST", "/api/v1/areas/{area_id:uuid}/staff"): Scoped(
+        "area", {"user_id": "0190a0a0-0000-7000-8000-000000000000", "role": "committee"}
+    ),
+    ("DELETE", "/api/v1/areas/{area_id:uuid}/staff/{user_id:uuid}"): Scoped(
+        "area_member", query={"role": "committee"}
+    ),
+    ("GET", "/api/v1/areas/{area_id:uuid}/residents"): Scoped("area", allowed_for_owner=True),
+    ("PATCH", "/api/v1/areas/{area_id:uuid}"): Scoped("area", {"name": "越权改名"}),
+    ("PATCH", "/api/v1/users/{user_id:uuid}"): Scoped(
+        "user", {"home_community_id": "0190a0a0-0000-7000-8000-000000000000", "reason": "越权"}
+    ),
+    # Ratings at review meetings (src/ratings): "review" is an open review meeting of the
+    # target community, "rating" a resident's rating there.
+    ("GET", "/api/v1/areas/{area_id:uuid}/satisfaction"): Scoped("area", allowed_for_owner=True),
+    ("GET", "/api/v1/projects/{project_id:uuid}/satisfaction"): Scoped(
+        "project", allowed_for_owner=True
+    ),
+    ("POST", "/api/v1/events/{event_id:uuid}/ratings"): Scoped("review", {"scores": RATING_SCORES}),
+    ("GET", "/api/v1/events/{event_id:uuid}/ratings/mine"): Scoped("review"),
+    ("PUT", "/api/v1/events/{event_id:uuid}/ratings/mine"): Scoped(
+        "review", {"scores": RATING_SCORES}
+    ),
+    ("GET", "/api/v1/events/{event_id:uuid}/ratings/summary"): Scoped(
+        "review", allowed_for_owner=True
+    ),
+    ("GET", "/api/v1/events/{event_id:uuid}/ratings/comments"): Scoped(
+        "review", allowed_for_owner=True
+    ),
+    ("GET", "/api/v1/events/{event_id:uuid}/ratings/criteria"): Scoped(
+        "review", allowed_for_owner=True
+    ),
+    ("PUT", "/api/v1/events/{event_id:uuid}/ratings/criteria"): Scoped(
+        "review", {"criteria": [{"code": "overall", "name_zh": "总体", "name_en": "Overall"}]}
+    ),
+    ("POST", "/api/v1/events/{event_id:uuid}/ratings/paper-counts"): Scoped(
+        "review", {"counts": {"overall": {"5": 1}}}
+    ),
+    ("POST", "/api/v1/events/{event_id:uuid}/ratings/{rating_id:uuid}/hide"): Scoped(
+        "rating", {"reason": "越权隐藏"}
+    ),
+    ("POST", "/api/v1/events/{event_id:uuid}/ratings/{rating_id:uuid}/restore"): Scoped("rating"),
+    ("POST", "/api/v1/events/{event_id:uuid}/ratings/{rating_id:uuid}/proposal"): Scoped(
+        "rating", {"title": "越权转建议", "category": "public_space"}
+    ),
 }
 
 _PARAM = re.compile(r"\{[^}]+\}")
@@ -129,24 +211,54 @@ async def test_other_areas_get_403_or_404(
     assert made.status_code == 201, made.text
     proposal = await submit(client, w.h["resident"], title="只属于本社区")
     project = await create_project(client, w.h["committee"], w.a, title="只属于本社区的项目")
-    targets = {
+    async with db() as session:
+        outbox_item = await session.scalar(
+            select(func.min(OutboxItem.id)).where(
+                OutboxItem.ordering_key == f"proposal:{proposal['id']}"
+            )
+        )
+    assert outbox_item is not None
+    event = await create_event(
+        client, w.h["committee"], w.a, options=["方案一", "方案二"], open_it=True
+    )
+    review = await create_event(
+        client, w.h["committee"], w.a, kind="review", project_id=project["id"], open_it=True
+    )
+    rated = await client.post(
+        f"/api/v1/events/{review['id']}/ratings",
+        json={"scores": RATING_SCORES, "comment": "只属于本社区的评价"},
+        headers=w.h["resident"],
+    )
+    assert rated.status_code == 201, rated.text
+    targets: dict[str, str | list[str]] = {
         "proposal": proposal["id"],
         "project": project["id"],
         "category": category,
-        "community": str(w.a.id),
+        "area": str(w.a.id),
+        "area_member": [str(w.a.id), str(w.committee.id)],
+        "user": str(w.resident.id),
+        "outbox_item": str(outbox_item),
+        "event": event["id"],
+        "review": review["id"],
+        "rating": [review["id"], rated.json()["id"]],
     }
 
     failures = []
     for (method, path), rule in sorted(ROUTES.items()):
         if isinstance(rule, Public) or (method, path) not in routes_with_path_parameters(app):
             continue
-        url = _PARAM.sub(targets[rule.target], path, count=1)
+        url = path
+        target = targets[rule.target]
+        for value in [target] if isinstance(target, str) else target:
+            url = _PARAM.sub(value, url, count=1)
         if rule.allowed_for_owner:
             # The URL is right: the target's own committee reads it.
-            owner = await client.request(method, url, headers=w.h["committee"])
+            owner = await client.request(method, url, params=rule.query, headers=w.h["committee"])
             assert owner.status_code == 200, (method, url, owner.text)
         for who, headers in callers.items():
-            response = await client.request(method, url, json=rule.body, headers=headers)
+            response = await client.request(
+                method, url, params=rule.query, json=rule.body, headers=headers
+            )
             if response.status_code not in (403, 404):
                 failures.append((who, method, path, response.status_code, response.text[:200]))
     assert not failures, failures
@@ -158,5 +270,19 @@ async def test_other_areas_get_403_or_404(
     kept = await client.get(f"/api/v1/projects/{project['id']}", headers=w.h["resident"])
     assert kept.json()["title"] == "只属于本社区的项目" and kept.json()["status"] == "planned"
     assert kept.json()["progress"] == []
+    staff = await client.get(f"/api/v1/areas/{w.a.id}/staff", headers=w.h["committee"])
+    assert str(w.committee.id) in staff.text
+    area = await client.get(f"/api/v1/areas/{w.a.id}")
+    assert area.json()["name"] == w.a.name
+    mine = await client.get(f"/api/v1/events/{review['id']}/ratings/mine", headers=w.h["resident"])
+    assert mine.json()["comment_hidden"] is False and mine.json()["proposal_id"] is None
+    assert mine.json()["revision"] == 1
+    summary = await client.get(
+        f"/api/v1/events/{review['id']}/ratings/summary", headers=w.h["committee"]
+    )
+    assert summary.json()["count"] == 1 and summary.json()["paper"]["count"] == 0
     listed = await client.get("/api/v1/categories")
     assert {c["code"]: c["name_zh"] for c in listed.json()}[category] == "测试分类"
+    meeting = await client.get(f"/api/v1/events/{event['id']}", headers=w.h["resident"])
+    assert meeting.json()["status"] == "open" and meeting.json()["check_in_count"] == 0
+    assert meeting.json()["voter_count"] == 0 and len(meeting.json()["options"]) == 2

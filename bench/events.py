@@ -1,0 +1,489 @@
+"""Votes at a venue: 5,000 residents each send their ballot twice while SSE clients watch.
+
+Seeds (COPY) 5,000 verified residents of 曹杨一村 with a sign-in each (tokens are minted
+with the bench server's secret), creates open coordination meetings through the API, then
+measures next to the same run's GET /health (the plain JSON endpoint):
+
+- ``SQL-only ballot``: the very statement of the ballot path, prepared, on raw asyncpg
+  connections, no HTTP (its ceiling);
+- ``POST ballots (5,000 × 2)``: every voter sends the same ballot twice with one
+  Idempotency-Key, the two copies racing on two connections (a double tap that is also a
+  retry): exactly one ballot per voter must come out, and both replies must be 201 with the
+  same receipt; all while ``WATCHERS`` SSE clients follow the results stream;
+- ``POST ballots at 500/s``: the same at a paced 500 ballots/s (open loop), for p99;
+- ``SSE delivery``: for every watcher and every ballot, the time from the ballot's 201 to the
+  first tally that counts it (p50/p99);
+- ``GET results`` under load.
+
+Goals (issue 4): ≥ 1,500 ballots/s, p99 < 100 ms at 500 ballots/s, ballots ≥ ¼ of /health,
+SSE delay p99 < 1 s; the final tally has exactly one ballot per voter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import re
+import sys
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.harness import Context
+from bench.loadgen import Result, _request_bytes, percentile
+
+VOTERS = 5_000
+WATCHERS = int(os.environ.get("BENCH_EVENTS_WATCHERS", "500"))
+PACED_RATE = 500.0
+COMMUNITY = "310107012001"  # 曹杨一村
+COMMITTEE = "13900002101"  # 曹杨一村居委
+SECRET = "bench-secret-bench-secret-bench-secret-01"
+SERVER_ENV = {"LIFECIRCLE_SECRET_KEY": SECRET}
+CONNECTIONS = 64
+_VOTERS_RE = re.compile(rb'"voters":\s*(\d+)')
+
+
+# --- seeding ------------------------------------------------------------------------------
+
+
+async def seed_voters(ctx: Context) -> tuple[list[uuid.UUID], list[str]]:
+    from src.config import Settings
+    from src.core.auth import issue_access_token
+
+    settings = Settings(secret_key=SECRET, access_token_ttl_s=3600)
+    conn = await ctx.pg()
+    try:
+        community = await conn.fetchval("SELECT id FROM areas WHERE code = $1", COMMUNITY)
+        now = dt.datetime.now(dt.UTC)
+        users = [
+            (uuid.uuid4(), f"186{n:08d}", f"投票居民{n}", True, community, now)
+            for n in range(VOTERS)
+        ]
+        families = [(uuid.uuid4(), u[0], "dev", now) for u in users]
+        await conn.copy_records_to_table(
+            "users",
+            records=users,
+            columns=["id", "phone", "display_name", "verified", "home_community_id", "created_at"],
+        )
+        await conn.copy_records_to_table(
+            "auth_families", records=families, columns=["id", "user_id", "method", "created_at"]
+        )
+        await conn.execute("ANALYZE users; ANALYZE auth_families")
+    finally:
+        await conn.close()
+    tokens = [issue_access_token(settings, f[1], f[0]) for f in families]
+    return [u[0] for u in users], tokens
+
+
+async def open_meeting(ctx: Context, title: str) -> tuple[str, list[str], str]:
+    committee = await ctx.token(COMMITTEE)
+    h = ctx.auth_headers(committee)
+    async with ctx.http() as http:
+        areas = (await http.get("/api/v1/areas", params={"level": "community"})).json()
+        community = next(a["id"] for a in areas if a["code"] == COMMUNITY)
+        now = dt.datetime.now(dt.UTC)
+        made = await http.post(
+            "/api/v1/events",
+            json={
+                "kind": "coordination",
+                "title": title,
+                "community_id": community,
+                "starts_at": now.isoformat(),
+                "ends_at": (now + dt.timedelta(hours=2)).isoformat(),
+                "voting": {"results_visibility": "live"},
+            },
+            headers=h,
+        )
+        made.raise_for_status()
+        eid = made.json()["id"]
+        options = []
+        for name in ("方案一", "方案二", "方案三"):
+            added = await http.post(
+                f"/api/v1/events/{eid}/options", json={"title": name}, headers=h
+            )
+            added.raise_for_status()
+            options.append(added.json()["id"])
+        (await http.post(f"/api/v1/events/{eid}/open", headers=h)).raise_for_status()
+    return eid, options, committee
+
+
+# --- the ballot client (a separate process: python -m bench.events ballots) ----------------
+
+
+def ballot_requests(
+    base_url: str, eid: str, options: list[str], tokens: list[str], seed: int
+) -> list[str]:
+    """Two identical requests per voter (same Idempotency-Key), adjacent in the list."""
+    url = urlsplit(base_url)
+    host = f"{url.hostname}:{url.port}"
+    rng = random.Random(seed)
+    out = []
+    for n, token in enumerate(tokens):
+        body = json.dumps({"option_ids": [rng.choice(options)]}).encode()
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"ballot-{seed}-{n}",
+        }
+        raw = _request_bytes("POST", host, f"/api/v1/events/{eid}/ballots", headers, body)
+        out += [raw.decode("latin-1")] * 2
+    return out
+
+
+async def _ballot_client(spec: dict[str, Any]) -> dict[str, Any]:
+    url = urlsplit(spec["base_url"])
+    queue = [r.encode("latin-1") for r in spec["requests"]]
+    rate: float | None = spec.get("rate")
+    latencies: list[float] = []
+    done_at: list[float] = []  # wall-clock time of each 201 whose body is a new ballot
+    receipts: dict[int, bytes] = {}
+    statuses: dict[str, int] = {}
+    errors = 0
+    position = 0
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        nonlocal position, errors
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        while position < len(queue):
+            index = position
+            position += 1
+            if rate is not None:
+                # Open loop: request pairs leave at the paced rate whatever the replies do.
+                due = started + (index // 2) / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            sent = time.perf_counter()
+            writer.write(queue[index])
+            try:
+                status, body = await _read_with_body(reader)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                errors += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(url.hostname, url.port)
+                continue
+            latencies.append((time.perf_counter() - sent) * 1000)
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if status == 201:
+                pair = index // 2
+                first = receipts.setdefault(pair, body)
+                if first is body:
+                    done_at.append(time.time())
+                elif first != body:
+                    errors += 1  # a replay that differs from the first reply
+        writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(spec["connections"])))
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "errors": errors,
+        "elapsed_s": time.perf_counter() - started,
+        "done_at": done_at,
+    }
+
+
+async def _read_with_body(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+# --- the watcher client (python -m bench.events watch) ---------------------------------------
+
+
+async def _watch_client(spec: dict[str, Any]) -> dict[str, Any]:
+    url = urlsplit(spec["base_url"])
+    request = _request_bytes(
+        "GET",
+        f"{url.hostname}:{url.port}",
+        spec["path"],
+        {"Authorization": f"Bearer {spec['token']}", "Accept": "text/event-stream"},
+        None,
+    )
+    seen: list[list[tuple[float, int]]] = []
+    connected = 0
+    stop_at = time.time() + spec["duration_s"]
+
+    async def watcher() -> None:
+        nonlocal connected
+        record: list[tuple[float, int]] = []
+        seen.append(record)
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        writer.write(request)
+        await reader.readuntil(b"\r\n\r\n")
+        connected += 1
+        buffer = b""
+        try:
+            while time.time() < stop_at:
+                chunk = await asyncio.wait_for(reader.read(65536), max(0.1, stop_at - time.time()))
+                if not chunk:
+                    break
+                buffer += chunk
+                now = time.time()
+                for match in _VOTERS_RE.finditer(buffer):
+                    record.append((now, int(match.group(1))))
+                buffer = buffer[buffer.rfind(b"\n") + 1 :] if b"\n" in buffer else buffer
+                if b'"final": true' in chunk:
+                    break
+        except (TimeoutError, OSError):
+            pass
+        writer.close()
+
+    await asyncio.gather(*(watcher() for _ in range(spec["count"])))
+    return {"seen": seen, "connected": connected}
+
+
+def _client_main() -> None:
+    mode = sys.argv[1]
+    spec = json.loads(sys.stdin.read())
+    import uvloop
+
+    runner = _ballot_client if mode == "ballots" else _watch_client
+    sys.stdout.write(json.dumps(uvloop.run(runner(spec))))
+
+
+async def _spawn(mode: str, spec: dict[str, Any]) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.events",
+        mode,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(spec).encode())
+    await proc.stdin.drain()
+    proc.stdin.close()
+    return proc
+
+
+async def _collect(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+    assert proc.stdout is not None
+    out = await proc.stdout.read()
+    await proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench client exited with {proc.returncode}")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+async def run_ballots(
+    ctx: Context,
+    label: str,
+    requests: list[str],
+    *,
+    rate: float | None = None,
+    procs: int = 2,
+) -> tuple[Result, list[float]]:
+    # Keep each voter's two copies together in one process (pairs are adjacent).
+    shares: list[list[str]] = [[] for _ in range(procs)]
+    for pair in range(len(requests) // 2):
+        shares[pair % procs] += requests[2 * pair : 2 * pair + 2]
+    started = time.perf_counter()
+    spawned = [
+        await _spawn(
+            "ballots",
+            {
+                "base_url": ctx.base_url,
+                "requests": share,
+                "connections": CONNECTIONS // procs,
+                "rate": rate / procs if rate else None,
+            },
+        )
+        for share in shares
+    ]
+    reports = [await _collect(p) for p in spawned]
+    elapsed = time.perf_counter() - started
+    latencies = sorted(x for r in reports for x in r["latencies"])
+    statuses: dict[str, int] = {}
+    for r in reports:
+        for code, n in r["statuses"].items():
+            statuses[code] = statuses.get(code, 0) + n
+    done_at = sorted(t for r in reports for t in r["done_at"])
+    ballots = len(done_at)
+    result = Result(
+        label=label,
+        rps=ballots / elapsed,
+        p50_ms=percentile(latencies, 0.5),
+        p99_ms=percentile(latencies, 0.99),
+        count=len(latencies),
+        errors=sum(r["errors"] for r in reports),
+        statuses=statuses,
+        duration_s=elapsed,
+        concurrency=CONNECTIONS,
+    )
+    return result, done_at
+
+
+def delivery_delays(done_at: list[float], seen: list[list[tuple[float, int]]]) -> list[float]:
+    """For each watcher and each ballot n (the n-th 201): first time the watcher saw a tally
+    counting ≥ n, minus the time of that 201 (at most 0: the tally may beat the reply)."""
+    delays: list[float] = []
+    for record in seen:
+        counted = 0
+        for at, voters in record:
+            while counted < min(voters, len(done_at)):
+                delays.append(max(0.0, at - done_at[counted]) * 1000)
+                counted += 1
+    return sorted(delays)
+
+
+async def sql_only(ctx: Context, user_ids: list[uuid.UUID], families: int = 8) -> Result:
+    """The ballot statement itself, prepared on raw asyncpg connections (no HTTP)."""
+    from src.votes.repository import _CAST
+
+    eid, options, _ = await open_meeting(ctx, "SQL-only ballot ceiling")
+    conn = await ctx.pg()
+    try:
+        community = await conn.fetchval("SELECT id FROM areas WHERE code = $1", COMMUNITY)
+        fams = {
+            r["user_id"]: r["id"]
+            for r in await conn.fetch(
+                "SELECT id, user_id FROM auth_families WHERE user_id = ANY($1)", user_ids
+            )
+        }
+    finally:
+        await conn.close()
+    latencies: list[float] = []
+    queue = list(user_ids)
+
+    async def worker(conn: Any) -> None:
+        statement = await conn.prepare(_CAST)
+        while queue:
+            user = queue.pop()
+            sent = time.perf_counter()
+            row = await statement.fetchrow(
+                uuid.UUID(eid), user, fams[user], community, False, None, None,
+                uuid.uuid4(), uuid.uuid4().hex[:19], [uuid.UUID(options[0])],
+            )  # fmt: skip
+            latencies.append((time.perf_counter() - sent) * 1000)
+            assert row["inserted"]
+
+    conns = [await ctx.pg() for _ in range(families)]
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker(c) for c in conns))
+    finally:
+        for c in conns:
+            await c.close()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Result(
+        label="SQL-only ballot",
+        rps=len(latencies) / elapsed,
+        p50_ms=percentile(latencies, 0.5),
+        p99_ms=percentile(latencies, 0.99),
+        count=len(latencies),
+        errors=0,
+        statuses={},
+        duration_s=elapsed,
+        concurrency=families,
+    )
+
+
+async def check_tally(ctx: Context, eid: str, committee: str, expected: int) -> dict[str, Any]:
+    conn = await ctx.pg()
+    try:
+        voters = await conn.fetchval(
+            "SELECT count(*) FROM ballot_voters WHERE event_id = $1", uuid.UUID(eid)
+        )
+        ballots = await conn.fetchval(
+            "SELECT count(*) FROM ballots WHERE event_id = $1", uuid.UUID(eid)
+        )
+    finally:
+        await conn.close()
+    async with ctx.http() as http:
+        closed = await http.post(f"/api/v1/events/{eid}/close", headers=ctx.auth_headers(committee))
+        closed.raise_for_status()
+        final = (
+            await http.get(f"/api/v1/events/{eid}/results", headers=ctx.auth_headers(committee))
+        ).json()
+    ok = (
+        voters
+        == ballots
+        == expected
+        == final["voters"]
+        == sum(o["votes"] for o in final["options"])
+    )
+    return {"voters": voters, "ballots": ballots, "expected": expected, "tally_ok": ok}
+
+
+async def run(ctx: Context) -> None:
+    base = await ctx.baseline()
+    ctx.record("GET /health (baseline)", base)
+    started = time.monotonic()
+    user_ids, tokens = await seed_voters(ctx)
+    await ctx.restart_server()
+    ctx.note("seeded voters (COPY)", voters=VOTERS, seconds=round(time.monotonic() - started, 1))
+
+    sql = await sql_only(ctx, user_ids[: VOTERS // 2])
+    ctx.record("SQL-only ballot, 8 raw asyncpg conns", sql, base)
+
+    # The main run: everyone votes twice while the watchers follow the stream.
+    eid, options, committee = await open_meeting(ctx, "曹杨一村中心绿地方案（压测）")
+    requests = ballot_requests(ctx.base_url, eid, options, tokens, seed=1)
+    watch_procs = 2
+    watchers = [
+        await _spawn(
+            "watch",
+            {
+                "base_url": ctx.base_url,
+                "path": f"/api/v1/events/{eid}/results/stream",
+                "token": tokens[0],
+                "count": WATCHERS // watch_procs,
+                "duration_s": ctx.scaled(120),
+            },
+        )
+        for _ in range(watch_procs)
+    ]
+    await asyncio.sleep(3)  # let the streams connect
+    result, done_at = await run_ballots(
+        ctx, f"POST ballots ({VOTERS:,} × 2, {WATCHERS} SSE)", requests
+    )
+    ctx.record(result.label, result, base, ballots_per_s=round(result.rps, 1))
+    results_load = await ctx.load(
+        "GET results (resident)",
+        "GET",
+        f"/api/v1/events/{eid}/results",
+        headers=ctx.auth_headers(tokens[1]),
+        duration_s=5,
+    )
+    ctx.record("GET results", results_load, base)
+    tally = await check_tally(ctx, eid, committee, VOTERS)
+    ctx.note("final tally (one ballot per voter)", **tally)
+    reports = [await _collect(p) for p in watchers]
+    seen = [record for r in reports for record in r["seen"]]
+    delays = delivery_delays(done_at, seen)
+    ctx.note(
+        "SSE delivery delay",
+        watchers=sum(r["connected"] for r in reports),
+        samples=len(delays),
+        p50_ms=round(percentile(delays, 0.5), 1) if delays else None,
+        p99_ms=round(percentile(delays, 0.99), 1) if delays else None,
+    )
+
+    # Paced: 500 ballots/s, each still sent twice.
+    paced_id, paced_options, paced_committee = await open_meeting(ctx, "限速投票（压测）")
+    paced_requests = ballot_requests(
+        ctx.base_url, paced_id, paced_options, tokens[: VOTERS // 2], seed=2
+    )
+    paced, _ = await run_ballots(
+        ctx, f"POST ballots at {PACED_RATE:.0f}/s", paced_requests, rate=PACED_RATE
+    )
+    ctx.record(paced.label, paced, base, ballots_per_s=round(paced.rps, 1))
+    ctx.note("paced tally", **await check_tally(ctx, paced_id, paced_committee, VOTERS // 2))
+
+
+if __name__ == "__main__":
+    _client_main()

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Stream
+
+from src.core.deps import CurrentUser, DbSession
+from src.core.errors import wants_english
+from src.core.pagination import DEFAULT_LIMIT, Limit, Page
+from src.exports import service
+from src.exports.schemas import ExportOut
+from src.exports.service import ExportFormat, ExportStream, ProposalExportQuery
+from src.models.proposal import ProposalStatus
+
+
+class ExportController(Controller):
+    path = "/api/v1/exports"
+    tags = ["exports"]
+
+    @get(
+        "/proposals",
+        summary="Export suggestions as CSV or XLSX (street staff, admins), streamed",
+        description=(
+            "Suggestions of a street or one community with replies, status history and "
+            "support counts. UTF-8 CSV with BOM and CRLF, or XLSX. Phones masked, anonymous "
+            "authors anonymous, coordinates rounded to about 100 m. Header X-Export-Id names "
+            "the export record."
+        ),
+    )
+    async def proposals(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        format: FromQuery[ExportFormat] = ExportFormat.csv,
+        street_id: FromQuery[uuid.UUID | None] = None,
+        community_id: FromQuery[uuid.UUID | None] = None,
+        status: FromQuery[ProposalStatus | None] = None,
+        category: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        event_id: FromQuery[uuid.UUID | None] = None,
+        date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
+    ) -> Stream:
+        settings = state.settings
+        await state.limiter.check(
+            f"export:{principal.user_id}", settings.export_limit, settings.export_window_s
+        )
+        plan = await service.plan_proposals(
+            db_session,
+            principal,
+            ProposalExportQuery(
+                format=format,
+                street_id=street_id,
+                community_id=community_id,
+                status=status,
+                category=category,
+                event_id=event_id,
+                date_from=date_from,
+                date_to=date_to,
+            ),
+            english=wants_english(request),
+        )
+        stream = ExportStream(
+            plan,
+            service.asyncpg_dsn(settings.database_url),
+            idle_timeout_s=settings.export_idle_timeout_s,
+        )
+        await stream.open()
+        return Stream(
+            stream.chunks(),
+            media_type=plan.media_type,
+            headers={
+                "Content-Disposition": plan.content_disposition(),
+                "X-Export-Id": str(plan.record_id),
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    @get("/", summary="Past exports, newest first (street staff, admins)")
+    async def list_exports(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[ExportOut]:
+        items, next_cursor = await service.list_exports(
+            db_session, principal, cursor=cursor, limit=limit
+        )
+        return Page(items=items, next_cursor=next_cursor)

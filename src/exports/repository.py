@@ -1,0 +1,309 @@
+"""All SQL of the exports: the export query of each kind, the export records, the listing.
+
+The export query does the per-cell work PostgreSQL does best and cheapest: labels, phone
+masking, rounding of coordinates, dates in Shanghai time, formula neutralisation for CSV.
+Python then only moves rows from the cursor into the file writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.exports.writers import FORMULA_TRIGGERS, Column, Kind
+from src.models.export import ExportRecord, ExportStatus
+from src.models.proposal import ProposalCategory, ProposalStatus
+
+LOCAL_TZ = "Asia/Shanghai"
+
+STATUS_LABELS: dict[ProposalStatus, tuple[str, str]] = {
+    ProposalStatus.submitted: ("已提交", "Submitted"),
+    ProposalStatus.under_review: ("审核中", "Under review"),
+    ProposalStatus.accepted: ("已采纳", "Accepted"),
+    ProposalStatus.rejected: ("未采纳", "Rejected"),
+    ProposalStatus.merged: ("已合并", "Merged"),
+    ProposalStatus.adopted: ("已立项", "Adopted into a project"),
+    ProposalStatus.done: ("已完成", "Done"),
+    ProposalStatus.hidden: ("已隐藏", "Hidden"),
+}
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    "committee": ("居委会", "Committee"),
+    "street": ("街道", "Street"),
+    "planner": ("社区规划师", "Planner"),
+    "admin": ("管理员", "Administrator"),
+}
+ANONYMOUS = ("匿名居民", "Anonymous resident")
+
+PROPOSAL_COLUMNS: tuple[Column, ...] = (
+    Column("id", "建议编号", "Suggestion ID", Kind.text, 38),
+    Column("community", "社区", "Community", Kind.text, 16),
+    Column("category", "类别", "Category", Kind.text, 20),
+    Column("title", "标题", "Title", Kind.text, 30),
+    Column("body", "内容", "Text", Kind.text, 60),
+    Column("status", "状态", "Status", Kind.text, 12),
+    Column("supports", "支持数", "Supports", Kind.int, 9),
+    Column("author", "提交人", "Author", Kind.text, 14),
+    Column("phone", "手机号（脱敏）", "Phone (masked)", Kind.text, 15),
+    Column("lat", "纬度（WGS-84，约百米）", "Latitude (WGS-84, ~100 m)", Kind.float, 12),
+    Column("lng", "经度（WGS-84，约百米）", "Longitude (WGS-84, ~100 m)", Kind.float, 12),
+    Column("created_at", "提交时间", "Submitted at", Kind.datetime, 20),
+    Column("updated_at", "更新时间", "Updated at", Kind.datetime, 20),
+    Column("reply_count", "回复数", "Replies", Kind.int, 9),
+    Column("replies", "回复内容", "Reply texts", Kind.text, 60),
+    Column("history", "状态变更记录", "Status history", Kind.text, 50),
+)
+
+
+@dataclass(frozen=True)
+class ProposalFilter:
+    street_id: uuid.UUID
+    community_id: uuid.UUID | None = None
+    status: ProposalStatus | None = None
+    category: str | None = None
+    event_id: uuid.UUID | None = None
+    created_from: dt.datetime | None = None  # inclusive
+    created_to: dt.datetime | None = None  # exclusive
+
+
+def _lit(value: str) -> str:
+    """A SQL string literal of one of our own constants."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _pick(pair: tuple[str, str], english: bool) -> str:
+    return pair[1] if english else pair[0]
+
+
+def _case(expr: str, labels: dict[Any, tuple[str, str]], english: bool) -> str:
+    whens = " ".join(
+        f"WHEN {_lit(str(key))} THEN {_lit(_pick(pair, english))}" for key, pair in labels.items()
+    )
+    return f"CASE {expr} {whens} ELSE {expr} END"
+
+
+_TRIGGERS_SQL = ", ".join(
+    "E'\\t'" if t == "\t" else "E'\\r'" if t == "\r" else _lit(t) for t in FORMULA_TRIGGERS
+)
+
+
+def _safe(expr: str) -> str:
+    """CSV only: an apostrophe before a cell a spreadsheet would run as a formula."""
+    return f"CASE WHEN left({expr}, 1) IN ({_TRIGGERS_SQL}) THEN '''' || {expr} ELSE {expr} END"
+
+
+def _local(expr: str, fmt: str) -> str:
+    return f"to_char({expr} AT TIME ZONE {_lit(LOCAL_TZ)}, {_lit(fmt)})"
+
+
+def _serial(expr: str) -> str:
+    """An Excel date serial (days since 1899-12-30) of the Shanghai wall-clock time."""
+    return (
+        f"(extract(epoch FROM date_trunc('second', {expr} AT TIME ZONE {_lit(LOCAL_TZ)}))"
+        " / 86400.0 + 25569)::float8"
+    )
+
+
+def _where(flt: ProposalFilter) -> tuple[str, list[Any]]:
+    args: list[Any] = [flt.street_id]
+    where = ["p.street_id = $1"]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if flt.community_id is not None:
+        where.append(f"p.community_id = {arg(flt.community_id)}")
+    if flt.status is not None:
+        where.append(f"p.status = {arg(flt.status.value)}::proposal_status")
+    if flt.category is not None:
+        where.append(f"p.category = {arg(flt.category)}")
+    if flt.event_id is not None:
+        where.append(f"p.event_id = {arg(flt.event_id)}")
+    if flt.created_from is not None:
+        where.append(f"p.created_at >= {arg(flt.created_from)}")
+    if flt.created_to is not None:
+        where.append(f"p.created_at < {arg(flt.created_to)}")
+    return " AND ".join(where), args
+
+
+class Shape(StrEnum):
+    """What each row of the export query looks like."""
+
+    typed = "typed"  # numbers as numbers, dates as Excel serials (the XLSX writer)
+    csv_columns = "csv_columns"  # every column as CSV text, neutralised (COPY ... csv)
+    csv_lines = "csv_lines"  # one column: the whole CSV record, quoted (the CSV writer)
+
+
+def _csv_field(expr: str, kind: Kind) -> str:
+    """One CSV field built by PostgreSQL: text always quoted (RFC 4180) and neutralised."""
+    if kind is not Kind.text:
+        return f"coalesce(({expr})::text, '')"
+    guard = f"CASE WHEN left({expr}, 1) IN ({_TRIGGERS_SQL}) THEN '''' ELSE '' END"
+    return f"""coalesce('"' || {guard} || replace({expr}, '"', '""') || '"', '')"""
+
+
+def proposals_query(flt: ProposalFilter, *, english: bool, shape: Shape) -> tuple[str, list[Any]]:
+    """The export query (positional ``$n`` parameters, for asyncpg) and its arguments."""
+    where, args = _where(flt)
+    typed = shape is Shape.typed
+
+    def when(expr: str) -> str:
+        return _serial(expr) if typed else _local(expr, "YYYY-MM-DD HH24:MI:SS")
+
+    status_label = _case("p.status::text", STATUS_LABELS, english)
+    from_label = _case("t.from_status::text", STATUS_LABELS, english)
+    to_label = _case("t.to_status::text", STATUS_LABELS, english)
+    role_label = _case("r.author_role", ROLE_LABELS, english)
+    category = "cat.name_en" if english else "cat.name_zh"
+    anonymous = _lit(_pick(ANONYMOUS, english))
+    sep = "'; '" if english else "'；'"
+    colon = "': '" if english else "'：'"
+    expressions = [
+        "p.id::text",
+        "c.name",
+        category,
+        "p.title",
+        "p.body",
+        status_label,
+        "p.support_count",
+        f"CASE WHEN p.anonymous THEN {anonymous} ELSE u.display_name END",
+        # Anonymous authors stay anonymous; others keep 3 + 4 digits (138****1234).
+        "CASE WHEN p.anonymous OR u.phone IS NULL THEN NULL"
+        " WHEN length(u.phone) >= 8 THEN left(u.phone, 3) || '****' || right(u.phone, 4)"
+        " ELSE '****' END",
+        # Three decimals: about 110 m, never a precise home location.
+        "round(p.lat::numeric, 3)::float8",
+        "round(p.lng::numeric, 3)::float8",
+        when("p.created_at"),
+        when("p.updated_at"),
+        "rep.n",
+        "rep.texts",
+        "hist.texts",
+    ]
+    assert len(expressions) == len(PROPOSAL_COLUMNS)
+    kinds = [c.kind for c in PROPOSAL_COLUMNS]
+    if shape is Shape.typed:
+        select_list = ",\n  ".join(expressions)
+    elif shape is Shape.csv_columns:
+        select_list = ",\n  ".join(
+            _safe(e) if k is Kind.text else e for e, k in zip(expressions, kinds, strict=True)
+        )
+    else:
+        fields = [_csv_field(e, k) for e, k in zip(expressions, kinds, strict=True)]
+        select_list = " || ',' || ".join(fields) + " AS line"
+    sql = f"""
+SELECT
+  {select_list}
+FROM proposals p
+JOIN areas c ON c.id = p.community_id
+JOIN proposal_categories cat ON cat.code = p.category
+JOIN users u ON u.id = p.author_id
+CROSS JOIN LATERAL (
+  SELECT count(*) AS n,
+         string_agg({_local("r.created_at", "YYYY-MM-DD HH24:MI")} || ' ' || {role_label}
+                    || {colon} || r.body, E'\\n' ORDER BY r.created_at, r.id) AS texts
+  FROM proposal_replies r WHERE r.proposal_id = p.id
+) rep
+CROSS JOIN LATERAL (
+  SELECT string_agg({_local("t.at", "YYYY-MM-DD")} || ' ' || {from_label} || '→' || {to_label},
+                    {sep} ORDER BY t.at, t.id) AS texts
+  FROM proposal_transitions t WHERE t.proposal_id = p.id
+) hist
+WHERE {where}
+ORDER BY p.created_at, p.id"""
+    return sql, args
+
+
+def proposals_count_query(flt: ProposalFilter) -> tuple[str, list[Any]]:
+    where, args = _where(flt)
+    return f"SELECT count(*) FROM proposals p WHERE {where}", args
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+async def category_exists(session: AsyncSession, code: str) -> bool:
+    found = await session.scalar(select(ProposalCategory.code).where(ProposalCategory.code == code))
+    return found is not None
+
+
+async def add_record(session: AsyncSession, record: ExportRecord) -> ExportRecord:
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def finish_record(
+    conn: asyncpg.Connection, record_id: uuid.UUID, status: ExportStatus, row_count: int
+) -> None:
+    await conn.execute(
+        "UPDATE exports SET status = $2::export_status, row_count = $3, finished_at = now()"
+        " WHERE id = $1",
+        record_id,
+        status.value,
+        row_count,
+    )
+
+
+@dataclass(frozen=True)
+class ListedExport:
+    record: ExportRecord
+    area_name: str
+    area_level: str
+    actor_name: str | None
+
+
+async def list_records(
+    session: AsyncSession,
+    *,
+    area_ids: Sequence[uuid.UUID] | None,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[ListedExport]:
+    """Newest first. ``area_ids`` None: everything (a city-wide admin); else the exports of
+    areas at or under any of them."""
+    clauses = []
+    params: dict[str, Any] = {"limit": limit + 1}
+    if area_ids is not None:
+        clauses.append("a.path && CAST(:areas AS uuid[])")
+        params["areas"] = list(area_ids)
+    if after is not None:
+        clauses.append("(e.created_at, e.id) < (:after_at, :after_id)")
+        params["after_at"], params["after_id"] = after
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = (
+        await session.execute(
+            text(
+                f"""
+                SELECT e.id, a.name AS area_name, a.level::text AS area_level,
+                       u.display_name AS actor_name
+                FROM exports e
+                JOIN areas a ON a.id = e.area_id
+                LEFT JOIN users u ON u.id = e.actor_id
+                {where}
+                ORDER BY e.created_at DESC, e.id DESC
+                LIMIT :limit
+                """
+            ),
+            params,
+        )
+    ).all()
+    if not rows:
+        return []
+    records = {
+        r.id: r
+        for r in await session.scalars(
+            select(ExportRecord).where(ExportRecord.id.in_([row.id for row in rows]))
+        )
+    }
+    return [
+        ListedExport(records[row.id], row.area_name, row.area_level, row.actor_name) for row in rows
+    ]

@@ -1,0 +1,359 @@
+"""Votes of coordination meetings: the secret ballot, results and their visibility, the
+published receipts and the paper/hand counts of the venue."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from src.config import Settings
+from src.core import audit
+from src.core.auth import Principal, TokenClaims, load_principal
+from src.core.errors import AppError, Message, conflict, not_found, unprocessable
+from src.core.pagination import decode_cursor, paginate
+from src.events import repository as events_repository
+from src.events.eligibility import ensure_eligible, rules_of
+from src.events.schemas import Eligibility, ResultsVisibility, VotingRules
+from src.events.service import Access, event_not_open, load_access, load_managed
+from src.models.event import Event, EventKind, EventStatus
+from src.votes import live, repository, secrecy, tally
+from src.votes.schemas import BallotOut, MyBallotOut, PaperCountsIn, ReceiptOut, ResultsOut
+
+MAX_PAPER_COUNT = 1_000_000
+
+
+def no_vote() -> AppError:
+    return AppError(404, "no_vote", Message("该会议没有投票", "This meeting has no vote"))
+
+
+def already_voted() -> AppError:
+    return conflict("already_voted", "您已经投过票了", "You have already voted in this meeting")
+
+
+# --- checking a choice ---------------------------------------------------------------
+
+
+def check_choice(
+    option_ids: list[uuid.UUID], valid: frozenset[uuid.UUID], max_choices: int
+) -> None:
+    if len(set(option_ids)) != len(option_ids):
+        raise unprocessable("duplicate_options", "选项不能重复", "An option appears twice")
+    if any(o not in valid for o in option_ids):
+        raise unprocessable(
+            "unknown_option", "选项不属于本次会议", "An option is not one of this meeting's"
+        )
+    if len(option_ids) > max_choices:
+        raise unprocessable(
+            "too_many_choices",
+            f"最多可选 {max_choices} 项",
+            f"At most {max_choices} choices are allowed",
+        )
+
+
+@dataclass(frozen=True)
+class BallotRules:
+    """What a ballot needs to know of an open meeting; cached per process, since options and
+    rules no longer change once a meeting has left draft."""
+
+    community_id: uuid.UUID
+    need_check_in: bool
+    max_choices: int
+    option_ids: frozenset[uuid.UUID]
+
+    def accepts(self, option_ids: list[uuid.UUID]) -> bool:
+        return (
+            len(option_ids) <= self.max_choices
+            and len(set(option_ids)) == len(option_ids)
+            and all(o in self.option_ids for o in option_ids)
+        )
+
+
+class RulesCache:
+    def __init__(self, limit: int = 1000) -> None:
+        self.limit = limit
+        self._rules: dict[uuid.UUID, BallotRules] = {}
+
+    async def get(self, pool: asyncpg.Pool, event_id: uuid.UUID) -> BallotRules | None:
+        found = self._rules.get(event_id)
+        if found is not None:
+            return found
+        row = await repository.ballot_rules(pool, event_id)
+        if row is None or row["kind"] != EventKind.coordination.value:
+            return None
+        rules = VotingRules.model_validate(row["voting"] or {})
+        found = BallotRules(
+            community_id=row["community_id"],
+            need_check_in=rules.eligibility == Eligibility.checked_in,
+            max_choices=rules.max_choices,
+            option_ids=frozenset(row["option_ids"]),
+        )
+        if row["status"] != EventStatus.draft.value:
+            if len(self._rules) >= self.limit:
+                self._rules.clear()
+            self._rules[event_id] = found
+        return found
+
+
+@dataclass(frozen=True)
+class BallotDeps:
+    settings: Settings
+    pool: asyncpg.Pool
+    sessionmaker: async_sessionmaker[AsyncSession]
+    rules: RulesCache
+
+
+async def _explain_refusal(
+    deps: BallotDeps, claims: TokenClaims, event_id: uuid.UUID, option_ids: list[uuid.UUID]
+) -> None:
+    """The slow path: check the ballot step by step and raise the precise error (401, 404,
+    ``event_not_open``, a bad choice, ``not_eligible``). Returns when nothing is wrong."""
+    async with deps.sessionmaker() as session:
+        principal = await load_principal(session, claims)
+        access = await load_access(session, principal, event_id)
+        event = access.event
+        if event.kind != EventKind.coordination:
+            raise no_vote()
+        if event.status != EventStatus.open:
+            raise event_not_open()
+        options = await events_repository.options(session, [event.id])
+        valid = frozenset(o.id for o in options.get(event.id, []))
+        check_choice(option_ids, valid, rules_of(event).max_choices)
+        await ensure_eligible(session, event, principal)
+
+
+async def cast_ballot(
+    deps: BallotDeps,
+    claims: TokenClaims,
+    event_id: uuid.UUID,
+    option_ids: list[uuid.UUID],
+    idempotency_key: str | None,
+) -> tuple[BallotOut, bool]:
+    """Record one ballot; returns (reply, replayed). A retry with the same
+    ``Idempotency-Key`` gets the first reply; any other second ballot is ``already_voted``."""
+    rules = await deps.rules.get(deps.pool, event_id)
+    if rules is None or not rules.accepts(option_ids):
+        await _explain_refusal(deps, claims, event_id, option_ids)
+        rules = await deps.rules.get(deps.pool, event_id)
+        assert rules is not None
+    secret = deps.settings.secret_key
+    ballot_id = uuid.uuid4()
+    receipt, receipt_raw = secrecy.new_receipt()
+    tag = sealed = None
+    if idempotency_key is not None:
+        tag = secrecy.replay_tag(secret, event_id, claims.user_id, idempotency_key)
+        sealed = secrecy.seal(
+            secret, event_id, claims.user_id, idempotency_key, ballot_id, receipt_raw
+        )
+    outcome = await repository.cast(
+        deps.pool,
+        event_id=event_id,
+        user_id=claims.user_id,
+        family_id=claims.family_id,
+        community_id=rules.community_id,
+        need_check_in=rules.need_check_in,
+        replay_tag=tag,
+        replay_sealed=sealed,
+        ballot_id=ballot_id,
+        receipt=receipt,
+        option_ids=sorted(option_ids),
+    )
+    if outcome.inserted:
+        live.announce(event_id)
+        return BallotOut(ballot_id=ballot_id, receipt=receipt), False
+    if outcome.status != EventStatus.open.value or not outcome.eligible:
+        await _explain_refusal(deps, claims, event_id, option_ids)
+        raise event_not_open()  # closed between the two looks
+    # The caller has voted already: the first reply again, or already_voted.
+    stored = await repository.replay_of(deps.pool, event_id, claims.user_id)
+    if idempotency_key is None or stored is None or stored[0] is None or stored[1] is None:
+        raise already_voted()
+    if not secrecy.hmac_equal(stored[0], tag):
+        raise already_voted()
+    opened = secrecy.unseal(secret, event_id, claims.user_id, idempotency_key, stored[1])
+    if opened is None:
+        raise already_voted()
+    first_id, first_receipt = opened
+    first_options = await repository.ballot_options(deps.pool, event_id, first_id)
+    if first_options is None or sorted(first_options) != sorted(option_ids):
+        raise unprocessable(
+            "idempotency_key_reused",
+            "该 Idempotency-Key 已用于另一个请求",
+            "This Idempotency-Key was used for a different request",
+        )
+    return BallotOut(ballot_id=first_id, receipt=first_receipt), True
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+async def _voting_access(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID
+) -> Access:
+    access = await load_access(session, principal, event_id)
+    if access.event.kind != EventKind.coordination:
+        raise no_vote()
+    return access
+
+
+async def may_see_results(
+    session: AsyncSession, event: Event, principal: Principal, staff: bool
+) -> bool:
+    """Staff always; everyone after close; otherwise as the meeting's rule says."""
+    if staff or event.status == EventStatus.closed:
+        return True
+    rule = rules_of(event).results_visibility
+    if rule == ResultsVisibility.live:
+        return True
+    if rule == ResultsVisibility.after_vote:
+        return await repository.has_voted(session, event.id, principal.user_id)
+    return False
+
+
+def masked(payload: dict[str, Any]) -> dict[str, Any]:
+    """The tally without the per-option figures (turnout and attendance stay)."""
+    return {
+        **payload,
+        "hidden": True,
+        "total_votes": None,
+        "options": [
+            {**o, "votes": None, "share": None, "online_votes": None, "paper_votes": None}
+            for o in payload["options"]
+        ],
+    }
+
+
+def shown(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "hidden": False}
+
+
+async def results(session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> ResultsOut:
+    access = await _voting_access(session, principal, event_id)
+    if not await may_see_results(session, access.event, principal, access.staff):
+        raise AppError(
+            403,
+            "results_hidden",
+            Message("投票结果暂不公开", "The results are not shown yet"),
+        )
+    return ResultsOut.model_validate(shown(await tally.results(session, access.event)))
+
+
+async def stream_access(session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> Access:
+    return await _voting_access(session, principal, event_id)
+
+
+# --- receipts and my ballot --------------------------------------------------------------
+
+
+async def receipts(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ReceiptOut], str | None]:
+    access = await _voting_access(session, principal, event_id)
+    if access.event.status != EventStatus.closed:
+        raise conflict(
+            "event_not_closed",
+            "会议结束后才公布回执",
+            "Receipts are published once the meeting is closed",
+        )
+    values = decode_cursor(cursor, 1)
+    after = str(values[0]) if values else None
+    rows = await repository.receipts(session, event_id, after, limit)
+    page, next_cursor = paginate(rows, limit, lambda r: (r[0],))
+    return [ReceiptOut(receipt=r, option_ids=o) for r, o in page], next_cursor
+
+
+async def mine(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, receipt: str | None
+) -> MyBallotOut:
+    access = await _voting_access(session, principal, event_id)
+    if not await repository.has_voted(session, event_id, principal.user_id):
+        raise AppError(404, "no_vote", Message("您还没有投票", "You have not voted"))
+    ballot = None
+    if receipt is not None:
+        if access.event.status != EventStatus.closed:
+            raise conflict(
+                "event_not_closed",
+                "会议结束后才能按回执查看选票",
+                "Ballots can be looked up by receipt once the meeting is closed",
+            )
+        chosen = await repository.receipt(session, event_id, receipt.strip().upper())
+        if chosen is None:
+            raise not_found("回执", "Receipt")
+        ballot = ReceiptOut(receipt=receipt.strip().upper(), option_ids=chosen)
+    return MyBallotOut(event_id=event_id, voted=True, ballot=ballot)
+
+
+# --- paper and hands -------------------------------------------------------------------------
+
+
+def _invalid_count(option: str) -> AppError:
+    error = unprocessable(
+        "invalid_count",
+        "票数须为 0 至 1000000 的整数",
+        "A count must be a whole number from 0 to 1000000",
+    )
+    error.errors = [{"field": f"counts.{option}", "message": "invalid count"}]
+    return error
+
+
+async def enter_paper_counts(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, data: PaperCountsIn
+) -> ResultsOut:
+    access = await load_managed(session, principal, event_id, lock="update")
+    event = access.event
+    if event.kind != EventKind.coordination:
+        raise no_vote()
+    if event.status != EventStatus.open:
+        raise event_not_open()
+    options = await events_repository.options(session, [event.id])
+    valid = {o.id for o in options.get(event.id, [])}
+    counts: dict[uuid.UUID, int] = {}
+    for key, value in data.counts.items():
+        try:
+            option_id = uuid.UUID(key)
+        except ValueError:
+            option_id = None
+        if option_id is None or option_id not in valid:
+            raise unprocessable(
+                "unknown_option", "选项不属于本次会议", "An option is not one of this meeting's"
+            )
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _invalid_count(key)
+        if not 0 <= value <= MAX_PAPER_COUNT:
+            raise _invalid_count(key)
+        counts[option_id] = value
+    rules = rules_of(event)
+    voters = data.voters
+    if voters is None:
+        if rules.method != "single":
+            raise unprocessable(
+                "invalid_count",
+                "多选投票请填写纸质投票人数（voters）",
+                "Give the number of paper voters (voters) for a multiple-choice vote",
+            )
+        voters = sum(counts.values())
+    await repository.set_paper_counts(session, event.id, counts, data.note, principal.user_id)
+    event.paper_voters = voters
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "event.paper_counts",
+        "event",
+        event.id,
+        area_id=event.community_id,
+        details={
+            "counts": {str(k): v for k, v in counts.items()},
+            "voters": voters,
+            "note": data.note,
+        },
+    )
+    live.after_commit(session, event.id)
+    return ResultsOut.model_validate(shown(await tally.results(session, event)))
