@@ -158,7 +158,9 @@ class NearbyRuntime:
         while True:
             try:
                 await self.refresh()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep polling: the next data version may load fine
                 logger.warning("walking graph refresh failed: %s", type(exc).__name__)
             await asyncio.sleep(self.settings.facilities_poll_s)
 
