@@ -1,9 +1,9 @@
 """The graph each worker queries: built once per data version, loaded from files by all.
 
 Every ``facilities_poll_s`` a worker reads the data key (one tiny query, off the request
-path). When it changed, the worker memory-maps ``<data_dir>/walk-graph/graph-<key>``; if no
-worker has built that yet, one builds it under a file lock while the others wait, then all
-load the same files. Requests never touch the database for walking times.
+path). When it changed, the worker memory-maps ``<data_dir>/walk-graph/graph-<key>-v<n>``;
+if no worker has built that yet, one has a child process build it under a file lock while
+the others wait, then all load the same files. Requests never touch the database for walking times.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import shutil
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,15 +26,11 @@ from litestar import Litestar
 
 from src.config import Settings
 from src.facilities_nearby import repository
-from src.facilities_nearby.graph import (
-    GRAPH_FORMAT,
-    Graph,
-    build_graph,
-    load_graph,
-    save_graph,
-)
+from src.facilities_nearby.build import graph_dir_name
+from src.facilities_nearby.graph import Graph, load_graph
 
 logger = logging.getLogger("lifecircle.facilities")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -50,11 +47,6 @@ class Loaded:
     graph: Graph
     categories: list[CategoryInfo]
     by_code: dict[str, int]
-
-
-def graph_dir_name(key: str) -> str:
-    """One directory per data version and file layout (a new layout never reads old files)."""
-    return f"graph-{key}-v{GRAPH_FORMAT}"
 
 
 def graph_root(settings: Settings) -> Path:
@@ -77,13 +69,17 @@ def _prune(root: Path, keep: str) -> None:
     """Drop graphs of old versions that nobody has loaded for an hour."""
     cutoff = time.time() - 3600
     for old in root.glob("graph-*"):
-        if old.name != graph_dir_name(keep) and old.stat().st_mtime < cutoff:
+        if old.name != keep and old.stat().st_mtime < cutoff:
             shutil.rmtree(old, ignore_errors=True)
 
 
 async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Path, dict[str, Any]]:
-    """Build the current version's graph files unless present; (directory, build stats)."""
-    root = graph_root(settings)
+    """Build the current version's graph files unless present; (directory, build stats).
+
+    The build runs in a child process (see :mod:`src.facilities_nearby.build`) under a file
+    lock, so one worker builds while the others wait, and no worker keeps the build's memory.
+    """
+    root = graph_root(settings).resolve()
     key = await repository.read_key(conn)
     directory = root / graph_dir_name(key)
     if directory.exists():
@@ -93,32 +89,26 @@ async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Pat
         if directory.exists():  # another worker built it while we waited
             return directory, {"built": False}
         started = time.perf_counter()
-        rows = await repository.read_network(conn)
-        read_s = time.perf_counter() - started
-        directory = root / graph_dir_name(rows.key)
-        if directory.exists():
-            return directory, {"built": False}
-
-        def build_and_save() -> None:
-            graph = build_graph(
-                rows.key,
-                rows.node_ids,
-                rows.node_lat,
-                rows.node_lng,
-                rows.edge_u,
-                rows.edge_v,
-                rows.edge_len,
-                rows.facilities,
-                [c["code"] for c in rows.categories],
-                settings.walk_snap_max_m,
-            )
-            graph.meta["category_info"] = rows.categories
-            save_graph(graph, directory)
-
-        await asyncio.to_thread(build_and_save)
-        stats = {"built": True, "read_s": read_s, "total_s": time.perf_counter() - started}
+        assert settings.database_url
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "src.facilities_nearby.build",
+            repository.plain_dsn(settings.database_url),
+            str(root),
+            str(settings.walk_snap_max_m),
+            cwd=PROJECT_ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await child.communicate()
+        if child.returncode != 0:
+            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+            raise RuntimeError(f"walking graph build failed: {tail[0][:300]}")
+        directory = Path(out.decode().strip().splitlines()[-1])
+        stats = {"built": True, "total_s": time.perf_counter() - started}
         logger.info("walking graph built", extra={"ms": round(stats["total_s"] * 1000)})
-        await asyncio.to_thread(_prune, root, rows.key)
+        await asyncio.to_thread(_prune, root, directory.name)
         return directory, stats
     finally:
         await asyncio.to_thread(_unlock, handle)
@@ -158,7 +148,9 @@ class NearbyRuntime:
         while True:
             try:
                 await self.refresh()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep polling: the next data version may load fine
                 logger.warning("walking graph refresh failed: %s", type(exc).__name__)
             await asyncio.sleep(self.settings.facilities_poll_s)
 

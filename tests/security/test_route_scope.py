@@ -32,7 +32,7 @@ from tests.proposals.helpers import make_world, submit
 
 @dataclass(frozen=True)
 class Scoped:
-    target: str  # what fills the path parameter: proposal | project | category | community
+    target: str  # which kind of object fills the path parameter: proposal | project | category
     body: dict[str, Any] | None = None  # a valid body, so only scope can refuse the call
     allowed_for_owner: bool = field(default=False)  # GETs: the owner's side gets 200
     query: dict[str, str] | None = None  # query parameters the route requires
