@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.models.system import AuditEntry, OutboxItem
 from src.models.user import Role
-from tests.builders import login, make_user
+from tests.builders import login, make_user, unique_code
 from tests.events.helpers import create_event
+from tests.projects.helpers import create_project
 from tests.proposals.helpers import make_world, move, submit
+from tests.security.test_route_scope import RATING_SCORES
 
 
 async def _audit(db: async_sessionmaker[AsyncSession], object_id: str) -> list[tuple[str, str]]:
@@ -140,3 +142,57 @@ async def test_the_audit_log_is_append_only(db: async_sessionmaker[AsyncSession]
         kept = await session.get(AuditEntry, entry_id)
         assert kept is not None and kept.action == "test.entry"
         assert await session.scalar(text("SELECT count(*) FROM audit_log")) > 1
+
+
+async def test_moderation_and_administration_are_audited(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    w = await make_world(db, client)
+    committee = str(w.committee.id)
+    admin_user = await make_user(db, role=Role.admin, city_admin=True)
+    admin = await login(client, admin_user)
+
+    # A rating's comment hidden and shown again at a review meeting.
+    project = await create_project(client, w.h["committee"], w.a)
+    review = await create_event(
+        client, w.h["committee"], w.a, kind="review", project_id=project["id"], open_it=True
+    )
+    rated = await client.post(
+        f"/api/v1/events/{review['id']}/ratings",
+        json={"scores": RATING_SCORES, "comment": "施工噪音太大"},
+        headers=w.h["resident"],
+    )
+    assert rated.status_code == 201, rated.text
+    rating = rated.json()["id"]
+    base = f"/api/v1/events/{review['id']}/ratings/{rating}"
+    hidden = await client.post(
+        f"{base}/hide", json={"reason": "含个人信息"}, headers=w.h["committee"]
+    )
+    assert hidden.status_code == 200, hidden.text
+    shown = await client.post(f"{base}/restore", headers=w.h["committee"])
+    assert shown.status_code == 200, shown.text
+    assert await _audit(db, rating) == [
+        ("rating.comment_hide", committee),
+        ("rating.comment_restore", committee),
+    ]
+
+    # A resident's home moved by an admin, with the reason kept.
+    moved = await client.patch(
+        f"/api/v1/users/{w.neighbour.id}",
+        json={"home_community_id": str(w.b.id), "reason": "搬家"},
+        headers=admin,
+    )
+    assert moved.status_code == 200, moved.text
+    assert await _audit(db, str(w.neighbour.id)) == [("user.home_change", str(admin_user.id))]
+
+    # A category created by an admin.
+    code = unique_code("au").lower()
+    made = await client.post(
+        "/api/v1/categories",
+        json={"code": code, "name_zh": "审计分类", "name_en": "Audited", "group": "care"},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    entries = await _audit(db, code)
+    assert len(entries) == 1 and entries[0][0].startswith("category.")
+    assert entries[0][1] == str(admin_user.id)
