@@ -165,6 +165,7 @@ CLI_MODULES: list[str] = [
     "src.exports.cli",
     "src.integrations.city_portal.cli",
     "src.facilities_nearby.cli",
+    "src.retention.cli",
 ]
 
 

@@ -103,3 +103,8 @@ class Settings(BaseSettings):
     event_public_base_url: str = "https://lifecircle.sh.cn"  # what the check-in QR points to
     event_ballot_pool_size: int = 10  # connections of the ballot path, per worker
     event_sse_keepalive_s: float = 15.0  # a comment line on idle result streams
+    # Security: personal data retention (``lifecircle purge``, src/retention).
+    retention_auth_days: int = 7  # expired refresh tokens and ended sign-in sessions
+    retention_outbox_days: int = 30  # delivered portal messages
+    retention_portal_events_days: int = 90  # webhook events received from the portal
+    retention_notifications_days: int = 180  # notifications the resident has read

@@ -49,6 +49,12 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log repeats ours and includes query strings.
     logging.getLogger("uvicorn.access").disabled = True
+    # Even at DEBUG, libraries must not write what passes through them: httpx logs every
+    # URL at INFO (WeChat's code exchange carries the app secret and the login code in its
+    # query), httpcore the headers, SQLAlchemy the statements' parameters (phones).
+    quiet = max(logging.WARNING, root.level)
+    for name in ("httpx", "httpcore", "sqlalchemy.engine", "sqlalchemy.pool"):
+        logging.getLogger(name).setLevel(quiet)
 
 
 def access_log_middleware(app: ASGIApp) -> ASGIApp:

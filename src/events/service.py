@@ -343,6 +343,16 @@ async def add_option(
         session, event.id, data.title, data.description, data.image_ids
     )
     await repository.touch(session, event.id)
+    # What residents will vote on is decided here: record who put it on the ballot.
+    await audit.record(
+        session,
+        principal,
+        "event.option_add",
+        "event",
+        event.id,
+        area_id=event.community_id,
+        details={"option_id": str(option.id), "title": option.title},
+    )
     return OptionOut.model_validate(option)
 
 

@@ -155,6 +155,8 @@ async def test_lifecycle_moves(
         ).all()
     assert actions == [
         "event.create",
+        "event.option_add",
+        "event.option_add",
         "event.open",
         "event.close",
         "event.create",

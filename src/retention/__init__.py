@@ -1,0 +1,1 @@
+"""Personal data retention: what is past its time is deleted (``lifecircle purge``)."""
