@@ -151,6 +151,7 @@ class TallyHub:
 
     async def _publisher(self) -> None:
         # Batched: a thousand ballots a second become ~20 messages a second per meeting.
+        failing = False  # Redis away: log the outage once, not every batch
         while True:
             await self._pending_event.wait()
             self._pending_event.clear()
@@ -164,8 +165,16 @@ class TallyHub:
                             pipe.publish(CHANNEL, str(event_id))
                         await pipe.execute()
                 except Exception:
-                    logger.warning("tally publish failed; waking local watchers", exc_info=True)
+                    if not failing:
+                        logger.warning(
+                            "tally publish failed; waking local watchers", exc_info=True
+                        )
+                    failing = True
                     self._wake(ids)
+                else:
+                    if failing:
+                        logger.info("tally publish restored")
+                    failing = False
             await asyncio.sleep(self.publish_every_s)
 
     async def _listener(self) -> None:
