@@ -146,7 +146,8 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     ) as http:
         yield http
     stop.set()
-    await lifespan
+    # A shutdown that never ends would hang the whole run (CI has a time limit): fail instead.
+    await asyncio.wait_for(lifespan, timeout=60)
 
 
 @pytest.fixture(scope="session")

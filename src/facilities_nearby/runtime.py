@@ -53,11 +53,21 @@ def graph_root(settings: Settings) -> Path:
     return Path(settings.data_dir) / "walk-graph"
 
 
-def _lock(path: Path) -> IO[str]:
+async def _lock(path: Path) -> IO[str]:
+    """The build lock, polled without blocking: a waiter that is cancelled (shutdown) leaves
+    no thread stuck in ``flock`` and no lock held by a handle nobody owns."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a")
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    return handle
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                await asyncio.sleep(0.1)
+    except BaseException:
+        handle.close()
+        raise
 
 
 def _unlock(handle: IO[str]) -> None:
@@ -84,7 +94,7 @@ async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Pat
     directory = root / graph_dir_name(key)
     if directory.exists():
         return directory, {"built": False}
-    handle = await asyncio.to_thread(_lock, root / "build.lock")
+    handle = await _lock(root / "build.lock")
     try:
         if directory.exists():  # another worker built it while we waited
             return directory, {"built": False}
@@ -111,7 +121,7 @@ async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Pat
         await asyncio.to_thread(_prune, root, directory.name)
         return directory, stats
     finally:
-        await asyncio.to_thread(_unlock, handle)
+        _unlock(handle)
 
 
 def _loaded_from(directory: Path) -> Loaded:

@@ -31,6 +31,7 @@ logger = logging.getLogger("lifecircle.votes.live")
 
 CHANNEL = "lifecircle:events:tally"
 _DIRTY_KEY = "lc_tally_dirty"
+POOL_CLOSE_TIMEOUT_S = 5.0
 
 
 def _comparable(payload: dict[str, Any]) -> dict[str, Any]:
@@ -298,5 +299,11 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         uninstall(hub)
-        await pool.close()
+        # A connection still held (a request cut off mid-ballot) must not stall shutdown:
+        # asyncpg's close() waits for every connection to come back.
+        try:
+            await asyncio.wait_for(pool.close(), timeout=POOL_CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            logger.warning("ballot pool did not close in time; terminating it")
+            pool.terminate()
         await hub.stop()
