@@ -433,8 +433,15 @@ async def run_faults(
             return "no worker found"
         victim = random.choice(pids)
         os.kill(victim, signal.SIGKILL)
-        await asyncio.sleep(2.0)
-        return f"SIGKILL pid {victim} of {pids}; workers now {worker_pids(server.proc.pid)}"
+        killed_at = time.monotonic()
+        # uvicorn's supervisor notices the dead worker and starts another one.
+        while time.monotonic() - killed_at < 60:
+            now = worker_pids(server.proc.pid)
+            if len(now) >= len(pids) and victim not in now:
+                respawn = time.monotonic() - killed_at
+                return f"SIGKILL pid {victim} of {pids}; new worker after {respawn:.1f}s: {now}"
+            await asyncio.sleep(0.1)
+        return f"SIGKILL pid {victim} of {pids}; NO new worker within 60 s"
 
     await asyncio.sleep(pause_s)
     await fault("postgres stop/start", pg_down, 4.0)
@@ -467,6 +474,39 @@ async def first_sse_tally(base_url: str, eid: str, token: str) -> dict[str, Any]
     except httpx.HTTPError as exc:
         return {"error": repr(exc)}
     return None
+
+
+@dataclass
+class Reader:
+    """The committee polling GET …/results through the faults: only 200 or 503 (or a
+    dropped connection), and the count of voters never goes backwards."""
+
+    last: int = 0
+    reads: int = 0
+
+    async def poll(
+        self, base_url: str, eid: str, token: str, tally: Tally, stop: asyncio.Event
+    ) -> None:
+        h = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base_url, timeout=5.0) as c:
+            while not stop.is_set():
+                try:
+                    r = await c.get(f"/api/v1/events/{eid}/results", headers=h)
+                except httpx.HTTPError:
+                    tally.count("results:connection_error")
+                    await asyncio.sleep(0.3)
+                    continue
+                tally.count(f"results:{r.status_code}")
+                if r.status_code == 200:
+                    self.reads += 1
+                    voters = r.json().get("voters")
+                    if not isinstance(voters, int) or voters < self.last:
+                        tally.wrong.append(f"results went from {self.last} to {voters} voters")
+                    else:
+                        self.last = voters
+                elif r.status_code != 503:
+                    tally.wrong.append(f"GET results {r.status_code}: {r.text[:200]}")
+                await asyncio.sleep(0.1)
 
 
 @dataclass
@@ -568,6 +608,8 @@ async def main_async(args: argparse.Namespace) -> int:
         following = [
             asyncio.ensure_future(w.follow(base, eid, committee, watch_stop)) for w in watchers
         ]
+        reader = Reader()
+        reading = asyncio.ensure_future(reader.poll(base, eid, committee, tally, watch_stop))
         load = asyncio.gather(*(paced(n) for n in range(len(tokens))))
         faults = await run_faults(base, pg, redis, server, tally, args.pause)
         tally.phase = "after faults"
@@ -625,6 +667,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 break
             await asyncio.sleep(0.5)
         watch_stop.set()
+        await reading
         for task in following:
             task.cancel()
         await asyncio.gather(*following, return_exceptions=True)
@@ -645,7 +688,7 @@ async def main_async(args: argparse.Namespace) -> int:
         if tally.gave_up:
             failures.append(f"{len(tally.gave_up)} voters never got an answer")
         for f in faults:
-            if f.recovery_s is None:
+            if f.recovery_s is None or "NO new worker" in f.note:
                 failures.append(f"no recovery after {f.name}")
         if final_ready != 200:
             failures.append(f"/ready {final_ready} at the end")
@@ -710,6 +753,7 @@ async def main_async(args: argparse.Namespace) -> int:
             f"refused {dict(sum((w.refused for w in watchers), Counter()))}, "
             f"caught up {len(watchers) - len(behind)}/{len(watchers)}"
         )
+        print(f"committee GET results during the run: {reader.reads} reads of 200, never backwards")
         print(
             f"server log: {log_errors} error lines, "
             f"{log_text.count('database unavailable')} 'database unavailable' warnings, "
