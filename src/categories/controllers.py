@@ -14,8 +14,8 @@ KindParam = Annotated[
     str | None,
     QueryParameter(
         max_length=32,
-        description="proposal (default). facility is answered 422 unknown_category_kind "
-        "until the facilities domain serves its categories.",
+        description="proposal (default) or facility (listed read-only; facility categories "
+        "come with the facilities data).",
     ),
 ]
 

@@ -12,7 +12,7 @@ CODE_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
 
 class CategoryKind(StrEnum):
     """Which list a category belongs to. ``facility`` categories live in the facilities
-    domain's own table; until it serves them this API answers 422 ``unknown_category_kind``."""
+    domain's own table and are listed here read-only."""
 
     proposal = "proposal"
     facility = "facility"
@@ -66,3 +66,6 @@ class CategoryAdminOut(ResponseModel):
     sort_order: int
     retired: bool
     retired_at: dt.datetime | None
+    tier_minutes: int | None = Field(
+        default=None, description="facility categories: the walking time of their tier"
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.categories import repository
 from src.categories.schemas import (
     CategoryAdminOut,
+    CategoryGroup,
     CategoryIn,
     CategoryKind,
     CategoryPatch,
@@ -19,23 +20,69 @@ from src.categories.schemas import (
 from src.core import audit, outbox
 from src.core.auth import Principal, require_roles
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
+from src.facilities_nearby import repository as facilities
+from src.models.facility import FacilityCategory
 from src.models.proposal import ProposalCategory
 from src.models.user import Role
 
 
 def parse_kind(kind: str | None) -> CategoryKind:
-    """Only suggestion categories are served here for now; facility categories belong to
-    the facilities domain (its own table) and will be served under ``kind=facility``."""
-    if kind is None or kind == CategoryKind.proposal.value:
+    """Suggestion categories live here; facility categories belong to the facilities domain
+    (its own table ``facility_categories``) and are listed read-only under ``kind=facility``."""
+    if kind is None:
         return CategoryKind.proposal
-    raise AppError(
-        422,
-        "unknown_category_kind",
-        Message(
-            f"不支持的分类类型：{kind[:32]}（目前仅支持 proposal）",
-            f"Unknown category kind: {kind[:32]} (only 'proposal' is served)",
-        ),
-        errors=[{"field": "kind", "message": "unknown category kind"}],
+    try:
+        return CategoryKind(kind)
+    except ValueError:
+        raise AppError(
+            422,
+            "unknown_category_kind",
+            Message(
+                f"不支持的分类类型：{kind[:32]}（可选 proposal、facility）",
+                f"Unknown category kind: {kind[:32]} (one of 'proposal', 'facility')",
+            ),
+            errors=[{"field": "kind", "message": "unknown category kind"}],
+        ) from None
+
+
+def writable_kind(kind: str | None) -> None:
+    """Only suggestion categories are edited here: facility categories carry walking tiers
+    and map tags, and come with the facilities data (``lifecircle facilities import``)."""
+    if parse_kind(kind) == CategoryKind.facility:
+        raise AppError(
+            422,
+            "category_kind_read_only",
+            Message(
+                "设施分类随设施数据导入维护，此处只读",
+                "Facility categories come with the facilities data and are read-only here",
+            ),
+            errors=[{"field": "kind", "message": "read-only category kind"}],
+        )
+
+
+# The facilities table names the five goals in Chinese; this API uses the group codes.
+FACILITY_GROUPS = {
+    "宜居": CategoryGroup.livable,
+    "宜业": CategoryGroup.work,
+    "宜游": CategoryGroup.leisure,
+    "宜学": CategoryGroup.learning,
+    "宜养": CategoryGroup.care,
+}
+
+
+def facility_out(category: FacilityCategory, english: bool) -> CategoryAdminOut:
+    group = FACILITY_GROUPS.get(category.group)
+    return CategoryAdminOut(
+        kind=CategoryKind.facility,
+        code=category.code,
+        name=category.name_en if english else category.name_zh,
+        name_zh=category.name_zh,
+        name_en=category.name_en,
+        group=group.value if group is not None else category.group,
+        sort_order=category.sort_order,
+        retired=False,
+        retired_at=None,
+        tier_minutes=category.tier_minutes,
     )
 
 
@@ -56,7 +103,8 @@ def to_out(category: ProposalCategory, english: bool) -> CategoryAdminOut:
 async def list_categories(
     session: AsyncSession, kind: str | None, *, include_retired: bool, english: bool
 ) -> list[CategoryAdminOut]:
-    parse_kind(kind)
+    if parse_kind(kind) == CategoryKind.facility:
+        return [facility_out(c, english) for c in await facilities.list_categories(session)]
     rows = await repository.list_all(session, include_retired=include_retired)
     return [to_out(c, english) for c in rows]
 
@@ -104,7 +152,7 @@ async def create(
     session: AsyncSession, principal: Principal, data: CategoryIn, *, english: bool
 ) -> CategoryAdminOut:
     require_roles(principal, Role.admin)
-    parse_kind(data.kind)
+    writable_kind(data.kind)
     category = await repository.insert_new(
         session,
         {
@@ -135,7 +183,7 @@ async def update(
     english: bool,
 ) -> CategoryAdminOut:
     require_roles(principal, Role.admin)
-    parse_kind(kind)
+    writable_kind(kind)
     category = await repository.get_for_update(session, code)
     if category is None:
         raise not_found("分类", "Category")

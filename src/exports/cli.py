@@ -1,4 +1,5 @@
-"""``lifecircle export proposals --street CODE --format csv|xlsx -o FILE``: exports for
+"""``lifecircle export proposals --street CODE --format csv|xlsx -o FILE`` (also
+``export ratings --event ID|--project ID`` and ``export results --event ID``): exports for
 scheduled jobs, recorded like the API's (without a signed-in user), with progress and a
 summary."""
 
@@ -10,9 +11,11 @@ import datetime as dt
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.cli import command, ensure_database
 from src.config import Settings
@@ -36,6 +39,16 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--to", dest="date_to", type=dt.date.fromisoformat, help="YYYY-MM-DD")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="column headers, labels")
     p.add_argument("-o", "--output", required=True, help="file to write ('-' for stdout)")
+    r = kinds.add_parser("ratings", help="ratings with comments of a review meeting or project")
+    which = r.add_mutually_exclusive_group(required=True)
+    which.add_argument("--event", type=uuid.UUID, help="review meeting id")
+    which.add_argument("--project", type=uuid.UUID, help="project id (all its review meetings)")
+    v = kinds.add_parser("results", help="a coordination meeting's results and receipts")
+    v.add_argument("--event", type=uuid.UUID, required=True, help="coordination meeting id")
+    for sub in (r, v):
+        sub.add_argument("--format", choices=[f.value for f in ExportFormat], default="csv")
+        sub.add_argument("--lang", choices=["zh", "en"], default="zh", help="headers, labels")
+        sub.add_argument("-o", "--output", required=True, help="file to write ('-' for stdout)")
 
 
 class _Progress:
@@ -60,44 +73,75 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            areas = {
-                a.code: a
-                for a in await session.scalars(
-                    select(Area).where(
-                        Area.code.in_([c for c in (args.street, args.community) if c])
-                    )
+            english = args.lang == "en"
+            fmt = ExportFormat(args.format)
+            if args.kind == "ratings":
+                plan = await service.plan_ratings(
+                    session,
+                    None,
+                    fmt=fmt,
+                    event_id=args.event,
+                    project_id=args.project,
+                    english=english,
+                    via="cli",
                 )
-            }
-            street = areas.get(args.street)
-            if street is None:
-                print(f"✗ no street with code {args.street}", file=sys.stderr)
-                return 2
-            community = areas.get(args.community) if args.community else None
-            if args.community and community is None:
-                print(f"✗ no community with code {args.community}", file=sys.stderr)
-                return 2
-            plan = await service.plan_proposals(
-                session,
-                None,
-                ProposalExportQuery(
-                    format=ExportFormat(args.format),
-                    street_id=street.id,
-                    community_id=community.id if community else None,
-                    status=ProposalStatus(args.status) if args.status else None,
-                    category=args.category,
-                    date_from=args.date_from,
-                    date_to=args.date_to,
-                ),
-                english=args.lang == "en",
-                via="cli",
-            )
+            elif args.kind == "results":
+                plan = await service.plan_event_results(
+                    session, None, args.event, fmt=fmt, english=english, via="cli"
+                )
+            else:
+                plan_or_code = await _plan_proposals(session, args)
+                if isinstance(plan_or_code, int):
+                    return plan_or_code
+                plan = plan_or_code
     except AppError as exc:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
         print(f"✗ {exc.message.en}{' — ' + detail if detail else ''}", file=sys.stderr)
         return 2
     finally:
         await engine.dispose()
+    return await _write(args, settings, plan)
 
+
+async def _plan_proposals(
+    session: AsyncSession, args: argparse.Namespace
+) -> service.ExportPlan | int:
+    areas = {
+        a.code: a
+        for a in await session.scalars(
+            select(Area).where(
+                Area.code.in_([c for c in (args.street, args.community) if c])
+            )
+        )
+    }
+    street = areas.get(args.street)
+    if street is None:
+        print(f"✗ no street with code {args.street}", file=sys.stderr)
+        return 2
+    community = areas.get(args.community) if args.community else None
+    if args.community and community is None:
+        print(f"✗ no community with code {args.community}", file=sys.stderr)
+        return 2
+    plan = await service.plan_proposals(
+        session,
+        None,
+        ProposalExportQuery(
+            format=ExportFormat(args.format),
+            street_id=street.id,
+            community_id=community.id if community else None,
+            status=ProposalStatus(args.status) if args.status else None,
+            category=args.category,
+            date_from=args.date_from,
+            date_to=args.date_to,
+        ),
+        english=args.lang == "en",
+        via="cli",
+    )
+    return plan
+
+
+async def _write(args: argparse.Namespace, settings: Settings, plan: service.ExportPlan) -> int:
+    assert settings.database_url
     stream = ExportStream(plan, service.asyncpg_dsn(settings.database_url), count=True)
     try:
         await stream.open()
@@ -105,7 +149,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"✗ {exc.message.en}", file=sys.stderr)
         return 2
     print(
-        f"• exporting {plan.total:,} suggestions of {plan.title} as {args.format}", file=sys.stderr
+        f"• exporting {plan.total:,} rows of {plan.title} as {args.format}", file=sys.stderr
     )
     progress = _Progress(plan.total)
     to_stdout = args.output == "-"

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from src.core.deps import CurrentUser, DbSession
@@ -83,6 +83,61 @@ class ExportController(Controller):
             },
         )
 
+    @get(
+        "/ratings",
+        summary="Export the ratings and comments of a review meeting or a project (street "
+        "staff, admins), streamed",
+        description=(
+            "Exactly one of event_id (a review meeting) and project_id (all its review "
+            "meetings). Scores per criterion, the comment and whether it is hidden, the rater "
+            "with a masked phone. Same file formats and record as the suggestions export."
+        ),
+    )
+    async def ratings(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        format: FromQuery[ExportFormat] = ExportFormat.csv,
+        event_id: FromQuery[uuid.UUID | None] = None,
+        project_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Stream:
+        await _limit(state, principal)
+        plan = await service.plan_ratings(
+            db_session,
+            principal,
+            fmt=format,
+            event_id=event_id,
+            project_id=project_id,
+            english=wants_english(request),
+        )
+        return await _stream(state, plan)
+
+    @get(
+        "/events/{event_id:uuid}/results",
+        summary="Export a coordination meeting's results (street staff, admins)",
+        description=(
+            "Totals per option (online, paper, total, share), turnout, eligibility and quorum "
+            "as GET /events/{id}/results gives them, then every ballot's receipt with its "
+            "options once the meeting is closed."
+        ),
+    )
+    async def event_results(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        event_id: FromPath[uuid.UUID],
+        format: FromQuery[ExportFormat] = ExportFormat.csv,
+    ) -> Stream:
+        await _limit(state, principal)
+        plan = await service.plan_event_results(
+            db_session, principal, event_id, fmt=format, english=wants_english(request)
+        )
+        return await _stream(state, plan)
+
     @get("/", summary="Past exports, newest first (street staff, admins)")
     async def list_exports(
         self,
@@ -95,3 +150,30 @@ class ExportController(Controller):
             db_session, principal, cursor=cursor, limit=limit
         )
         return Page(items=items, next_cursor=next_cursor)
+
+
+async def _limit(state: State, principal: Any) -> None:
+    settings = state.settings
+    await state.limiter.check(
+        f"export:{principal.user_id}", settings.export_limit, settings.export_window_s
+    )
+
+
+async def _stream(state: State, plan: service.ExportPlan) -> Stream:
+    settings = state.settings
+    stream = ExportStream(
+        plan,
+        service.asyncpg_dsn(settings.database_url),
+        idle_timeout_s=settings.export_idle_timeout_s,
+    )
+    await stream.open()
+    return Stream(
+        stream.chunks(),
+        media_type=plan.media_type,
+        headers={
+            "Content-Disposition": plan.content_disposition(),
+            "X-Export-Id": str(plan.record_id),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -307,3 +307,144 @@ async def list_records(
     return [
         ListedExport(records[row.id], row.area_name, row.area_level, row.actor_name) for row in rows
     ]
+
+
+# --- the shared select list -----------------------------------------------------------------
+
+
+def _select_list(expressions: Sequence[str], columns: Sequence[Column], shape: Shape) -> str:
+    """The select list of an export query in the shape its writer takes."""
+    assert len(expressions) == len(columns)
+    kinds = [c.kind for c in columns]
+    if shape is Shape.typed:
+        return ",\n  ".join(expressions)
+    if shape is Shape.csv_columns:
+        return ",\n  ".join(
+            _safe(e) if k is Kind.text else e for e, k in zip(expressions, kinds, strict=True)
+        )
+    fields = [_csv_field(e, k) for e, k in zip(expressions, kinds, strict=True)]
+    return " || ',' || ".join(fields) + " AS line"
+
+
+def _when(expr: str, shape: Shape) -> str:
+    return _serial(expr) if shape is Shape.typed else _local(expr, "YYYY-MM-DD HH24:MI:SS")
+
+
+def _masked_phone(expr: str) -> str:
+    return (
+        f"CASE WHEN {expr} IS NULL THEN NULL WHEN length({expr}) >= 8"
+        f" THEN left({expr}, 3) || '****' || right({expr}, 4) ELSE '****' END"
+    )
+
+
+# --- ratings with comments ------------------------------------------------------------------
+
+DEFAULT_CRITERIA = ("overall", "design", "construction", "usefulness")
+YES_NO = {"true": ("是", "Yes"), "false": ("否", "No")}
+
+RATING_COLUMNS: tuple[Column, ...] = (
+    Column("id", "评分编号", "Rating ID", Kind.text, 38),
+    Column("community", "社区", "Community", Kind.text, 16),
+    Column("project", "项目", "Project", Kind.text, 24),
+    Column("event", "评议会", "Review meeting", Kind.text, 24),
+    Column("overall", "总体满意度", "Overall", Kind.int, 10),
+    Column("design", "设计", "Design", Kind.int, 8),
+    Column("construction", "施工", "Construction", Kind.int, 10),
+    Column("usefulness", "实用性", "Usefulness", Kind.int, 10),
+    Column("scores", "全部评分", "All scores", Kind.text, 40),
+    Column("comment", "评价内容", "Comment", Kind.text, 60),
+    Column("comment_hidden", "评价已隐藏", "Comment hidden", Kind.text, 10),
+    Column("rater", "评分人", "Rater", Kind.text, 14),
+    Column("phone", "手机号（脱敏）", "Phone (masked)", Kind.text, 15),
+    Column("created_at", "评分时间", "Rated at", Kind.datetime, 20),
+    Column("updated_at", "更新时间", "Updated at", Kind.datetime, 20),
+)
+
+
+@dataclass(frozen=True)
+class RatingFilter:
+    event_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+
+
+def _rating_where(flt: RatingFilter) -> tuple[str, list[Any]]:
+    if flt.event_id is not None:
+        return "r.event_id = $1", [flt.event_id]
+    assert flt.project_id is not None
+    return "r.project_id = $1", [flt.project_id]
+
+
+def ratings_query(flt: RatingFilter, *, english: bool, shape: Shape) -> tuple[str, list[Any]]:
+    where, args = _rating_where(flt)
+    hidden = _case("(r.comment_hidden_at IS NOT NULL)::text", YES_NO, english)
+    expressions = [
+        "r.id::text",
+        "c.name",
+        "pr.title",
+        "e.title",
+        *[f"(r.scores ->> {_lit(code)})::int" for code in DEFAULT_CRITERIA],
+        "(SELECT string_agg(s.key || '=' || s.value, '; ' ORDER BY s.key)"
+        " FROM jsonb_each_text(r.scores) s)",
+        "r.comment",
+        hidden,
+        "u.display_name",
+        _masked_phone("u.phone"),
+        _when("r.created_at", shape),
+        _when("r.updated_at", shape),
+    ]
+    sql = f"""
+SELECT
+  {_select_list(expressions, RATING_COLUMNS, shape)}
+FROM ratings r
+JOIN events e ON e.id = r.event_id
+JOIN areas c ON c.id = r.community_id
+JOIN users u ON u.id = r.user_id
+LEFT JOIN projects pr ON pr.id = r.project_id
+WHERE {where}
+ORDER BY r.created_at, r.id"""
+    return sql, args
+
+
+def ratings_count_query(flt: RatingFilter) -> tuple[str, list[Any]]:
+    where, args = _rating_where(flt)
+    return f"SELECT count(*) FROM ratings r WHERE {where}", args
+
+
+# --- a coordination meeting's results -------------------------------------------------------
+
+RESULT_COLUMNS: tuple[Column, ...] = (
+    Column("section", "部分", "Section", Kind.text, 10),
+    Column("item", "项目", "Item", Kind.text, 36),
+    Column("value", "数值/选项", "Value / options", Kind.text, 40),
+    Column("online_votes", "线上票数", "Online votes", Kind.int, 10),
+    Column("paper_votes", "纸质票数", "Paper votes", Kind.int, 10),
+    Column("votes", "合计票数", "Total votes", Kind.int, 10),
+    Column("share", "得票率", "Share", Kind.float, 10),
+)
+RECEIPTS_SECTION = ("回执", "Receipts")
+
+
+def receipts_query(event_id: uuid.UUID, *, english: bool, shape: Shape) -> tuple[str, list[Any]]:
+    """Every ballot's receipt with the titles of its options (published after close)."""
+    sep = "'; '" if english else "'；'"
+    expressions = [
+        _lit(_pick(RECEIPTS_SECTION, english)),
+        "b.receipt",
+        f"(SELECT string_agg(o.title, {sep} ORDER BY o.position, o.id) FROM event_options o"
+        " WHERE o.id = ANY(b.option_ids))",
+        "NULL::int",
+        "NULL::int",
+        "NULL::int",
+        "NULL::float8",
+    ]
+    sql = f"""
+SELECT
+  {_select_list(expressions, RESULT_COLUMNS, shape)}
+FROM ballots b
+WHERE b.event_id = $1
+ORDER BY b.receipt"""
+    return sql, [event_id]
+
+
+def receipts_count_query(event_id: uuid.UUID) -> tuple[str, list[Any]]:
+    return "SELECT count(*) FROM ballots b WHERE b.event_id = $1", [event_id]

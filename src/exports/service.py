@@ -29,15 +29,21 @@ from src.core import audit
 from src.core.auth import Principal, covers, require_roles
 from src.core.errors import AppError, Message, forbidden, not_found, validation_failed
 from src.core.pagination import decode_cursor, paginate
+from src.events import repository as events_repository
 from src.exports import repository
 from src.exports.repository import PROPOSAL_COLUMNS, ProposalFilter, Shape
 from src.exports.schemas import ExportActorOut, ExportAreaOut, ExportOut
 from src.exports.writers import XLSX_MAX_ROWS, Column, CsvWriter, XlsxWriter
 from src.models.area import Area, AreaLevel
+from src.models.event import EventKind, EventStatus
 from src.models.export import ExportRecord, ExportStatus
 from src.models.proposal import ProposalStatus
 from src.models.user import Role
+from src.projects import repository as projects_repository
 from src.proposals.access import area_required, load_area
+from src.votes import service as votes
+from src.votes import tally
+from src.votes.schemas import ResultsOut
 
 logger = logging.getLogger("lifecircle.exports")
 
@@ -82,6 +88,9 @@ class ExportPlan:
     title: str
     created_at: dt.datetime
     total: int | None = field(default=None)
+    sheet: tuple[str, str] = ("居民建议", "Suggestions")
+    # Rows computed before the stream (a meeting's totals), written ahead of the cursor's.
+    head_rows: list[Sequence[Any]] = field(default_factory=list)
 
     @property
     def media_type(self) -> str:
@@ -228,6 +237,215 @@ async def plan_proposals(
     )
 
 
+# --- ratings and meeting results ----------------------------------------------------------
+
+
+async def _covered_community(
+    session: AsyncSession, principal: Principal | None, community_id: uuid.UUID
+) -> Area:
+    """The community of a meeting or project, checked against the caller like the
+    suggestions export: street staff of its street and admins covering it, else 403."""
+    community = await load_area(session, community_id)
+    assert community is not None
+    if principal is not None and not covers(principal, community.path, EXPORT_ROLES):
+        raise forbidden("area_forbidden", "无权导出该区域的数据", "Not allowed in this area")
+    return community
+
+
+async def _record(
+    session: AsyncSession,
+    principal: Principal | None,
+    kind: str,
+    fmt: ExportFormat,
+    area: Area,
+    filters: dict[str, Any],
+    filename: str,
+) -> ExportRecord:
+    record = await repository.add_record(
+        session,
+        ExportRecord(
+            actor_id=principal.user_id if principal else None,
+            kind=kind,
+            format=fmt.value,
+            area_id=area.id,
+            filters={k: v for k, v in filters.items() if v is not None},
+            filename=filename[:200],
+            status=ExportStatus.started,
+        ),
+    )
+    await audit.record(
+        session,
+        principal,
+        f"export.{kind}",
+        "export",
+        record.id,
+        area_id=area.id,
+        details={"format": fmt.value, "filters": record.filters},
+    )
+    return record
+
+
+def _names(title: str, ascii_stem: str, fmt: ExportFormat) -> tuple[str, str, dt.datetime]:
+    now_local = dt.datetime.now(LOCAL_TZ)
+    stamp = now_local.strftime("%Y%m%d-%H%M")
+    ext = fmt.value
+    return f"{title}_{stamp}.{ext}", f"{_ASCII_SAFE.sub('-', ascii_stem)}_{stamp}.{ext}", now_local
+
+
+def _shape(fmt: ExportFormat) -> Shape:
+    return Shape.csv_lines if fmt is ExportFormat.csv else Shape.typed
+
+
+async def plan_ratings(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    fmt: ExportFormat,
+    event_id: uuid.UUID | None,
+    project_id: uuid.UUID | None,
+    english: bool,
+    via: str = "api",
+) -> ExportPlan:
+    """The ratings (with comments) of one review meeting or of all a project's meetings."""
+    if principal is not None:
+        require_roles(principal, *EXPORT_ROLES)
+    if (event_id is None) == (project_id is None):
+        raise validation_failed(
+            [{"field": "event_id", "message": "give exactly one of event_id and project_id"}]
+        )
+    if event_id is not None:
+        event = await events_repository.get(session, event_id)
+        if event is None:
+            raise not_found("会议", "Meeting")
+        if event.kind != EventKind.review:
+            raise validation_failed([{"field": "event_id", "message": "not a review meeting"}])
+        community_id, subject = event.community_id, event.title
+    else:
+        assert project_id is not None
+        project = await projects_repository.get(session, project_id)
+        if project is None:
+            raise not_found("项目", "Project")
+        community_id, subject = project.community_id, project.title
+    community = await _covered_community(session, principal, community_id)
+    flt = repository.RatingFilter(event_id=event_id, project_id=project_id)
+    sql, args = repository.ratings_query(flt, english=english, shape=_shape(fmt))
+    count_sql, count_args = repository.ratings_count_query(flt)
+    title = f"{subject} Ratings" if english else f"{subject}居民评分"
+    filename, ascii_filename, now_local = _names(title, f"ratings_{community.code}", fmt)
+    filters = {
+        "event_id": str(event_id) if event_id else None,
+        "project_id": str(project_id) if project_id else None,
+        "language": "en" if english else "zh",
+        "via": via,
+    }
+    record = await _record(session, principal, "ratings", fmt, community, filters, filename)
+    return ExportPlan(
+        record_id=record.id,
+        format=fmt,
+        english=english,
+        columns=repository.RATING_COLUMNS,
+        sql=sql,
+        args=args,
+        count_sql=count_sql,
+        count_args=count_args,
+        filename=filename,
+        ascii_filename=ascii_filename,
+        title=title,
+        created_at=now_local,
+        sheet=("居民评分", "Ratings"),
+    )
+
+
+SUMMARY = ("汇总", "Summary")
+OPTIONS = ("选项", "Options")
+YES_NO = (("否", "No"), ("是", "Yes"))
+
+
+def _result_rows(results: ResultsOut, english: bool) -> list[Sequence[Any]]:
+    """The meeting's totals as the votes domain computes them, one row per figure."""
+
+    def pick(pair: tuple[str, str]) -> str:
+        return pair[1] if english else pair[0]
+
+    summary = pick(SUMMARY)
+    figures: list[tuple[tuple[str, str], str]] = [
+        (("状态", "Status"), results.status),
+        (("结果已最终确定", "Final"), pick(YES_NO[results.final])),
+        (("有资格投票人数", "Eligible voters"), str(results.eligible_count)),
+        (("线上投票人数", "Online voters"), str(results.voters)),
+        (("纸质票/举手人数", "Paper voters"), str(results.paper_voters)),
+        (("参与人数", "Participants"), str(results.participants)),
+        (("投票率", "Turnout"), f"{results.turnout:.4f}"),
+        (("法定人数", "Quorum"), "" if results.quorum is None else str(results.quorum)),
+        (("达到法定人数", "Quorum met"), pick(YES_NO[results.quorum_met])),
+        (("总票数", "Total votes"), str(results.total_votes or 0)),
+    ]
+    rows: list[Sequence[Any]] = [
+        [summary, pick(label), value, None, None, None, None] for label, value in figures
+    ]
+    rows += [
+        [pick(OPTIONS), o.title, str(o.id), o.online_votes, o.paper_votes, o.votes, o.share]
+        for o in results.options
+    ]
+    return rows
+
+
+async def plan_event_results(
+    session: AsyncSession,
+    principal: Principal | None,
+    event_id: uuid.UUID,
+    *,
+    fmt: ExportFormat,
+    english: bool,
+    via: str = "api",
+) -> ExportPlan:
+    """A coordination meeting's results: totals, paper counts, turnout, quorum and, once the
+    meeting is closed, every ballot's receipt."""
+    if principal is not None:
+        require_roles(principal, *EXPORT_ROLES)
+    event = await events_repository.get(session, event_id)
+    if event is None:
+        raise not_found("会议", "Meeting")
+    if event.kind != EventKind.coordination:
+        raise validation_failed([{"field": "event_id", "message": "not a coordination meeting"}])
+    community = await _covered_community(session, principal, event.community_id)
+    # The votes domain's own figures (staff always see them).
+    results = ResultsOut.model_validate(votes.shown(await tally.results(session, event)))
+    closed = event.status == EventStatus.closed
+    shape = _shape(fmt)
+    if closed:
+        sql, args = repository.receipts_query(event.id, english=english, shape=shape)
+        count_sql, count_args = repository.receipts_count_query(event.id)
+    else:  # receipts are published once the meeting is closed
+        sql, args = "SELECT NULL WHERE false", []
+        count_sql, count_args = "SELECT 0", []
+    title = f"{event.title} Results" if english else f"{event.title}投票结果"
+    filename, ascii_filename, now_local = _names(title, f"results_{community.code}", fmt)
+    filters = {
+        "event_id": str(event.id),
+        "final": results.final,
+        "language": "en" if english else "zh",
+        "via": via,
+    }
+    record = await _record(session, principal, "event_results", fmt, community, filters, filename)
+    return ExportPlan(
+        record_id=record.id,
+        format=fmt,
+        english=english,
+        columns=repository.RESULT_COLUMNS,
+        sql=sql,
+        args=args,
+        count_sql=count_sql,
+        count_args=count_args,
+        filename=filename,
+        ascii_filename=ascii_filename,
+        title=title,
+        created_at=now_local,
+        sheet=("投票结果", "Results"),
+        head_rows=_result_rows(results, english),
+    )
+
+
 # --- streaming ---------------------------------------------------------------------------
 
 
@@ -298,7 +516,9 @@ class ExportStream:
             if self._count:
                 total = await self._conn.fetchval(self.plan.count_sql, *self.plan.count_args)
                 self.plan.total = int(total)
-                if self.plan.format is ExportFormat.xlsx and total >= XLSX_MAX_ROWS:
+                if self.plan.format is ExportFormat.xlsx and (
+                    total + len(self.plan.head_rows) >= XLSX_MAX_ROWS
+                ):
                     raise too_many_rows(int(total))
             self._cursor = await self._conn.cursor(self.plan.sql, *self.plan.args)
         except BaseException:
@@ -313,7 +533,7 @@ class ExportStream:
         return XlsxWriter(
             plan.columns,
             plan.english,
-            sheet_name="Suggestions" if plan.english else "居民建议",
+            sheet_name=plan.sheet[1] if plan.english else plan.sheet[0],
             title=plan.title,
             created_iso=plan.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
@@ -329,6 +549,14 @@ class ExportStream:
         try:
             writer = self._writer()
             yield writer.start()
+            if self.plan.head_rows:
+                # Plain values (the CSV writer quotes them itself), not PostgreSQL's lines.
+                head = (
+                    CsvWriter(self.plan.columns, self.plan.english)
+                    if isinstance(writer, CsvWriter)
+                    else writer
+                )
+                yield head.rows(self.plan.head_rows)
             pending = asyncio.ensure_future(self._cursor.fetch(BATCH_ROWS))
             while batch := await pending:
                 pending = asyncio.ensure_future(self._cursor.fetch(BATCH_ROWS))

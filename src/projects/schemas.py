@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from pydantic import Field, model_validator
 
 from src.core.schemas import RequestModel, ResponseModel
+from src.models.event import EventKind, EventStatus
 from src.models.project import ProjectStatus
 from src.proposals.schemas import PHOTOS_MAX, PhotoOut, ProposalOut
+from src.ratings.schemas import ProjectSatisfactionOut
 
 PROGRESS_TEXT_MAX = 2000
 
@@ -112,20 +113,28 @@ class ProjectOut(ResponseModel):
     updated_at: dt.datetime
 
 
+class ProjectMeetingOut(ResponseModel):
+    id: uuid.UUID
+    kind: EventKind
+    title: str
+    status: EventStatus
+    starts_at: dt.datetime
+
+
 class ProjectDetailOut(ProjectOut):
     suggestions: list[ProposalOut]
     progress: list[ProgressOut] = Field(
         default_factory=list,
         description="newest first, at most 50; the rest via GET /projects/{id}/progress",
     )
-    # Placeholders until the meetings (events) and ratings domains fill them.
-    meetings: list[dict[str, Any]] = Field(
+    meetings: list[ProjectMeetingOut] = Field(
         default_factory=list,
-        description="the project's consultation, coordination and review meetings "
-        "(empty until the events domain links them)",
+        description="the project's consultation, coordination and review meetings, "
+        "newest start first, at most 100; the rest via GET /events?project_id=",
     )
-    satisfaction: dict[str, Any] | None = Field(
+    satisfaction: ProjectSatisfactionOut | None = Field(
         default=None,
-        description="resident satisfaction from the review meeting (null until the ratings "
-        "domain fills it)",
+        description="resident satisfaction over the project's review meetings, as "
+        "GET /projects/{id}/satisfaction gives it to the caller (residents: closed meetings "
+        "only); null while the caller sees no review meeting of the project",
     )

@@ -21,6 +21,7 @@ from src.core import audit, outbox
 from src.core.auth import Principal, covers
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
 from src.core.pagination import decode_cursor_as, encode_cursor, int32, uuid_value
+from src.events import repository as events_repository
 from src.models.area import AreaLevel
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.projects import repository
@@ -29,6 +30,7 @@ from src.projects.schemas import (
     ProgressOut,
     ProjectDetailOut,
     ProjectIn,
+    ProjectMeetingOut,
     ProjectOut,
     ProjectPatch,
 )
@@ -44,6 +46,7 @@ from src.proposals.access import (
 )
 from src.proposals.repository import ListFilter
 from src.proposals.schemas import PhotoOut
+from src.ratings import service as ratings
 from src.uploads import service as uploads
 from src.uploads.schemas import upload_url
 
@@ -58,6 +61,7 @@ TRANSITIONS: dict[ProjectStatus, frozenset[ProjectStatus]] = {
 }
 CLOSED = frozenset({P.done, P.cancelled})
 DETAIL_PROGRESS = 50
+DETAIL_MEETINGS = 100
 
 
 def today() -> dt.date:
@@ -270,12 +274,23 @@ async def get_detail(
         session, project.id, before_seq=None, limit=DETAIL_PROGRESS
     )
     progress = await _progress_outs(session, progress_rows[:DETAIL_PROGRESS])
+    events = await events_repository.list_events(
+        session, events_repository.ListFilter(project_id=project.id), None, DETAIL_MEETINGS
+    )
+    meetings = [
+        ProjectMeetingOut(
+            id=e.id, kind=e.kind, title=e.title, status=e.status, starts_at=e.starts_at
+        )
+        for e in events[:DETAIL_MEETINGS]
+    ]
+    # The same summary, and the same visibility rules, as GET /projects/{id}/satisfaction.
+    satisfaction = await ratings.project_satisfaction(session, principal, project.id)
     return ProjectDetailOut(
         **to_out(project, today()).model_dump(),
         suggestions=suggestions,
         progress=progress,
-        meetings=[],
-        satisfaction=None,
+        meetings=meetings,
+        satisfaction=satisfaction if satisfaction.meetings > 0 else None,
     )
 
 

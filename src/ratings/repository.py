@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.models.area import Area
 from src.models.event import Event
-from src.models.proposal import ProposalPhoto
 from src.models.rating import (
     Rating,
     RatingCriterion,
@@ -22,9 +21,9 @@ from src.models.rating import (
     RatingRevision,
     RatingTally,
 )
-from src.models.upload import Upload
 from src.models.user import User
 from src.ratings.summary import PAPER, TallyRow
+from src.uploads import service as uploads
 
 # --- meetings -------------------------------------------------------------------------------
 
@@ -151,25 +150,9 @@ async def claimable_uploads(
     upload_ids: Sequence[uuid.UUID],
     rating_id: uuid.UUID | None = None,
 ) -> bool:
-    """Every id is an upload of ``owner_id`` attached to no suggestion and to no other
-    rating (its own rating's photos may be kept when it is changed)."""
-    if not upload_ids:
-        return True
-    other_rating = RatingPhoto.upload_id == Upload.id
-    if rating_id is not None:
-        other_rating = other_rating & (RatingPhoto.rating_id != rating_id)
-    rows = await session.scalars(
-        select(Upload.id)
-        .outerjoin(ProposalPhoto, ProposalPhoto.upload_id == Upload.id)
-        .outerjoin(RatingPhoto, other_rating)
-        .where(
-            Upload.id.in_(list(upload_ids)),
-            Upload.owner_id == owner_id,
-            ProposalPhoto.upload_id.is_(None),
-            RatingPhoto.upload_id.is_(None),
-        )
-    )
-    return len(set(rows.all())) == len(set(upload_ids))
+    """Every id is an upload of ``owner_id`` attached to nothing else (no suggestion, no
+    progress update, no other rating); the rule lives in the uploads domain."""
+    return await uploads.claimable(session, owner_id, upload_ids, rating_id=rating_id)
 
 
 async def proposal_links(

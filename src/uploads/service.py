@@ -11,6 +11,7 @@ from src.core.errors import AppError, Message, not_found
 from src.core.ids import new_id
 from src.models.project import ProjectProgressPhoto
 from src.models.proposal import ProposalPhoto
+from src.models.rating import RatingPhoto
 from src.models.upload import Upload
 from src.uploads.images import clean_image
 from src.uploads.storage import Storage
@@ -62,21 +63,38 @@ async def get_upload(session: AsyncSession, upload_id: uuid.UUID) -> Upload:
 
 
 async def claimable(
-    session: AsyncSession, owner_id: uuid.UUID, upload_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    upload_ids: Sequence[uuid.UUID],
+    *,
+    rating_id: uuid.UUID | None = None,
 ) -> bool:
-    """True when every id is an upload of ``owner_id`` not yet attached to a suggestion
-    or a project progress update."""
+    """True when every id is an upload of ``owner_id`` not yet attached to anything: a
+    suggestion, a project progress update or a rating (except ``rating_id``'s own photos,
+    which a changed rating may keep).
+
+    The uploads' rows are locked first, so two requests claiming the same upload for
+    different things run one after the other and the second sees the first's photo."""
     if not upload_ids:
         return True
+    ids = sorted(set(upload_ids))
+    await session.execute(
+        select(Upload.id).where(Upload.id.in_(ids)).order_by(Upload.id).with_for_update()
+    )
+    on_rating = RatingPhoto.upload_id == Upload.id
+    if rating_id is not None:
+        on_rating = on_rating & (RatingPhoto.rating_id != rating_id)
     rows = await session.scalars(
         select(Upload.id)
         .outerjoin(ProposalPhoto, ProposalPhoto.upload_id == Upload.id)
         .outerjoin(ProjectProgressPhoto, ProjectProgressPhoto.upload_id == Upload.id)
+        .outerjoin(RatingPhoto, on_rating)
         .where(
-            Upload.id.in_(list(upload_ids)),
+            Upload.id.in_(ids),
             Upload.owner_id == owner_id,
             ProposalPhoto.upload_id.is_(None),
             ProjectProgressPhoto.upload_id.is_(None),
+            RatingPhoto.upload_id.is_(None),
         )
     )
-    return len(set(rows.all())) == len(set(upload_ids))
+    return len(set(rows.all())) == len(ids)

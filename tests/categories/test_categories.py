@@ -57,6 +57,7 @@ async def test_add_rename_retire_restore(
         "sort_order": 900,
         "retired": False,
         "retired_at": None,
+        "tier_minutes": None,
     }
     # Offered at once, to residents and in both lists.
     assert code in await codes_offered(client, w)
@@ -209,20 +210,56 @@ async def test_only_admins_manage_and_bad_input(
     assert code not in {c["code"] for c in listed}
 
 
-async def test_facility_kind_is_not_served_yet(
+async def test_facility_kind_is_listed_read_only(
     client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
 ) -> None:
     admin = await admin_headers(client, db)
-    for url in ("/api/v1/categories?kind=facility", "/api/v1/categories?kind=spaceship"):
-        response = await client.get(url, headers={"Accept-Language": "en"})
-        assert response.status_code == 422, response.text
-        assert response.json()["code"] == "unknown_category_kind"
-        assert "proposal" in response.json()["detail"]
+    unknown = await client.get(
+        "/api/v1/categories?kind=spaceship", headers={"Accept-Language": "en"}
+    )
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["code"] == "unknown_category_kind"
+    assert "facility" in unknown.json()["detail"]
     proposal = await client.get("/api/v1/categories?kind=proposal")
     assert proposal.status_code == 200 and len(proposal.json()) >= 16
-    created = await add(client, admin, new_code(), kind="facility")
-    assert created.status_code == 422 and created.json()["code"] == "unknown_category_kind"
-    patched = await client.patch(
-        "/api/v1/categories/parking?kind=facility", json={"name_zh": "停车"}, headers=admin
+    assert {c["kind"] for c in proposal.json()} == {"proposal"}
+
+    # The facility list is the facilities domain's own table, in the same shape.
+    facility = await client.get("/api/v1/categories?kind=facility")
+    assert facility.status_code == 200, facility.text
+    listed = facility.json()
+    nearby = (await client.get("/api/v1/facilities/categories")).json()
+    assert [c["code"] for c in listed] == [c["code"] for c in nearby]
+    assert {c["kind"] for c in listed} == {"facility"}
+    groups = {
+        "宜居": "livable",
+        "宜业": "work",
+        "宜游": "leisure",
+        "宜学": "learning",
+        "宜养": "care",
+    }
+    by_code = {c["code"]: c for c in listed}
+    for c in nearby:
+        mine = by_code[c["code"]]
+        assert mine["name"] == mine["name_zh"] == c["name"]
+        assert mine["tier_minutes"] == c["tier_minutes"]
+        assert mine["group"] == groups[c["group"]] and mine["retired"] is False
+    english = await client.get(
+        "/api/v1/categories?kind=facility", headers={"Accept-Language": "en"}
     )
-    assert patched.status_code == 422 and patched.json()["code"] == "unknown_category_kind"
+    assert [c["name"] for c in english.json()] == [c["name_en"] for c in nearby]
+    assert proposal.json()[0]["tier_minutes"] is None
+
+    # Read-only here: facility categories come with the facilities data.
+    created = await add(client, admin, new_code(), kind="facility")
+    assert created.status_code == 422 and created.json()["code"] == "category_kind_read_only"
+    patched = await client.patch(
+        f"/api/v1/categories/{listed[0]['code']}?kind=facility",
+        json={"name_zh": "停车"},
+        headers=admin,
+    )
+    assert patched.status_code == 422 and patched.json()["code"] == "category_kind_read_only"
+    odd = await add(client, admin, new_code(), kind="spaceship")
+    assert odd.status_code == 422 and odd.json()["code"] == "unknown_category_kind"
+    again = (await client.get("/api/v1/categories?kind=facility")).json()
+    assert again == listed

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 
 
-async def test_contract_names_the_new_routes_and_placeholders(client: httpx.AsyncClient) -> None:
+async def test_contract_names_the_routes_and_linked_domains(client: httpx.AsyncClient) -> None:
     response = await client.get("/schema/openapi.json")
     assert response.status_code == 200
     spec = response.json()
@@ -13,5 +13,9 @@ async def test_contract_names_the_new_routes_and_placeholders(client: httpx.Asyn
     assert {"get", "post"} <= set(paths["/api/v1/categories"])
     assert "patch" in paths["/api/v1/categories/{code}"]
     detail = spec["components"]["schemas"]["ProjectDetailOut"]["properties"]
-    assert "events domain" in detail["meetings"]["description"]
-    assert "ratings" in detail["satisfaction"]["description"]
+    meetings = detail["meetings"]
+    assert "GET /events?project_id=" in meetings["description"]
+    assert meetings["items"]["$ref"].endswith("/ProjectMeetingOut")
+    assert "GET /projects/{id}/satisfaction" in detail["satisfaction"]["description"]
+    refs = {s.get("$ref", "") for s in detail["satisfaction"].get("oneOf", [])}
+    assert any(r.endswith("/ProjectSatisfactionOut") for r in refs), detail["satisfaction"]

@@ -93,6 +93,9 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ),
     ("GET", "/api/v1/events/{event_id:uuid}/ballots/mine"): Scoped("event"),
     ("GET", "/api/v1/events/{event_id:uuid}/results"): Scoped("event", allowed_for_owner=True),
+    ("GET", "/api/v1/exports/events/{event_id:uuid}/results"): Scoped(
+        "event", query={"format": "csv"}
+    ),
     # (Not read by the owner here: a stream that is allowed never ends.)
     ("GET", "/api/v1/events/{event_id:uuid}/results/stream"): Scoped("event"),
     ("GET", "/api/v1/events/{event_id:uuid}/receipts"): Scoped("event"),
