@@ -22,9 +22,11 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
-## The city-portal loss test at full size: 2,000 changes under faults, SIGKILLed workers.
+## The city-portal loss test at full size: 2,000 changes under faults, SIGKILLed workers;
+## then 2,000 ballots while PostgreSQL stops, Redis restarts and a worker is SIGKILLed.
 chaos: $(INSTALLED)
 	LIFECIRCLE_CHAOS=1 $(BIN)/python -m pytest tests/integrations/city_portal/test_loss.py -q -s
+	$(BIN)/python -m bench.chaos_votes
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench alembic

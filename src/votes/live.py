@@ -30,6 +30,7 @@ from src.votes import tally
 logger = logging.getLogger("lifecircle.votes.live")
 
 CHANNEL = "lifecircle:events:tally"
+RETRY_S = 1.0  # a failed recompute (database away) is tried again after this
 _DIRTY_KEY = "lc_tally_dirty"
 POOL_CLOSE_TIMEOUT_S = 5.0
 
@@ -68,6 +69,7 @@ class Watch:
     async def run(self) -> None:
         while True:
             self.dirty.clear()
+            wait_s = self.hub.refresh_s
             try:
                 payload = await self.hub.compute(self.event_id)
             except asyncio.CancelledError:
@@ -75,6 +77,9 @@ class Watch:
             except Exception:  # the database is away: keep the last tally, try again
                 logger.warning("tally recompute failed", exc_info=True)
                 payload = self.payload
+                # Soon, not at the next refresh: ballots committed just before the outage
+                # would otherwise stay off the screen until another ballot arrives.
+                wait_s = min(wait_s, RETRY_S)
             if payload is not None and (
                 self.payload is None or _comparable(payload) != _comparable(self.payload)
             ):
@@ -85,7 +90,7 @@ class Watch:
             if payload is not None and payload.get("final"):
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.dirty.wait(), self.hub.refresh_s)
+                await asyncio.wait_for(self.dirty.wait(), wait_s)
             # Coalesce a burst of ballots into one recompute.
             await asyncio.sleep(self.hub.coalesce_s)
 
@@ -152,6 +157,7 @@ class TallyHub:
 
     async def _publisher(self) -> None:
         # Batched: a thousand ballots a second become ~20 messages a second per meeting.
+        failing = False  # Redis away: log the outage once, not every batch
         while True:
             await self._pending_event.wait()
             self._pending_event.clear()
@@ -165,8 +171,16 @@ class TallyHub:
                             pipe.publish(CHANNEL, str(event_id))
                         await pipe.execute()
                 except Exception:
-                    logger.warning("tally publish failed; waking local watchers", exc_info=True)
+                    if not failing:
+                        logger.warning(
+                            "tally publish failed; waking local watchers", exc_info=True
+                        )
+                    failing = True
                     self._wake(ids)
+                else:
+                    if failing:
+                        logger.info("tally publish restored")
+                    failing = False
             await asyncio.sleep(self.publish_every_s)
 
     async def _listener(self) -> None:

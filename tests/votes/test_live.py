@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -155,3 +156,52 @@ async def test_big_screen_and_qr(
     assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
     denied = await client.get(f"/api/v1/events/{eid}/check-in-code.png", headers=w.h["resident"])
     assert denied.status_code == 403
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+async def test_redis_away_local_tally_still_moves_and_the_outage_is_logged_once(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Found by the chaos run: with Redis down every ballot batch logged a full traceback
+    (hundreds a second). The hub must keep its own watchers current and say it once."""
+    from src.core.servers import free_port
+    from src.votes.live import TallyHub
+
+    w = await make_world(db, client)
+    eid, opts = await coordination(client, w, results_visibility="live")
+    # Nothing listens on this port: every publish fails as when Redis is stopped.
+    hub = TallyHub(db, f"redis://127.0.0.1:{free_port()}/0", coalesce_s=0.0)
+    records = _Records()
+    logger = logging.getLogger("lifecircle.votes.live")
+    logger.addHandler(records)
+    await hub.start()
+    try:
+        event_id = uuid.UUID(eid)
+        async with hub.watch(event_id) as watch:
+            got = await watch.next(0, GUARD_S)
+            assert got is not None and got[1]["voters"] == 0
+            seen = got[0]
+            for n, who in enumerate(("resident", "neighbour")):
+                assert (await vote(client, w.h[who], eid, [opts[0]])).status_code == 201
+                hub.changed(event_id)  # the app's hub announces its commits; so does this one
+                deadline = time.monotonic() + GUARD_S
+                while True:
+                    got = await watch.next(seen, 1.0)
+                    if got is not None:
+                        seen = got[0]
+                        if got[1]["voters"] == n + 1:
+                            break
+                    assert time.monotonic() < deadline, "the local tally did not move"
+    finally:
+        await hub.stop()
+        logger.removeHandler(records)
+    failures = [m for m in records.messages if m.startswith("tally publish failed")]
+    assert len(failures) == 1, records.messages
