@@ -185,10 +185,14 @@ class TallyHub:
 
     async def _listener(self) -> None:
         assert self.redis is not None
+        lost = False  # Redis away: log the outage once, not every retry
         while True:
+            pubsub = self.redis.pubsub()
             try:
-                pubsub = self.redis.pubsub()
                 await pubsub.subscribe(CHANNEL)
+                if lost:
+                    logger.info("tally subscription restored")
+                    lost = False
                 # (Re)subscribed: whatever was missed meanwhile is rebuilt from PostgreSQL.
                 self._wake(set(self.watches))
                 async for message in pubsub.listen():
@@ -201,8 +205,13 @@ class TallyHub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.warning("tally subscription lost; retrying", exc_info=True)
+                if not lost:
+                    logger.warning("tally subscription lost; retrying", exc_info=True)
+                lost = True
                 await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.reset()
 
     def _wake(self, ids: set[uuid.UUID]) -> None:
         for event_id in ids:

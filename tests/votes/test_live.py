@@ -200,8 +200,12 @@ async def test_redis_away_local_tally_still_moves_and_the_outage_is_logged_once(
                         if got[1]["voters"] == n + 1:
                             break
                     assert time.monotonic() < deadline, "the local tally did not move"
+        # The subscriber retries every second meanwhile: it too says so once.
+        await asyncio.sleep(2.5)
     finally:
         await hub.stop()
         logger.removeHandler(records)
     failures = [m for m in records.messages if m.startswith("tally publish failed")]
     assert len(failures) == 1, records.messages
+    lost = [m for m in records.messages if m.startswith("tally subscription lost")]
+    assert len(lost) == 1, records.messages
