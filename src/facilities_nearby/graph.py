@@ -35,6 +35,7 @@ from src.facilities_nearby.coords import wgs84_to_gcj02
 EARTH_R = 6_371_008.8  # the mean radius haversine_m uses: one notion of a metre
 CELL = 250.0  # Mercator metres per index cell
 PIECE = 100.0  # longest street piece in the segment index (Mercator metres)
+MAX_SNAP_RINGS = 64  # 16 Mercator km: no street is "within reach" beyond that
 MIN_EDGE_M = 0.01  # scipy treats a zero weight as "no edge"
 GRAPH_FORMAT = 2  # bump when the saved arrays change
 
@@ -44,14 +45,18 @@ I32 = npt.NDArray[np.int32]
 Arr = npt.NDArray[Any]
 
 
+MAX_LAT = 85.0  # Web Mercator's domain; positions beyond it are treated as at its edge
+
+
 def mercator(lat: Any, lng: Any) -> tuple[Any, Any]:
-    lat_r = np.radians(np.clip(lat, -85.0, 85.0))
+    lat_r = np.radians(np.clip(lat, -MAX_LAT, MAX_LAT))
     return EARTH_R * np.radians(lng), EARTH_R * np.log(np.tan(np.pi / 4 + lat_r / 2))
 
 
 def scale(lat: Any) -> Any:
-    """True metres per Mercator metre at ``lat``."""
-    return np.cos(np.radians(lat))
+    """True metres per Mercator metre at ``lat`` (clipped like :func:`mercator`: at the poles
+    the factor would be 0 and every search radius infinite)."""
+    return np.cos(np.radians(np.clip(lat, -MAX_LAT, MAX_LAT)))
 
 
 def _cell_xy(x: Any, y: Any) -> tuple[Any, Any]:
@@ -181,7 +186,7 @@ class Graph:
             sure = ring * CELL - PIECE / 2
             if best is not None and best[0] <= sure:
                 break
-            if sure * k > max_m:
+            if sure * k > max_m or ring >= MAX_SNAP_RINGS:
                 break
             ring += 1
         if best is None or best[0] * k > max_m:

@@ -137,3 +137,22 @@ async def test_straight_line_is_never_longer_than_the_walk_and_overstates_reach(
         assert by_id[item["id"]]["distance_m"] <= item["distance_m"] + 0.1
     # A circle on the map promises facilities that take longer than 10 minutes to walk to.
     assert len(crow["items"]) > len(walk["items"])
+
+
+@pytest.mark.parametrize("lat", [90, -90, 89.9999])
+async def test_positions_at_the_poles_answer_at_once(
+    client: httpx.AsyncClient, nearby_runtime: NearbyRuntime, lat: float
+) -> None:
+    """Found by schemathesis: at lat=±90 the metres-per-unit factor was 0, so the search for
+    a street to snap to never ended and the worker hung. Now such a position is simply far
+    from every street and facility."""
+    reply = await client.get(
+        f"/api/v1/facilities/nearby?lat={lat}&lng={LNG}&coord_sys=wgs84&minutes=15"
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["items"] == []
+    straight = await client.get(
+        f"/api/v1/facilities/straight-line?lat={lat}&lng={LNG}&coord_sys=wgs84&minutes=15"
+    )
+    assert straight.status_code == 200, straight.text
+    assert straight.json()["items"] == []
