@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -30,7 +31,11 @@ class StaffController(Controller):
     ) -> list[StaffOut]:
         return await service.list_staff(db_session, principal, area_id)
 
-    @post("/staff", summary="Grant a staff role in this area (201 new, 200 already held)")
+    @post(
+        "/staff",
+        summary="Grant a staff role in this area (201 new, 200 already held)",
+        responses={200: ResponseSpec(StaffOut, description="The role was already held")},
+    )
     async def grant(
         self,
         db_session: DbSession,

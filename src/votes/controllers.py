@@ -99,7 +99,11 @@ class VoteController(Controller):
     ) -> ResultsOut:
         return await service.results(db_session, principal, event_id)
 
-    @get("/results/stream", summary="Live results (server-sent events `tally`)")
+    @get(
+        "/results/stream",
+        summary="Live results (server-sent events `tally`)",
+        media_type="text/event-stream",
+    )
     async def stream(
         self,
         state: State,

@@ -13,6 +13,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def fuzz_api(settings: Settings) -> Iterator[str]:
         settings.model_copy(update={"database_url": fuzz_url, "portal_api_base": portal.url})
     )
     server = BackgroundServer(app, lifespan="on").start()
+    # The walking graph loads in the background after start-up (503 `network_loading` until
+    # then, which is right for a client but not what the fuzzer should meet).
+    deadline = time.monotonic() + 120
+    while app.state.facilities.loaded is None:
+        assert time.monotonic() < deadline, "the walking graph did not load"
+        time.sleep(0.2)
     yield server.url
     server.stop()
     portal.stop()
