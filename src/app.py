@@ -17,21 +17,15 @@ from src.areas.controllers import AreaController
 from src.categories.controllers import CategoryController
 from src.config import Settings
 from src.core.auth import provide_optional_principal, provide_principal
-from src.core.db import (
-    create_engine,
-    finish_request_session,
-    make_autocommit_sessionmaker,
-    make_sessionmaker,
-    provide_db_session,
-)
+from src.core.db import create_engine, make_autocommit_sessionmaker, make_sessionmaker
 from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
-from src.core.idempotency import idempotency_middleware
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
 from src.core.redis import create_store
+from src.core.unit_of_work import provide_db_session, provide_unit, unit_of_work_middleware
 from src.events.controllers import EventController
 from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
@@ -115,17 +109,17 @@ def create_app(settings: Settings) -> Litestar:
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),
         dependencies={
+            "unit": Provide(provide_unit),
             "db_session": Provide(provide_db_session),
             "principal": Provide(provide_principal),
             "maybe_principal": Provide(provide_optional_principal),
         },
-        before_send=[finish_request_session],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             access_log_middleware,
             metrics_config.middleware,
             ip_rate_limit_middleware,
-            idempotency_middleware,
+            unit_of_work_middleware,
         ],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -101,7 +101,6 @@ class Settings(BaseSettings):
     event_check_in_window_s: int = 120  # a check-in code changes every window
     event_check_in_grace_s: int = 20  # a code is still accepted this long after its window
     event_public_base_url: str = "https://lifecircle.sh.cn"  # what the check-in QR points to
-    event_ballot_pool_size: int = 10  # connections of the ballot path, per worker
     event_sse_keepalive_s: float = 15.0  # a comment line on idle result streams
     # Security: personal data retention (``lifecircle purge``, src/retention).
     retention_auth_days: int = 7  # expired refresh tokens and ended sign-in sessions

@@ -1,13 +1,7 @@
-"""Database engine and the one-transaction-per-request rule.
+"""Database engine, models' base and session factories.
 
-Each request that asks for ``db_session`` gets one ``AsyncSession``. The session commits when
-the response status is 2xx/3xx and rolls back otherwise, just before the response starts, so a
-client never sees a 201 for a write that was not committed. Services never call ``commit()``.
-
-GET and HEAD requests only read. Their session runs each statement on its own (autocommit):
-under READ COMMITTED every statement takes a fresh snapshot anyway, so a BEGIN/COMMIT pair
-would add two round trips and no consistency. A GET handler that must write atomically opts
-back in with ``opt={"db_transaction": True}``.
+The request's session and transaction belong to its unit of work (``src/core/unit_of_work.py``):
+services never call ``commit()``.
 
 Round trips are the cost of a request on a busy host, so the pool does not ping a connection
 before lending it (``pool_pre_ping`` costs three: BEGIN, a ping, ROLLBACK). A connection whose
@@ -20,11 +14,8 @@ pool starts afresh.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar.datastructures import State
-from litestar.types import Message, Scope
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -43,8 +34,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-SESSION_SCOPE_KEY = "_lifecircle_db_session"
-READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 POOL_RECYCLE_S = 1800
 
 
@@ -94,38 +83,18 @@ def make_autocommit_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Asyn
     return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
-def _wants_transaction(scope: Scope) -> bool:
-    if scope.get("method", "GET") not in READ_ONLY_METHODS:
-        return True
-    handler = scope.get("route_handler")
-    return bool(handler is not None and handler.opt.get("db_transaction"))
-
-
-async def provide_db_session(state: State, scope: Scope) -> AsyncIterator[AsyncSession]:
-    """Litestar dependency: the request's session; closed by :func:`finish_request_session`."""
-    existing = scope["state"].get(SESSION_SCOPE_KEY)
-    if existing is not None:
-        yield existing
-        return
-    autocommit = state.get("autocommit_sessionmaker")
-    factory = state.sessionmaker if autocommit is None or _wants_transaction(scope) else autocommit
-    session: AsyncSession = factory()
-    scope["state"][SESSION_SCOPE_KEY] = session
-    yield session
-
-
-async def finish_request_session(message: Message, scope: Scope) -> None:
-    """``before_send`` hook: commit on success, roll back otherwise, then close."""
-    if message["type"] != "http.response.start":
-        return
-    state: dict[str, Any] = scope.get("state", {})
-    session: AsyncSession | None = state.pop(SESSION_SCOPE_KEY, None)
-    if session is None:
-        return
-    try:
-        if 200 <= message["status"] < 400:
-            await session.commit()
-        else:
-            await session.rollback()
-    finally:
-        await session.close()
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under ``session``, inside the session's transaction when it has
+    one, for a hot path's hand-written statements (no ORM execute/result machinery: the
+    principal lookup, the ballot). Pending ORM changes are flushed first, so the statement
+    sees them. SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement:
+    this starts it (a no-op on autocommit sessions), the one private call of this module
+    (SQLAlchemy is pinned)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    fairy = await connection.get_raw_connection()
+    adapted: Any = fairy.dbapi_connection
+    if not adapted._started:
+        await adapted._start_transaction()
+    return fairy.driver_connection

@@ -225,6 +225,7 @@ def _dependency_down(exc: BaseException) -> str | None:
             seen,
             asyncpg.exceptions.PostgresConnectionError
             | asyncpg.exceptions.CannotConnectNowError
+            | asyncpg.exceptions.TooManyConnectionsError
             | asyncpg.exceptions.AdminShutdownError
             | asyncpg.exceptions.InterfaceError
             | sqlalchemy.exc.TimeoutError

@@ -1,60 +1,107 @@
-"""``Idempotency-Key`` for every POST, as API.md says.
+"""``Idempotency-Key`` for every POST, as API.md says; one part of the request's unit of work.
 
 - A repeat with the same key and body gets the first response (status and body) again, with
   ``Idempotent-Replayed: true``.
 - The same key with another body → 422 ``idempotency_key_reused``.
-- A repeat while the first is still running → 409 ``request_in_progress``.
-- Keys are scoped to the caller (the user of the bearer token, else the client IP) and kept
-  for ``idempotency_ttl_s`` (48 h by default).
+- A repeat while the first is still running → 409 ``request_in_progress``, at once.
+- Keys are scoped to the caller (the user of the bearer token, else the client address) and
+  kept for ``idempotency_ttl_s`` (48 h by default).
 
-The first response is stored before it is sent, so a client that saw it can always replay it.
-A 5xx is not stored: the client may retry for real. A claim whose request died is taken over
-after ``idempotency_lock_s``.
+How (see :mod:`src.core.unit_of_work`): the claim is a transaction-scoped advisory lock on
+(caller, key), taken in the request's own transaction, together with a look for a stored
+reply. The reply is inserted in that same transaction, just before it commits: a replay exists
+only for a committed write; a request that dies before its commit leaves no row and no lock.
+Should two requests with one key both get past the lock (the first committed between the
+second's snapshot and its lock), the primary key stops the second at its insert, and it
+answers with the first reply instead of its own.
+
+2xx/3xx replies are kept with the change; 4xx replies are kept too (after the rollback), but
+not a 429 (a later retry may pass) and never a 5xx (the client may retry for real).
+
+**Sealed replies** (``opt={"idempotency": "sealed"}``, the secret ballot): the stored key and
+fingerprint are HMACs that need the client's key, and the reply is encrypted with a pad only
+the client's key and the server secret give. The key itself is never stored, so neither the
+tables alone nor the tables plus the secret open the reply (or tell which choice was sent):
+only a request that presents the key again does.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Request
-from litestar.types import ASGIApp
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
-from src.core.auth import token_subject
+from src.core.auth import caller_scope
 from src.core.errors import AppError, conflict, send_problem, unprocessable
 from src.core.errors import Message as Text
+
+if TYPE_CHECKING:
+    from src.core.unit_of_work import UnitOfWork
 
 HEADER = b"idempotency-key"
 _REPLAYED_HEADERS = ("content-type", "location", "content-language")
 
 _CLAIM = text(
     """
-    INSERT INTO idempotency_keys (scope, key, fingerprint, state)
-    VALUES (:scope, :key, :fp, 'in_progress')
+    SELECT pg_try_advisory_xact_lock(hashtextextended(:scope || chr(31) || :key, 7)) AS got,
+           k.fingerprint, k.response_status, k.response_headers, k.response_body
+    FROM (SELECT 1) AS one
+    LEFT JOIN idempotency_keys k
+           ON k.scope = :scope AND k.key = :key AND k.state = 'done'
+          AND k.created_at >= now() - make_interval(secs => :ttl)
+    """
+)
+_STORE = text(
+    """
+    INSERT INTO idempotency_keys AS k
+           (scope, key, fingerprint, state, response_status, response_headers, response_body)
+    VALUES (:scope, :key, :fp, 'done', :status, CAST(:headers AS jsonb), :body)
     ON CONFLICT (scope, key) DO UPDATE
-       SET fingerprint = excluded.fingerprint, state = 'in_progress', locked_at = now(),
-           created_at = now(), response_status = NULL, response_body = NULL,
-           response_headers = NULL
-     WHERE idempotency_keys.created_at < now() - make_interval(secs => :ttl)
-        OR (idempotency_keys.state = 'in_progress'
-            AND idempotency_keys.fingerprint = excluded.fingerprint
-            AND idempotency_keys.locked_at < now() - make_interval(secs => :lock))
+       SET fingerprint = excluded.fingerprint, state = 'done', created_at = now(),
+           locked_at = now(), response_status = excluded.response_status,
+           response_headers = excluded.response_headers, response_body = excluded.response_body
+     WHERE k.state <> 'done' OR k.created_at < now() - make_interval(secs => :ttl)
     RETURNING 1
     """
 )
-_EXISTING = text(
-    "SELECT fingerprint, state, response_status, response_headers, response_body "
+_STORED = text(
+    "SELECT fingerprint, response_status, response_headers, response_body "
     "FROM idempotency_keys WHERE scope = :scope AND key = :key"
 )
-_STORE = text(
-    "UPDATE idempotency_keys SET state = 'done', response_status = :status, "
-    "response_headers = CAST(:headers AS jsonb), response_body = :body "
-    "WHERE scope = :scope AND key = :key"
-)
-_RELEASE = text("DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key")
+
+
+def invalid_key() -> AppError:
+    return AppError(
+        400,
+        "invalid_idempotency_key",
+        Text(
+            "Idempotency-Key 须为 1–255 个可见 ASCII 字符",
+            "Idempotency-Key must be 1-255 visible ASCII characters",
+        ),
+    )
+
+
+def key_reused() -> AppError:
+    return unprocessable(
+        "idempotency_key_reused",
+        "该 Idempotency-Key 已用于另一个请求",
+        "This Idempotency-Key was used for a different request",
+    )
+
+
+def in_progress() -> AppError:
+    return conflict(
+        "request_in_progress",
+        "相同的请求正在处理中，请稍后重试",
+        "The same request is still being processed; retry shortly",
+    )
 
 
 def _valid_key(raw: bytes) -> str | None:
@@ -63,161 +110,165 @@ def _valid_key(raw: bytes) -> str | None:
     return raw.decode("ascii")
 
 
+def _mac(secret: str, purpose: str, *parts: bytes) -> bytes:
+    mac = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256)
+    for part in parts:
+        mac.update(b"\0" + part)
+    return mac.digest()
+
+
+def _keystream(seed: bytes, length: int) -> bytes:
+    blocks = (hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(length // 32 + 1))
+    return b"".join(blocks)[:length]
+
+
+def _xor(data: bytes, pad: bytes) -> bytes:
+    return (int.from_bytes(data, "big") ^ int.from_bytes(pad, "big")).to_bytes(len(data), "big")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send instead of running the handler: a replay or a problem."""
+
+    status: int = 0
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    body: bytes = b""
+    error: AppError | None = None
+
+    async def send(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.error is not None:
+            await send_problem(scope, receive, send, self.error)
+            return
+        headers = [*self.headers, (b"idempotent-replayed", b"true")]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+@dataclass
+class Claim:
+    """A claimed key: replays the body to the handler, stores the reply with the change."""
+
+    params: dict[str, Any]
+    body: bytes
+    sealed_by: bytes | None  # the pad seed of a sealed reply
+    ttl_s: int
+    receive: Callable[[], Awaitable[Any]]
+
+    def keeps(self, status: int) -> bool:
+        return status < 500 and status != 429
+
+    async def store(self, session: AsyncSession, held: list[Any]) -> Answer | None:
+        """Insert the reply; when a twin's reply is there already, return it instead."""
+        status, headers, body = 500, {}, bytearray()
+        for message in held:
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.decode().lower() in _REPLAYED_HEADERS:
+                        headers[name.decode().lower()] = value.decode()
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+        stored_headers: str | None = json.dumps(headers)
+        stored_body = bytes(body)
+        if self.sealed_by is not None:
+            plain = json.dumps(headers).encode() + b"\n" + stored_body
+            stored_body = _xor(plain, _keystream(self.sealed_by, len(plain)))
+            stored_headers = None
+        values = {**self.params, "status": status, "headers": stored_headers, "body": stored_body}
+        if (await session.execute(_STORE, {**values, "ttl": self.ttl_s})).first() is not None:
+            return None
+        row = (await session.execute(_STORED, self.params)).first()
+        if row is None or row.fingerprint != self.params["fp"]:
+            return Answer(error=key_reused())
+        return self._replay(row)
+
+    def _replay(self, row: Any) -> Answer:
+        body: bytes = row.response_body or b""
+        headers: dict[str, str] = row.response_headers or {}
+        if self.sealed_by is not None:
+            plain = _xor(body, _keystream(self.sealed_by, len(body)))
+            raw_headers, _, body = plain.partition(b"\n")
+            headers = json.loads(raw_headers or b"{}")
+        return Answer(
+            status=row.response_status,
+            headers=tuple((k.encode(), v.encode()) for k, v in headers.items()),
+            body=body,
+        )
+
+
+async def _read_body(receive: Any) -> bytes | None:
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+async def claim(
+    scope: Any, receive: Any, unit: UnitOfWork, settings: Settings
+) -> Claim | Answer | None:
+    """Claim the request's key in its transaction: None when the request has no key (or is
+    no POST), an :class:`Answer` to send instead of running it, else the :class:`Claim`."""
+    if scope["method"] != "POST":
+        return None
+    raw_key = next((v for k, v in scope["headers"] if k == HEADER), None)
+    handler = scope.get("route_handler")
+    mode = handler.opt.get("idempotency") if handler is not None else None
+    if raw_key is None or mode == "off":
+        return None
+    key = _valid_key(raw_key)
+    if key is None:
+        return Answer(error=invalid_key())
+    body = await _read_body(receive)
+    if body is None:
+        return Answer(error=AppError(400, "bad_request", Text("请求已中断", "Request aborted")))
+    who = caller_scope(settings, scope)
+    query = scope.get("query_string", b"")
+    request_parts = (scope["method"].encode(), scope["path"].encode(), query, body)
+    sealed_by = None
+    if mode == "sealed":
+        secret = settings.secret_key
+        stored_key = _mac(secret, "idempotency-key", who.encode(), raw_key).hex()
+        fingerprint = _mac(secret + key, "idempotency-fingerprint", *request_parts).hex()
+        sealed_by = _mac(secret, "idempotency-pad", who.encode(), raw_key)
+    else:
+        stored_key = key
+        digest = hashlib.sha256()
+        for part in request_parts[:3]:
+            digest.update(part + b"\0")
+        digest.update(body)
+        fingerprint = digest.hexdigest()
+    params = {"scope": who, "key": stored_key, "fp": fingerprint}
+    found = (
+        await unit.session.execute(_CLAIM, {**params, "ttl": settings.idempotency_ttl_s})
+    ).first()
+    assert found is not None
+
+    replayed = False
+
+    async def replay_receive() -> Any:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    held = Claim(params, body, sealed_by, settings.idempotency_ttl_s, replay_receive)
+    if found.response_status is not None:  # committed: replay it (even to concurrent retries)
+        if found.fingerprint != fingerprint:
+            return Answer(error=key_reused())
+        return held._replay(found)
+    if not found.got:
+        return Answer(error=in_progress())
+    return held
+
+
 def valid_key(raw: str) -> str | None:
-    """The key when it is 1–255 visible ASCII characters, else None (for routes that handle
-    the key themselves)."""
+    """The key when it is 1–255 visible ASCII characters, else None."""
     try:
         return _valid_key(raw.encode("ascii"))
     except UnicodeEncodeError:
         return None
-
-
-def _handled_by_route(scope: Any) -> bool:
-    """A route marked ``opt={"idempotency": "handler"}`` keeps its own replies (the ballot,
-    whose first reply must not be stored next to the voter)."""
-    handler = scope.get("route_handler")
-    return handler is not None and handler.opt.get("idempotency") == "handler"
-
-
-def idempotency_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await app(scope, receive, send)
-            return
-        raw_key = dict(scope["headers"]).get(HEADER)
-        if raw_key is None or _handled_by_route(scope):
-            await app(scope, receive, send)
-            return
-        litestar_app: Litestar = scope["litestar_app"]
-        settings: Settings = litestar_app.state.settings
-        request: Request[Any, Any, Any] = Request(scope)
-        key = _valid_key(raw_key)
-        if key is None:
-            error = AppError(
-                400,
-                "invalid_idempotency_key",
-                Text(
-                    "Idempotency-Key 须为 1–255 个可见 ASCII 字符",
-                    "Idempotency-Key must be 1-255 visible ASCII characters",
-                ),
-            )
-            await send_problem(scope, receive, send, error)
-            return
-
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        caller = token_subject(settings, request)
-        client = scope.get("client")
-        caller_scope = caller or f"anon:{client[0] if client else 'unknown'}"
-        digest = hashlib.sha256()
-        for part in (scope["method"], scope["path"], scope.get("query_string", b"").decode()):
-            digest.update(part.encode() + b"\0")
-        digest.update(bytes(body))
-        fingerprint = digest.hexdigest()
-        params = {"scope": caller_scope, "key": key}
-
-        # Each statement below stands alone: autocommit spares the BEGIN/COMMIT round trips.
-        state = litestar_app.state
-        sessionmaker = state.get("autocommit_sessionmaker") or state.sessionmaker
-        async with sessionmaker() as session, session.begin():
-            claimed = (
-                await session.execute(
-                    _CLAIM,
-                    {
-                        **params,
-                        "fp": fingerprint,
-                        "ttl": settings.idempotency_ttl_s,
-                        "lock": settings.idempotency_lock_s,
-                    },
-                )
-            ).first()
-            existing = None if claimed else (await session.execute(_EXISTING, params)).first()
-
-        if existing is not None:
-            if existing.fingerprint != fingerprint:
-                error = unprocessable(
-                    "idempotency_key_reused",
-                    "该 Idempotency-Key 已用于另一个请求",
-                    "This Idempotency-Key was used for a different request",
-                )
-            elif existing.state != "done":
-                error = conflict(
-                    "request_in_progress",
-                    "相同的请求正在处理中，请稍后重试",
-                    "The same request is still being processed; retry shortly",
-                )
-            else:
-                replay_headers = [
-                    (k.encode(), v.encode()) for k, v in (existing.response_headers or {}).items()
-                ]
-                replay_headers.append((b"idempotent-replayed", b"true"))
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": existing.response_status,
-                        "headers": replay_headers,
-                    }
-                )
-                await send({"type": "http.response.body", "body": existing.response_body or b""})
-                return
-            await send_problem(scope, receive, send, error)
-            return
-
-        replayed_body = False
-
-        async def replay_receive() -> Any:
-            nonlocal replayed_body
-            if not replayed_body:
-                replayed_body = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        buffered: list[Any] = []
-        status = 500
-        headers: dict[str, str] = {}
-        response_body = bytearray()
-
-        async def buffering_send(message: Any) -> None:
-            nonlocal status
-            buffered.append(message)
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                for name, value in message.get("headers", []):
-                    decoded = name.decode().lower()
-                    if decoded in _REPLAYED_HEADERS:
-                        headers[decoded] = value.decode()
-                return
-            response_body.extend(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            async with sessionmaker() as session, session.begin():
-                if status < 500:
-                    await session.execute(
-                        _STORE,
-                        {
-                            **params,
-                            "status": status,
-                            "headers": json.dumps(headers),
-                            "body": bytes(response_body),
-                        },
-                    )
-                else:
-                    await session.execute(_RELEASE, params)
-            for item in buffered:
-                await send(item)
-            buffered.clear()
-
-        try:
-            await app(scope, replay_receive, buffering_send)
-        except BaseException:
-            async with sessionmaker() as session, session.begin():
-                await session.execute(_RELEASE, params)
-            raise
-
-    return middleware

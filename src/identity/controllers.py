@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from src.core.deps import CurrentUser, DbSession
+from src.core.deps import CurrentUser, DbSession, Unit
 from src.identity import service
 from src.identity.schemas import DevLoginIn, MeOut, RefreshIn, TokensOut, WeChatLoginIn
 
@@ -27,11 +27,12 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         db_session: DbSession,
+        unit: Unit,
         data: JSONBody[RefreshIn],
     ) -> TokensOut:
         await _limit_logins(request, state)
         return await service.refresh_tokens(
-            db_session, state.settings, data.refresh_token, state.sessionmaker
+            db_session, state.settings, data.refresh_token, unit
         )
 
     @post("/wechat", status_code=HTTP_200_OK, summary="Sign in with a mini-program wx.login code")

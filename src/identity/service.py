@@ -7,11 +7,12 @@ import hashlib
 import secrets
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
 from src.core.auth import TokenClaims, issue_access_token, load_principal
 from src.core.errors import not_found, unauthorized
+from src.core.unit_of_work import UnitOfWork
 from src.identity import repository
 from src.identity.schemas import MeOut, TokensOut
 from src.identity.wechat import WeChatSession
@@ -85,7 +86,7 @@ async def refresh_tokens(
     session: AsyncSession,
     settings: Settings,
     token: str,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    unit: UnitOfWork,
 ) -> TokensOut:
     now = dt.datetime.now(dt.UTC)
     stored = await repository.refresh_token_for_update(session, _hash(token))
@@ -93,13 +94,14 @@ async def refresh_tokens(
         raise unauthorized(*_INVALID_REFRESH)
     if stored.used_at is not None or stored.revoked_at is not None:
         # A refresh token used twice was stolen or leaked: end the whole sign-in. This must
-        # survive the 401 that rolls the request back, hence its own transaction. The request
-        # transaction holds this token's row lock and the revocation updates that row: release
-        # it first, or the two transactions wait on each other for ever.
+        # survive the 401 that rolls the request back: the unit of work runs it after the
+        # rollback (which releases this token's row lock), on the same connection.
         family_id = stored.family_id
-        await session.rollback()
-        async with sessionmaker() as side, side.begin():
+
+        async def revoke(side: AsyncSession) -> None:
             await repository.revoke_family(side, family_id, now)
+
+        unit.on_failure(revoke)
         raise unauthorized(
             "refresh_token_reused",
             "登录凭证已被使用，请重新登录",

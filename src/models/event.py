@@ -19,7 +19,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     func,
@@ -117,12 +116,9 @@ class EventCheckIn(Base):
 
 
 class BallotVoter(Base):
-    """Who voted (never what). The primary key is the "one resident, one ballot" rule.
-
-    ``replay_tag`` / ``replay_sealed``: when the ballot came with an ``Idempotency-Key``, an
-    HMAC of (meeting, voter, key) and the first reply sealed with a key derived from the same
-    three. Without the client's key (never stored) the reply cannot be opened, so the row does
-    not link the voter to their ballot."""
+    """Who voted (never what). The primary key is the "one resident, one ballot" rule. The
+    first reply of an idempotent ballot is kept sealed in ``idempotency_keys``
+    (src/core/idempotency.py), never here."""
 
     __tablename__ = "ballot_voters"
 
@@ -132,8 +128,6 @@ class BallotVoter(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    replay_tag: Mapped[bytes | None] = mapped_column(LargeBinary)
-    replay_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Ballot(Base):

@@ -12,10 +12,9 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_201_CREATED
 
-from src.core.auth import bearer_token, decode_access_token
-from src.core.deps import CurrentUser, DbSession
-from src.core.errors import AppError, Message, unauthorized
-from src.core.idempotency import valid_key
+from src.core.auth import claims_of
+from src.core.deps import CurrentUser, DbSession, Unit
+from src.core.errors import unauthorized
 from src.core.metrics import SSE_CONNECTIONS
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.events import service as events_service
@@ -48,40 +47,27 @@ class VoteController(Controller):
     @post(
         "/ballots",
         summary="Cast a secret ballot (once)",
-        # The ballot keeps its own Idempotency-Key replies (sealed, see votes.secrecy) and
-        # skips the per-IP limit: a venue's residents share one address and vote once each.
-        opt={"idempotency": "handler", "ip_rate_limit": False},
+        # The Idempotency-Key reply is sealed (src/core/idempotency.py): the stored first reply
+        # names the ballot, so only the client's key opens it. No per-address limit: a venue's
+        # residents share one address and vote once each.
+        opt={"idempotency": "sealed", "ip_rate_limit": False},
+        status_code=HTTP_201_CREATED,
     )
     async def cast(
         self,
         request: Request[Any, Any, Any],
         state: State,
+        unit: Unit,
         event_id: FromPath[uuid.UUID],
         data: JSONBody[BallotIn],
-    ) -> Response[BallotOut]:
-        token = bearer_token(request)
-        if token is None:
+    ) -> BallotOut:
+        claims = claims_of(state.settings, request.scope)
+        if claims is None:
             raise unauthorized()
-        claims = decode_access_token(state.settings, token)
         request.scope["state"]["user_id"] = str(claims.user_id)
-        raw_key = request.headers.get("idempotency-key")
-        key = None
-        if raw_key is not None:
-            key = valid_key(raw_key)
-            if key is None:
-                raise AppError(
-                    400,
-                    "invalid_idempotency_key",
-                    Message(
-                        "Idempotency-Key 须为 1–255 个可见 ASCII 字符",
-                        "Idempotency-Key must be 1-255 visible ASCII characters",
-                    ),
-                )
-        out, replayed = await service.cast_ballot(
-            state.ballot_deps, claims, event_id, data.option_ids, key
+        return await service.cast_ballot(
+            unit, state.ballot_rules, claims, event_id, data.option_ids
         )
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return Response(out, status_code=HTTP_201_CREATED, headers=headers)
 
     @get("/ballots/mine", summary="Whether I voted (and, after close, my ballot by receipt)")
     async def mine(

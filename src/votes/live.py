@@ -299,25 +299,16 @@ def _on_rollback(session: Session) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Start this process's hub (after the lifespan that made ``state.sessionmaker``)."""
-    from src.votes.repository import create_pool
-    from src.votes.service import BallotDeps, RulesCache
+    from src.votes.service import RulesCache
 
     settings = app.state.settings
     hub = TallyHub(app.state.sessionmaker, settings.redis_url)
     await hub.start()
     app.state.tally_hub = hub
+    app.state.ballot_rules = RulesCache()
     install(hub)
-    pool = await create_pool(settings.database_url, settings.event_ballot_pool_size)
-    app.state.ballot_deps = BallotDeps(settings, pool, app.state.sessionmaker, RulesCache())
     try:
         yield
     finally:
         uninstall(hub)
-        # A connection still held (a request cut off mid-ballot) must not stall shutdown:
-        # asyncpg's close() waits for every connection to come back.
-        try:
-            await asyncio.wait_for(pool.close(), timeout=POOL_CLOSE_TIMEOUT_S)
-        except TimeoutError:
-            logger.warning("ballot pool did not close in time; terminating it")
-            pool.terminate()
         await hub.stop()

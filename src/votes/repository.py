@@ -1,19 +1,15 @@
-"""All SQL of votes. The ballot itself goes through a small asyncpg pool in one statement:
-it is the hottest write of the system (thousands of residents within minutes)."""
+"""All SQL of votes. The ballot itself is one hand-written statement on the raw asyncpg
+connection of the request's unit of work: it is the hottest write of the system (thousands of
+residents within minutes)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from src.core.db import to_async_url
-from src.core.errors import AppError, Message
 
 # One statement, one round trip, atomic: lock the meeting FOR KEY SHARE (a close takes FOR
 # UPDATE and waits for ballots in flight), check the caller exactly as ``ensure_eligible``
@@ -31,24 +27,19 @@ WITH ev AS (
       AND (NOT $5::boolean OR EXISTS (
             SELECT 1 FROM event_check_ins c WHERE c.event_id = $1 AND c.user_id = u.id))
 ), voter AS (
-    INSERT INTO ballot_voters (event_id, user_id, replay_tag, replay_sealed)
-    SELECT $1, who.id, $6, $7 FROM who, ev WHERE ev.status = 'open'
+    INSERT INTO ballot_voters (event_id, user_id)
+    SELECT $1, who.id FROM who, ev WHERE ev.status = 'open'
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), ballot AS (
     INSERT INTO ballots (id, event_id, receipt, option_ids)
-    SELECT $8, $1, $9, $10::uuid[] FROM voter
+    SELECT $6, $1, $7, $8::uuid[] FROM voter
     RETURNING 1
 )
 SELECT (SELECT status::text FROM ev) AS status,
        EXISTS (SELECT 1 FROM who) AS eligible,
-       EXISTS (SELECT 1 FROM ballot) AS inserted,
-       -- A retry: the first ballot's voter row, when it was committed before this statement.
-       earlier.replay_tag, earlier.replay_sealed
-FROM (SELECT 1) AS one
-LEFT JOIN ballot_voters earlier ON earlier.event_id = $1 AND earlier.user_id = $2
+       EXISTS (SELECT 1 FROM ballot) AS inserted
 """
-_REPLAY = "SELECT replay_tag, replay_sealed FROM ballot_voters WHERE event_id = $1 AND user_id = $2"
 _RULES = """
 SELECT e.community_id, e.status::text AS status, e.kind::text AS kind, e.voting,
        array(SELECT o.id FROM event_options o WHERE o.event_id = e.id) AS option_ids
@@ -56,100 +47,42 @@ FROM events e WHERE e.id = $1
 """
 
 
-def busy() -> AppError:
-    return AppError(
-        503,
-        "database_unavailable",
-        Message("服务繁忙，请稍后重试", "Service busy for a moment, retry"),
-        headers={"Retry-After": "1"},
-    )
-
-
-def pool_dsn(database_url: str) -> str:
-    return "postgresql://" + to_async_url(database_url).removeprefix("postgresql+asyncpg://")
-
-
-async def create_pool(database_url: str, size: int) -> asyncpg.Pool:
-    async def init(conn: asyncpg.Connection) -> None:
-        await conn.set_type_codec(
-            "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-
-    async def keep(conn: asyncpg.Connection) -> None:
-        # The ballot path leaves no session state (no LISTEN, cursors, session locks or SET):
-        # skip asyncpg's reset query, a round trip on every release.
-        return None
-
-    pool = await asyncpg.create_pool(
-        pool_dsn(database_url),
-        min_size=0,  # connect on first use: the app starts while the database is away
-        max_size=size,
-        init=init,
-        reset=keep,
-        server_settings={"application_name": "lifecircle-ballots", "timezone": "UTC"},
-    )
-    assert pool is not None
-    return pool
-
-
 @dataclass(frozen=True)
 class CastOutcome:
     status: str | None  # the meeting's status, None when it does not exist
     eligible: bool
     inserted: bool
-    # An earlier ballot's voter row (committed before this statement started).
-    earlier: tuple[bytes | None, bytes | None] | None
 
 
 async def cast(
-    pool: asyncpg.Pool,
+    conn: Any,
     *,
     event_id: uuid.UUID,
     user_id: uuid.UUID,
     family_id: uuid.UUID,
     community_id: uuid.UUID,
     need_check_in: bool,
-    replay_tag: bytes | None,
-    replay_sealed: bytes | None,
     ballot_id: uuid.UUID,
     receipt: str,
     option_ids: list[uuid.UUID],
 ) -> CastOutcome:
-    try:
-        row = await pool.fetchrow(
-            _CAST,
-            event_id,
-            user_id,
-            family_id,
-            community_id,
-            need_check_in,
-            replay_tag,
-            replay_sealed,
-            ballot_id,
-            receipt,
-            option_ids,
-        )
-    except asyncpg.TooManyConnectionsError as exc:
-        # PostgreSQL is full: a retryable 503, not a 500 (the ballot was not recorded).
-        raise busy() from exc
-    assert row is not None
-    earlier = (
-        (row["replay_tag"], row["replay_sealed"])
-        if row["replay_tag"] is not None or row["replay_sealed"] is not None
-        else None
+    row = await conn.fetchrow(
+        _CAST,
+        event_id,
+        user_id,
+        family_id,
+        community_id,
+        need_check_in,
+        ballot_id,
+        receipt,
+        option_ids,
     )
-    return CastOutcome(row["status"], bool(row["eligible"]), bool(row["inserted"]), earlier)
+    assert row is not None
+    return CastOutcome(row["status"], row["eligible"], row["inserted"])
 
 
-async def replay_of(
-    pool: asyncpg.Pool, event_id: uuid.UUID, user_id: uuid.UUID
-) -> tuple[bytes | None, bytes | None] | None:
-    row = await pool.fetchrow(_REPLAY, event_id, user_id)
-    return None if row is None else (row["replay_tag"], row["replay_sealed"])
-
-
-async def ballot_rules(pool: asyncpg.Pool, event_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await pool.fetchrow(_RULES, event_id)
+async def ballot_rules(conn: Any, event_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(_RULES, event_id)
     return None if row is None else dict(row)
 
 

@@ -7,14 +7,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.config import Settings
 from src.core import audit
 from src.core.auth import Principal, TokenClaims, load_principal
 from src.core.errors import AppError, Message, conflict, not_found, unprocessable
 from src.core.pagination import decode_cursor, paginate
+from src.core.unit_of_work import UnitOfWork
 from src.events import repository as events_repository
 from src.events.eligibility import ensure_eligible, rules_of
 from src.events.schemas import Eligibility, ResultsVisibility, VotingRules
@@ -77,11 +76,11 @@ class RulesCache:
         self.limit = limit
         self._rules: dict[uuid.UUID, BallotRules] = {}
 
-    async def get(self, pool: asyncpg.Pool, event_id: uuid.UUID) -> BallotRules | None:
+    async def get(self, conn: Any, event_id: uuid.UUID) -> BallotRules | None:
         found = self._rules.get(event_id)
         if found is not None:
             return found
-        row = await repository.ballot_rules(pool, event_id)
+        row = await repository.ballot_rules(conn, event_id)
         if row is None or row["kind"] != EventKind.coordination.value:
             return None
         rules = VotingRules.model_validate(row["voting"] or {})
@@ -98,94 +97,60 @@ class RulesCache:
         return found
 
 
-@dataclass(frozen=True)
-class BallotDeps:
-    settings: Settings
-    pool: asyncpg.Pool
-    sessionmaker: async_sessionmaker[AsyncSession]
-    rules: RulesCache
-
-
 async def _explain_refusal(
-    deps: BallotDeps, claims: TokenClaims, event_id: uuid.UUID, option_ids: list[uuid.UUID]
+    session: AsyncSession, claims: TokenClaims, event_id: uuid.UUID, option_ids: list[uuid.UUID]
 ) -> None:
     """The slow path: check the ballot step by step and raise the precise error (401, 404,
     ``event_not_open``, a bad choice, ``not_eligible``). Returns when nothing is wrong."""
-    async with deps.sessionmaker() as session:
-        principal = await load_principal(session, claims)
-        access = await load_access(session, principal, event_id)
-        event = access.event
-        if event.kind != EventKind.coordination:
-            raise no_vote()
-        if event.status != EventStatus.open:
-            raise event_not_open()
-        options = await events_repository.options(session, [event.id])
-        valid = frozenset(o.id for o in options.get(event.id, []))
-        check_choice(option_ids, valid, rules_of(event).max_choices)
-        await ensure_eligible(session, event, principal)
+    principal = await load_principal(session, claims)
+    access = await load_access(session, principal, event_id)
+    event = access.event
+    if event.kind != EventKind.coordination:
+        raise no_vote()
+    if event.status != EventStatus.open:
+        raise event_not_open()
+    options = await events_repository.options(session, [event.id])
+    valid = frozenset(o.id for o in options.get(event.id, []))
+    check_choice(option_ids, valid, rules_of(event).max_choices)
+    await ensure_eligible(session, event, principal)
 
 
 async def cast_ballot(
-    deps: BallotDeps,
+    unit: UnitOfWork,
+    cache: RulesCache,
     claims: TokenClaims,
     event_id: uuid.UUID,
     option_ids: list[uuid.UUID],
-    idempotency_key: str | None,
-) -> tuple[BallotOut, bool]:
-    """Record one ballot; returns (reply, replayed). A retry with the same
-    ``Idempotency-Key`` gets the first reply; any other second ballot is ``already_voted``."""
-    rules = await deps.rules.get(deps.pool, event_id)
+) -> BallotOut:
+    """Record one ballot in the request's transaction. A retry with the same
+    ``Idempotency-Key`` never gets here (the unit of work replays the sealed first reply);
+    any other second ballot is ``already_voted``."""
+    conn = await unit.raw_connection()
+    rules = await cache.get(conn, event_id)
     if rules is None or not rules.accepts(option_ids):
-        await _explain_refusal(deps, claims, event_id, option_ids)
-        rules = await deps.rules.get(deps.pool, event_id)
+        await _explain_refusal(unit.session, claims, event_id, option_ids)
+        rules = await cache.get(conn, event_id)
         assert rules is not None
-    secret = deps.settings.secret_key
     ballot_id = uuid.uuid4()
-    receipt, receipt_raw = secrecy.new_receipt()
-    tag = sealed = None
-    if idempotency_key is not None:
-        tag = secrecy.replay_tag(secret, event_id, claims.user_id, idempotency_key)
-        sealed = secrecy.seal(
-            secret, event_id, claims.user_id, idempotency_key, ballot_id, receipt_raw, option_ids
-        )
+    receipt, _ = secrecy.new_receipt()
     outcome = await repository.cast(
-        deps.pool,
+        conn,
         event_id=event_id,
         user_id=claims.user_id,
         family_id=claims.family_id,
         community_id=rules.community_id,
         need_check_in=rules.need_check_in,
-        replay_tag=tag,
-        replay_sealed=sealed,
         ballot_id=ballot_id,
         receipt=receipt,
         option_ids=sorted(option_ids),
     )
     if outcome.inserted:
-        live.announce(event_id)
-        return BallotOut(ballot_id=ballot_id, receipt=receipt), False
+        live.after_commit(unit.session, event_id)
+        return BallotOut(ballot_id=ballot_id, receipt=receipt)
     if outcome.status != EventStatus.open.value or not outcome.eligible:
-        await _explain_refusal(deps, claims, event_id, option_ids)
+        await _explain_refusal(unit.session, claims, event_id, option_ids)
         raise event_not_open()  # closed between the two looks
-    # The caller has voted already: the first reply again, or already_voted.
-    if idempotency_key is None:
-        raise already_voted()
-    stored = outcome.earlier
-    if stored is None:  # the first one raced this one and committed meanwhile
-        stored = await repository.replay_of(deps.pool, event_id, claims.user_id)
-    if stored is None or not secrecy.hmac_equal(stored[0], tag) or stored[1] is None:
-        raise already_voted()
-    opened = secrecy.unseal(secret, event_id, claims.user_id, idempotency_key, stored[1])
-    if opened is None:
-        raise already_voted()
-    first_id, first_receipt, first_choice = opened
-    if not secrecy.hmac_equal(first_choice, secrecy.choice_digest(option_ids)):
-        raise unprocessable(
-            "idempotency_key_reused",
-            "该 Idempotency-Key 已用于另一个请求",
-            "This Idempotency-Key was used for a different request",
-        )
-    return BallotOut(ballot_id=first_id, receipt=first_receipt), True
+    raise already_voted()
 
 
 # --- results ---------------------------------------------------------------------------

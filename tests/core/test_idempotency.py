@@ -70,22 +70,21 @@ async def test_a_repeat_while_the_first_is_running_is_409(
     user = await make_user(db, community=tree.communities[0])
     key = f"k-{uuid.uuid4()}"
     headers = {**await login(client, user), "Idempotency-Key": key}
-    # The first request has claimed the key and not finished (as if it were still running).
-    first = await client.post("/api/v1/proposals", json=_proposal(), headers=headers)
-    assert first.status_code == 201
+    # The first request holds the key's claim (its transaction has not ended): as a request in
+    # flight does, this transaction holds the key's advisory lock.
     async with db() as session, session.begin():
         await session.execute(
-            text(
-                "UPDATE idempotency_keys SET state = 'in_progress', locked_at = now(), "
-                "response_status = NULL, response_body = NULL WHERE key = :key"
-            ),
-            {"key": key},
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:s || chr(31) || :k, 7))"),
+            {"s": str(user.id), "k": key},
         )
-
-    repeat = await client.post("/api/v1/proposals", json=_proposal(), headers=headers)
-
-    assert repeat.status_code == 409
-    assert repeat.json()["code"] == "request_in_progress"
+        repeat = await client.post("/api/v1/proposals", json=_proposal(), headers=headers)
+        assert repeat.status_code == 409
+        assert repeat.json()["code"] == "request_in_progress"
+        assert await _count(db, user.id) == 0
+    # Once the first is over (here: it died before its commit), the key is free again.
+    again = await client.post("/api/v1/proposals", json=_proposal(), headers=headers)
+    assert again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
     assert await _count(db, user.id) == 1
 
 

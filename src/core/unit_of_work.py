@@ -1,0 +1,242 @@
+"""One unit of work per request: the transaction, the idempotency record, the caller.
+
+Every HTTP request gets one :class:`UnitOfWork` (``scope["state"]["unit"]``), created by
+:func:`unit_of_work_middleware`, the innermost middleware. It owns everything that must
+succeed or fail together:
+
+- **One connection, at most.** The request's ``AsyncSession`` is made on first use and is the
+  only one the request gets; the principal lookup, the idempotency record and a fast path's raw
+  asyncpg statements (:meth:`UnitOfWork.raw_connection`) all run on it. Nothing in a request
+  waits for a second connection of the pool while holding one.
+- **Writes commit before the response starts.** A request that writes (any method but GET and
+  HEAD, or a GET with ``opt={"db_transaction": True}``) has its response held back until the
+  handler has finished; then a 2xx/3xx commits, anything else rolls back, and only then is the
+  first byte sent. A failed commit is therefore an ordinary 503 problem+json
+  (``database_unavailable``), never a 2xx for a write that did not commit, and the access log
+  records the status the client really got.
+- **Reads take no transaction.** GET and HEAD run each statement on its own (autocommit: under
+  READ COMMITTED each statement has its own snapshot anyway), and the connection goes back to
+  the pool as the response starts, so a long stream holds none.
+- **The Idempotency-Key is part of the transaction** (:mod:`src.core.idempotency`): the key is
+  claimed first with a transaction-scoped advisory lock (a concurrent duplicate gets 409
+  ``request_in_progress`` at once), and the stored reply is inserted in the same transaction
+  as the change it describes: a replay exists only for a committed write, and a crash before
+  the commit leaves nothing behind, so the key is claimable again at once.
+- **Work that must outlive a refusal** (revoking a stolen sign-in while answering 401) is
+  registered with :meth:`UnitOfWork.on_failure` and runs on the same connection, in its own
+  transaction, after the rollback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.types import ASGIApp
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from src.core import idempotency
+from src.core.db import driver_connection
+from src.core.errors import AppError, Message, internal_error_handler, send_problem
+
+logger = logging.getLogger("lifecircle.unit_of_work")
+
+UNIT_KEY = "unit"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+FailureWork = Callable[[AsyncSession], Awaitable[None]]
+
+
+def commit_failed() -> AppError:
+    return AppError(
+        503,
+        "database_unavailable",
+        Message("服务暂不可用，请稍后重试（未保存）", "Service unavailable, nothing saved: retry"),
+        headers={"Retry-After": "2"},
+    )
+
+
+class UnitOfWork:
+    """The request's session, transaction and failure work; see the module docstring."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], transactional: bool) -> None:
+        self._factory = factory
+        self.transactional = transactional
+        self._session: AsyncSession | None = None
+        self._on_failure: list[FailureWork] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's one session (made on first use; connects on its first statement)."""
+        if self._session is None:
+            self._session = self._factory()
+        return self._session
+
+    async def raw_connection(self) -> Any:
+        """The asyncpg connection under the session, inside the request's transaction, for a
+        fast path's hand-written statements."""
+        return await driver_connection(self.session)
+
+    def on_failure(self, work: FailureWork) -> None:
+        """Run ``work`` in its own transaction after this request's rollback."""
+        self._on_failure.append(work)
+
+    async def commit(self) -> None:
+        if self._session is not None:
+            await self._session.commit()
+
+    async def rollback(self) -> None:
+        if self._session is None:
+            return
+        await self._session.rollback()
+        if self._on_failure:
+            work, self._on_failure = self._on_failure, []
+            for item in work:
+                await item(self._session)
+            await self._session.commit()
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+def current_unit(scope: Any) -> UnitOfWork:
+    unit: UnitOfWork = scope["state"][UNIT_KEY]
+    return unit
+
+
+async def provide_unit(request: Request[Any, Any, Any]) -> UnitOfWork:
+    """Dependency ``unit``."""
+    return current_unit(request.scope)
+
+
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """Dependency ``db_session``: the unit's session (its end is the middleware's business)."""
+    yield current_unit(request.scope).session
+
+
+def _wants_transaction(scope: Any) -> bool:
+    if scope["method"] not in READ_ONLY_METHODS:
+        return True
+    handler = scope.get("route_handler")
+    return bool(handler is not None and handler.opt.get("db_transaction"))
+
+
+async def _send_error(scope: Any, receive: Any, send: Any, exc: BaseException) -> None:
+    """A problem+json for an error outside the handler (a failed lookup, a failed commit)."""
+    if isinstance(exc, AppError):
+        await send_problem(scope, receive, send, exc)
+        return
+    request: Request[Any, Any, Any] = Request(scope)
+    response = internal_error_handler(request, exc if isinstance(exc, Exception) else Exception())
+    await response.to_asgi_response(None, request)(scope, receive, send)
+
+
+def unit_of_work_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        state: State = scope["litestar_app"].state
+        transactional = _wants_transaction(scope)
+        factory = state.sessionmaker if transactional else state.autocommit_sessionmaker
+        unit = UnitOfWork(factory, transactional)
+        scope["state"][UNIT_KEY] = unit
+        try:
+            if transactional:
+                await _run_writing(app, scope, receive, send, unit, state)
+            else:
+                await _run_reading(app, scope, receive, send, unit)
+        finally:
+            await unit.close()
+
+    return middleware
+
+
+async def _run_reading(
+    app: ASGIApp, scope: Any, receive: Any, send: Any, unit: UnitOfWork
+) -> None:
+    failed = False
+
+    async def release_then_send(message: Any) -> None:
+        nonlocal failed
+        if failed:
+            return
+        if message["type"] == "http.response.start":
+            try:
+                # Bookkeeping a read may leave (an export's record) is flushed before the
+                # first byte; each statement commits on its own.
+                if message["status"] < 400:
+                    await unit.commit()
+            except Exception:
+                logger.warning("flush of a read failed", extra={"path": scope["path"]})
+                failed = True
+                await unit.close()
+                await _send_error(scope, receive, send, commit_failed())
+                return
+            await unit.close()  # a long stream holds no connection
+        await send(message)
+
+    await app(scope, receive, release_then_send)
+
+
+async def _run_writing(
+    app: ASGIApp, scope: Any, receive: Any, send: Any, unit: UnitOfWork, state: State
+) -> None:
+    try:
+        claim = await idempotency.claim(scope, receive, unit, state.settings)
+    except Exception as exc:
+        await unit.rollback()
+        await _send_error(scope, receive, send, exc)
+        return
+    if isinstance(claim, idempotency.Answer):
+        await unit.rollback()  # releases the claim's lock
+        await claim.send(scope, receive, send)
+        return
+    if claim is not None:
+        receive = claim.receive
+
+    held: list[Any] = []
+
+    async def hold(message: Any) -> None:
+        held.append(message)
+
+    try:
+        await app(scope, receive, hold)
+    except BaseException:
+        await _rollback_quietly(unit)
+        raise
+    start = next((m for m in held if m["type"] == "http.response.start"), None)
+    status = start["status"] if start is not None else 500
+    try:
+        if status < 400:
+            if claim is not None:
+                replay = await claim.store(unit.session, held)
+                if replay is not None:  # a twin committed first: its reply, not ours
+                    await unit.rollback()
+                    await replay.send(scope, receive, send)
+                    return
+            await unit.commit()
+        else:
+            await unit.rollback()
+            if claim is not None and claim.keeps(status):
+                await claim.store(unit.session, held)
+                await unit.commit()
+    except Exception as exc:
+        logger.warning("commit failed: %s", type(exc).__name__, extra={"path": scope["path"]})
+        await _rollback_quietly(unit)
+        await _send_error(scope, receive, send, commit_failed())
+        return
+    for message in held:
+        await send(message)
+
+
+async def _rollback_quietly(unit: UnitOfWork) -> None:
+    try:
+        await unit.rollback()
+    except Exception:  # the connection is gone: closing the session discards it
+        logger.debug("rollback failed", exc_info=True)
