@@ -11,7 +11,7 @@ from src.areas import repository
 from src.areas.boundary import normalise_boundary
 from src.areas.schemas import AreaIn, AreaPatch
 from src.core import audit
-from src.core.auth import Principal, authorize_area, require_roles
+from src.core.auth import Principal
 from src.core.errors import (
     AppError,
     conflict,
@@ -22,6 +22,7 @@ from src.core.errors import (
 )
 from src.core.ids import new_id
 from src.core.pagination import decode_cursor_as, paginate, text_value, uuid_value
+from src.core.policy import authorize_area, require_roles
 from src.models.area import Area, AreaLevel
 from src.models.user import Role
 

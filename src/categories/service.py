@@ -18,8 +18,9 @@ from src.categories.schemas import (
     CategoryPatch,
 )
 from src.core import audit, outbox
-from src.core.auth import Principal, require_roles
+from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
+from src.core.policy import require_roles
 from src.facilities_nearby import repository as facilities
 from src.models.facility import FacilityCategory
 from src.models.proposal import ProposalCategory

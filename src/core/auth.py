@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +20,11 @@ import jwt
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
 from src.core.db import driver_connection
-from src.core.errors import AppError, forbidden, not_found, unauthorized
+from src.core.errors import AppError, unauthorized
 from src.core.ids import new_id
 from src.models.user import Role
 
@@ -202,54 +200,3 @@ async def provide_optional_principal(
     if request.headers.get("authorization") is None:
         return None
     return await provide_principal(request, state, db_session)
-
-
-# --- guards -------------------------------------------------------------------
-
-
-def require_roles(principal: Principal, *roles: Role) -> None:
-    if not principal.has_role(*roles):
-        raise forbidden("role_required", "当前身份无权执行此操作", "Your role may not do this")
-
-
-async def area_path(session: AsyncSession, area_id: uuid.UUID) -> list[uuid.UUID] | None:
-    """Ids from the district down to ``area_id``, or None when the area does not exist."""
-    row = (
-        await session.execute(text("SELECT path FROM areas WHERE id = :id"), {"id": area_id})
-    ).first()
-    return list(row.path) if row else None
-
-
-def covers(principal: Principal, path: Iterable[uuid.UUID], roles: Iterable[Role]) -> bool:
-    wanted = set(roles)
-    path_ids = set(path)
-    return any(
-        g.role in wanted and (g.area_id is None or g.area_id in path_ids) for g in principal.grants
-    )
-
-
-async def authorize_area(
-    session: AsyncSession,
-    principal: Principal,
-    area_id: uuid.UUID,
-    roles: Iterable[Role],
-    *,
-    hide: bool = False,
-) -> list[uuid.UUID]:
-    """Allow when the caller holds one of ``roles`` in ``area_id`` or an area above it.
-
-    Returns the area's path. ``hide=True`` answers 404 instead of 403 where the existence of
-    the object is itself private.
-    """
-    path = await area_path(session, area_id)
-    if path is None:
-        raise not_found("区域", "Area")
-    if not covers(principal, path, roles):
-        if hide:
-            raise not_found()
-        raise forbidden("area_forbidden", "无权访问该区域的数据", "Not allowed in this area")
-    return path
-
-
-def is_resident_of(principal: Principal, area_path_ids: Iterable[uuid.UUID]) -> bool:
-    return principal.community_id is not None and principal.community_id in set(area_path_ids)

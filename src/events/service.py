@@ -13,9 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
 from src.core import audit, outbox
-from src.core.auth import Principal, covers
+from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, forbidden, not_found, validation_failed
 from src.core.pagination import decode_cursor, paginate
+from src.core.policy import (
+    MODERATE_ROLES,
+    VIEW_ROLES,
+    acting_role,
+    area_required,
+    covers,
+    load_area,
+    view_scope,
+)
 from src.events import checkin, repository
 from src.events.repository import ListFilter
 from src.events.schemas import (
@@ -31,14 +40,6 @@ from src.events.schemas import (
 from src.models.area import AreaLevel
 from src.models.event import Event, EventKind, EventOption, EventStatus
 from src.models.project import Project
-from src.proposals.access import (
-    MODERATE_ROLES,
-    VIEW_ROLES,
-    acting_role,
-    area_required,
-    load_area,
-    view_scope,
-)
 
 # The legal moves of the lifecycle; anything else is 409 ``illegal_transition``.
 TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {

@@ -26,9 +26,10 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core import audit
-from src.core.auth import Principal, covers, require_roles
+from src.core.auth import Principal
 from src.core.errors import AppError, Message, forbidden, not_found, validation_failed
 from src.core.pagination import decode_cursor, paginate
+from src.core.policy import area_required, covers, load_area, require_roles
 from src.events import repository as events_repository
 from src.exports import repository
 from src.exports.repository import PROPOSAL_COLUMNS, ProposalFilter, Shape
@@ -40,7 +41,6 @@ from src.models.export import ExportRecord, ExportStatus
 from src.models.proposal import ProposalStatus
 from src.models.user import Role
 from src.projects import repository as projects_repository
-from src.proposals.access import area_required, load_area
 from src.votes import service as votes
 from src.votes import tally
 from src.votes.schemas import ResultsOut

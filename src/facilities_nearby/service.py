@@ -15,9 +15,10 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
-from src.core.auth import Principal, authorize_area
+from src.core.auth import Principal
 from src.core.errors import AppError, Message, not_found, unprocessable
 from src.core.geo import CoordSys, convert
+from src.core.policy import authorize_area
 from src.facilities_nearby import repository
 from src.facilities_nearby.coords import gcj02_to_bd09
 from src.facilities_nearby.coverage import Coverage, coverage, grid_points

@@ -18,9 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.categories import service as categories
 from src.core import audit, outbox
-from src.core.auth import Principal, covers
+from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
 from src.core.pagination import decode_cursor_as, encode_cursor, int32, uuid_value
+from src.core.policy import (
+    MODERATE_ROLES,
+    VIEW_ROLES,
+    acting_role,
+    area_required,
+    covers,
+    load_area,
+    view_scope,
+)
 from src.events import repository as events_repository
 from src.models.area import AreaLevel
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
@@ -36,14 +45,6 @@ from src.projects.schemas import (
 )
 from src.proposals import repository as proposals_repository
 from src.proposals import service as proposals
-from src.proposals.access import (
-    MODERATE_ROLES,
-    VIEW_ROLES,
-    acting_role,
-    area_required,
-    load_area,
-    view_scope,
-)
 from src.proposals.repository import ListFilter
 from src.proposals.schemas import PhotoOut
 from src.ratings import service as ratings

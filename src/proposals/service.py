@@ -10,10 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.categories import service as categories
 from src.core import audit, outbox
-from src.core.auth import Principal, covers
+from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
 from src.core.geo import CoordSys, Location
 from src.core.pagination import decode_cursor_as, int32, paginate, timestamp, uuid_value
+from src.core.policy import (
+    MODERATE_ROLES,
+    REPLY_ROLES,
+    VIEW_ROLES,
+    acting_role,
+    area_required,
+    covers,
+    load_area,
+    view_scope,
+)
 from src.models.area import AreaLevel
 from src.models.project import Project
 from src.models.proposal import (
@@ -25,15 +35,6 @@ from src.models.proposal import (
     ProposalTransition,
 )
 from src.proposals import repository
-from src.proposals.access import (
-    MODERATE_ROLES,
-    REPLY_ROLES,
-    VIEW_ROLES,
-    acting_role,
-    area_required,
-    load_area,
-    view_scope,
-)
 from src.proposals.repository import ListFilter
 from src.proposals.schemas import (
     ANONYMOUS_EN,

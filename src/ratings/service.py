@@ -10,9 +10,10 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core import audit, outbox
-from src.core.auth import Principal, covers
+from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, forbidden, not_found, validation_failed
 from src.core.pagination import decode_cursor, paginate
+from src.core.policy import MODERATE_ROLES, VIEW_ROLES, acting_role, covers, load_area
 from src.events.eligibility import ensure_eligible, rules_of
 from src.events.schemas import ResultsVisibility
 from src.models.area import Area, AreaLevel
@@ -22,7 +23,6 @@ from src.models.proposal import Proposal, ProposalStatus
 from src.models.rating import Rating, RatingRevision
 from src.proposals import repository as proposals_repository
 from src.proposals import service as proposals
-from src.proposals.access import MODERATE_ROLES, VIEW_ROLES, acting_role, load_area
 from src.proposals.schemas import PhotoOut, ProposalDetailOut
 from src.ratings import repository
 from src.ratings.schemas import (

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.areas import repository as areas_repository
 from src.areas.service import area_retired
 from src.core import audit, outbox
-from src.core.auth import Principal, authorize_area, require_roles
+from src.core.auth import Principal
 from src.core.errors import AppError, bad_request, conflict, forbidden, not_found, unprocessable
 from src.core.pagination import decode_cursor, paginate
+from src.core.policy import authorize_area, require_roles
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, User
 from src.staff import repository

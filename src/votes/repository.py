@@ -11,21 +11,21 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.events.eligibility import refusal_sql
+
 # One statement, one round trip, atomic: lock the meeting FOR KEY SHARE (a close takes FOR
-# UPDATE and waits for ballots in flight), check the caller exactly as ``ensure_eligible``
-# does (verified resident of the community, sign-in not revoked, checked in when the rule
-# asks), then record the voter and the ballot together. The primary key of ballot_voters
-# makes a second ballot impossible; ON CONFLICT waits for a racing twin and does nothing.
-_CAST = """
+# UPDATE and waits for ballots in flight), check the caller by the one eligibility rule
+# (``refusal_sql``; the sign-in must not be revoked), then record the voter and the ballot
+# together. The primary key of ballot_voters makes a second ballot impossible; ON CONFLICT
+# waits for a racing twin and does nothing.
+_CAST = f"""
 WITH ev AS (
     SELECT status FROM events WHERE id = $1 FOR KEY SHARE
 ), who AS (
     SELECT u.id
     FROM users u
     JOIN auth_families f ON f.id = $3 AND f.user_id = u.id AND f.revoked_at IS NULL
-    WHERE u.id = $2 AND NOT u.disabled AND u.verified AND u.home_community_id = $4
-      AND (NOT $5::boolean OR EXISTS (
-            SELECT 1 FROM event_check_ins c WHERE c.event_id = $1 AND c.user_id = u.id))
+    WHERE u.id = $2 AND ({refusal_sql("$1", "$4::uuid", "$5::boolean")}) IS NULL
 ), voter AS (
     INSERT INTO ballot_voters (event_id, user_id)
     SELECT $1, who.id FROM who, ev WHERE ev.status = 'open'

@@ -7,15 +7,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.config import Settings
-from src.core.auth import (
-    Principal,
-    TokenClaims,
-    authorize_area,
-    decode_access_token,
-    load_principal,
-    require_roles,
-)
+from src.core.auth import Principal, TokenClaims, decode_access_token, load_principal
 from src.core.errors import AppError
+from src.core.policy import authorize_area, require_roles
 from src.models.user import Role
 from tests.builders import TestUser as Person
 from tests.builders import login, make_tree, make_user

@@ -7,10 +7,9 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from src.core.auth import Principal
 from src.core.deps import CurrentUser, DbSession
-from src.core.errors import forbidden
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
+from src.core.policy import require_city_admin
 from src.identity.schemas import TokensOut
 from src.integrations.city_portal import service
 from src.integrations.city_portal.schemas import (
@@ -20,15 +19,6 @@ from src.integrations.city_portal.schemas import (
     PortalMetricsOut,
     WebhookOut,
 )
-from src.models.user import Role
-
-
-def require_city_admin(principal: Principal) -> None:
-    """The outbox belongs to no area: only a city-wide admin grant may see or retry it."""
-    if not any(g.role == Role.admin and g.area_id is None for g in principal.grants):
-        raise forbidden(
-            "city_admin_required", "仅市级管理员可操作", "Only city-wide admins may do this"
-        )
 
 
 class PortalLoginController(Controller):
