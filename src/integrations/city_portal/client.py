@@ -25,7 +25,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from src.config import Settings
+from src.config import Settings, check_production
 from src.integrations.city_portal import signing
 
 EXCHANGE_PATH = "/api/sso/exchange"
@@ -265,11 +265,9 @@ def _optional_text(value: Any, limit: int) -> str | None:
 async def portal_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Puts ``state.portal`` (a :class:`PortalClient`) on the app."""
     settings: Settings = app.state.settings
-    if settings.env == "prod":
-        defaults = Settings.model_fields
-        for name in ("portal_app_secret", "portal_webhook_secret"):
-            if getattr(settings, name) == defaults[name].default:
-                raise RuntimeError(f"LIFECIRCLE_{name.upper()} must be set in prod")
+    # Settings refuse unsafe prod values when built; this catches a copy made without
+    # validation (``model_copy(update=...)``) before the app serves anything.
+    check_production(settings)
     client = PortalClient.from_settings(settings)
     app.state.portal = client
     try:
