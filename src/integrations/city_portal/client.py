@@ -26,6 +26,7 @@ from tenacity import (
 )
 
 from src.config import Settings, check_production
+from src.core import inputs
 from src.integrations.city_portal import signing
 
 EXCHANGE_PATH = "/api/sso/exchange"
@@ -80,7 +81,8 @@ class _Reply:
     body: bytes
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        # A ValueError for anything undecodable, too deep included (never a RecursionError).
+        return inputs.loads(self.body)
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -252,7 +254,13 @@ def _error_code(reply: _Reply) -> str | None:
 
 
 def _text(value: Any, limit: int) -> str:
-    if not isinstance(value, str) or not value or len(value) > limit:
+    """A portal string as its column takes it: ``limit`` is the column's length."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > limit
+        or inputs.has_control(value, free_text=False)
+    ):
         raise ValueError("bad text")
     return value
 
