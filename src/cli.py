@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from src.config import Settings
 
 COMMANDS: dict[
@@ -177,7 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, (help_text, configure, _) in COMMANDS.items():
         configure(sub.add_parser(name, help=help_text))
     args = parser.parse_args(argv)
-    return COMMANDS[args.command][2](args, Settings())
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # Unsafe production settings (src/config.py) or a malformed variable: say which, exit.
+        print("lifecircle: the settings cannot be used:", file=sys.stderr)
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(p) for p in error["loc"])
+            name = f"LIFECIRCLE_{where.upper()}: " if where else ""
+            print(f"  {name}{error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command][2](args, settings)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets whose development defaults are public (they are in this file): prod must set them.
+_SECRETS = ("secret_key", "portal_app_secret", "portal_webhook_secret", "wechat_app_secret")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class UnsafeSettings(ValueError):
+    """``LIFECIRCLE_ENV=prod`` with settings that must not reach production."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LIFECIRCLE_", extra="ignore")
+    # Errors never echo the input: it holds the secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="LIFECIRCLE_", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["dev", "test", "prod"] = "dev"
     host: str = "127.0.0.1"
@@ -67,12 +78,19 @@ class Settings(BaseSettings):
     coverage_cell_m: float = 100.0
     coverage_radius_m: float = 500.0
 
-    # Operations: when set, GET /metrics wants ``Authorization: Bearer <metrics_token>``.
+    # Operations: when set, GET /metrics wants ``Authorization: Bearer <metrics_token>``;
+    # prod requires one unless metrics are switched off (then GET /metrics is 404).
+    metrics_enabled: bool = True
     metrics_token: str | None = None
 
     @property
     def is_dev_like(self) -> bool:
         return self.env in ("dev", "test")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        check_production(self)
+        return self
 
     # Exports (street staff downloads).
     export_limit: int = 30  # exports per user per window
@@ -107,3 +125,32 @@ class Settings(BaseSettings):
     retention_outbox_days: int = 30  # delivered portal messages
     retention_portal_events_days: int = 90  # webhook events received from the portal
     retention_notifications_days: int = 180  # notifications the resident has read
+
+
+def unsafe_production_settings(settings: Settings) -> list[str]:
+    """What ``settings`` lacks for production, one line per setting (empty: nothing)."""
+    problems: list[str] = []
+    defaults = Settings.model_fields
+    for name in _SECRETS:
+        if getattr(settings, name) == defaults[name].default:
+            problems.append(f"LIFECIRCLE_{name.upper()} (still the development default)")
+    if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"LIFECIRCLE_SECRET_KEY (shorter than {MIN_SECRET_KEY_LENGTH} characters)"
+        )
+    if settings.metrics_enabled and not settings.metrics_token:
+        problems.append(
+            "LIFECIRCLE_METRICS_TOKEN (unset: /metrics would be open;"
+            " or set LIFECIRCLE_METRICS_ENABLED=false)"
+        )
+    return problems
+
+
+def check_production(settings: Settings) -> None:
+    """The one rule: in prod, refuse to start with public or missing secrets."""
+    if settings.env != "prod":
+        return
+    problems = unsafe_production_settings(settings)
+    if problems:
+        listed = "\n".join(f"    - {problem}" for problem in problems)
+        raise UnsafeSettings(f"LIFECIRCLE_ENV=prod refuses to start; set:\n{listed}")

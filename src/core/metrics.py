@@ -31,7 +31,7 @@ from prometheus_client import (
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from src.core.errors import unauthorized
+from src.core.errors import not_found, unauthorized
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -120,6 +120,8 @@ async def _observe_outbox(engine: AsyncEngine) -> None:
 
 
 def _check_token(request: Request[Any, Any, Any]) -> None:
+    if not request.app.state.settings.metrics_enabled:
+        raise not_found()
     token = request.app.state.settings.metrics_token
     if token and request.headers.get("authorization") != f"Bearer {token}":
         raise unauthorized("metrics_token_required", "需要监控令牌", "A metrics token is required")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
+from src.core import inputs
 from src.core.errors import AppError, Message, unauthorized
+
+# users.wechat_openid is String(64); WeChat's ids are 28 URL-safe base64 characters.
+OPENID_MAX = 64
+_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{OPENID_MAX}}}")
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class HttpWeChatClient:
                     "grant_type": "authorization_code",
                 },
             )
-            data = response.json()
+            data = inputs.loads(response.content)
         except (httpx.HTTPError, ValueError) as exc:
             raise _unavailable() from exc
         if response.status_code >= 500:
@@ -54,7 +60,31 @@ class HttpWeChatClient:
             )
         if errcode != 0 or not data.get("openid"):
             raise _unavailable()
-        return WeChatSession(openid=str(data["openid"]), unionid=data.get("unionid"))
+        unionid = data.get("unionid")
+        return WeChatSession(
+            openid=_identifier(data["openid"]),
+            # Not stored; kept only when it looks like one.
+            unionid=unionid if isinstance(unionid, str) and _ID.fullmatch(unionid) else None,
+        )
+
+
+def _identifier(value: Any) -> str:
+    """An id from WeChat as we store it, or the reply is WeChat's fault (502), never a 500
+    from the database."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise _bad_reply()
+    return value
+
+
+def _bad_reply() -> AppError:
+    return AppError(
+        502,
+        "wechat_bad_reply",
+        Message(
+            "微信登录返回了无法识别的结果，请稍后再试",
+            "WeChat sign-in replied with data we cannot use, try later",
+        ),
+    )
 
 
 def _unavailable() -> AppError:

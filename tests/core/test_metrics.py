@@ -78,3 +78,13 @@ async def test_metrics_token_when_configured(settings: Settings) -> None:
                 "/metrics", headers={"Authorization": "Bearer scrape-secret"}
             )
             assert allowed.status_code == 200
+
+
+async def test_metrics_switched_off_are_404(settings: Settings) -> None:
+    app: Litestar = create_app(settings.model_copy(update={"metrics_enabled": False}))
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            gone = await http.get("/metrics")
+            assert gone.status_code == 404
+            assert gone.json()["code"] == "not_found"

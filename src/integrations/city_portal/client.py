@@ -25,7 +25,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from src.config import Settings
+from src.config import Settings, check_production
+from src.core import inputs
 from src.integrations.city_portal import signing
 
 EXCHANGE_PATH = "/api/sso/exchange"
@@ -80,7 +81,8 @@ class _Reply:
     body: bytes
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        # A ValueError for anything undecodable, too deep included (never a RecursionError).
+        return inputs.loads(self.body)
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -252,7 +254,13 @@ def _error_code(reply: _Reply) -> str | None:
 
 
 def _text(value: Any, limit: int) -> str:
-    if not isinstance(value, str) or not value or len(value) > limit:
+    """A portal string as its column takes it: ``limit`` is the column's length."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > limit
+        or inputs.has_control(value, free_text=False)
+    ):
         raise ValueError("bad text")
     return value
 
@@ -265,11 +273,9 @@ def _optional_text(value: Any, limit: int) -> str | None:
 async def portal_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Puts ``state.portal`` (a :class:`PortalClient`) on the app."""
     settings: Settings = app.state.settings
-    if settings.env == "prod":
-        defaults = Settings.model_fields
-        for name in ("portal_app_secret", "portal_webhook_secret"):
-            if getattr(settings, name) == defaults[name].default:
-                raise RuntimeError(f"LIFECIRCLE_{name.upper()} must be set in prod")
+    # Settings refuse unsafe prod values when built; this catches a copy made without
+    # validation (``model_copy(update=...)``) before the app serves anything.
+    check_production(settings)
     client = PortalClient.from_settings(settings)
     app.state.portal = client
     try:

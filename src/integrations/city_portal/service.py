@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
-from src.core import audit
+from src.core import audit, inputs
 from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, forbidden, not_found, unauthorized
 from src.core.errors import validation_failed as validation_error
@@ -130,7 +129,7 @@ async def receive_webhook(
     if not await repository.remember_nonce(session, nonce):
         raise unauthorized("replayed_request", "重复的请求", "This request was already received")
     event = _parse(WebhookEventIn, body)
-    raw: dict[str, Any] = json.loads(body)
+    raw: dict[str, Any] = inputs.loads(body)  # valid and bounded: _parse accepted it
     if not await repository.claim_event(session, event.event_id, event.type, raw):
         stored = await repository.inbound_event(session, event.event_id)
         return WebhookOut(

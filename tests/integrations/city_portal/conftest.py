@@ -137,6 +137,14 @@ def hostile_portal(mode: dict[str, str]) -> Any:
             "huge": b'{"user": {"portal_user_id": "x", "name": "' + b"a" * 200_000 + b'"}}',
             "malformed": b'{"user": {"portal_user_id": 12}}',
             "not_json": b"<html>gateway</html>",
+            # Values that do not fit our columns, and a reply no decoder should recurse into.
+            "long_id": json.dumps(
+                {"user": {"portal_user_id": "p" * 65, "name": "王建国", "verified": True}}
+            ).encode(),
+            "nul_id": json.dumps(
+                {"user": {"portal_user_id": "p-\u00001", "name": "王建国", "verified": True}}
+            ).encode(),
+            "deep": b'{"user": ' + b"[" * 1000 + b"]" * 1000 + b"}",
         }[kind]
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": body})

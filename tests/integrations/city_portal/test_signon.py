@@ -137,7 +137,9 @@ async def test_malformed_input_is_422(client: httpx.AsyncClient) -> None:
 # --- a portal that misbehaves -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["huge", "malformed", "not_json", "slow", "redirect"])
+@pytest.mark.parametrize(
+    "kind", ["huge", "malformed", "not_json", "slow", "redirect", "long_id", "nul_id", "deep"]
+)
 async def test_bad_portal_replies_fail_cleanly(
     kind: str,
     client: httpx.AsyncClient,
