@@ -14,8 +14,8 @@ rate so the load spans the faults:
 3. one uvicorn worker process ``SIGKILL``-ed.
 
 Invariants (exit 1 when one fails): during faults only 503s or connection errors/timeouts
-(no 500, no other 5xx, no 4xx but ``already_voted``, no 2xx without a receipt, a replay
-never with another receipt); after each fault ``/ready`` is 200 again without restarting the
+(no 500, no other 5xx, no 4xx but ``already_voted`` and a retried ``request_in_progress``, no
+2xx without a receipt, a replay never with another receipt); after each fault ``/ready`` is 200 again without restarting the
 server; every voter that got a 2xx has exactly one ``ballot_voters`` row; ballots = voters
 rows; the results read as the committee and the first tally of the SSE stream match the
 ballots counted in SQL. Prints a summary of the figures.
@@ -327,6 +327,10 @@ async def voter(
         if status == 409 and code == "already_voted":
             tally.done[n] = "already_voted"
             return
+        if status == 409 and code == "request_in_progress":
+            # The first copy is still in flight (its connection cut by a fault, say): retry.
+            await asyncio.sleep(0.3 + random.random() * 0.4)
+            continue
         tally.wrong.append(f"voter {n}: {status} {code} {r.text[:200]}")
         return
     tally.gave_up.append(n)

@@ -20,6 +20,7 @@ from src.core.auth import provide_optional_principal, provide_principal
 from src.core.db import create_engine, make_autocommit_sessionmaker, make_sessionmaker
 from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
+from src.core.inputs import harden_request
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
@@ -115,6 +116,8 @@ def create_app(settings: Settings) -> Litestar:
             "maybe_principal": Provide(provide_optional_principal),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # Query and path values and JSON depth checked before any handler (src/core/inputs.py).
+        before_request=harden_request,
         middleware=[
             access_log_middleware,
             metrics_config.middleware,
