@@ -13,12 +13,12 @@ rate so the load spans the faults:
 2. Redis shut down, restarted on the same port and ``FLUSHALL``-ed;
 3. one uvicorn worker process ``SIGKILL``-ed.
 
-Invariants (exit 1 when one fails): during faults only 503s or connection errors/timeouts
-(no 500, no other 5xx, no 4xx but ``already_voted`` and a retried ``request_in_progress``, no
-2xx without a receipt, a replay never with another receipt); after each fault ``/ready`` is 200 again without restarting the
-server; every voter that got a 2xx has exactly one ``ballot_voters`` row; ballots = voters
-rows; the results read as the committee and the first tally of the SSE stream match the
-ballots counted in SQL. Prints a summary of the figures.
+Invariants (exit 1 when one fails): during faults only 503s or connection errors/timeouts (no
+500, no other 5xx, no 4xx but ``already_voted`` and a retried ``request_in_progress``, no 2xx
+without a receipt, a replay never with another receipt); after each fault ``/ready`` is 200
+again without restarting the server; every voter that got a 2xx has exactly one
+``ballot_voters`` row; ballots = voters rows; the results read as the committee and the first
+tally of the SSE stream match the ballots counted in SQL. Prints a summary of the figures.
 """
 
 from __future__ import annotations
