@@ -33,7 +33,7 @@ async def principal_sql(
     ctx: Context, token: str, connections: int = 8, duration_s: float = 5.0
 ) -> Result:
     claims = _claims(token)
-    sql = _PRINCIPAL_SQL.text.replace(":uid", "$1::uuid").replace(":fid", "$2::uuid")
+    sql = _PRINCIPAL_SQL  # the very statement the request runs
     latencies: list[float] = []
     deadline = time.perf_counter() + ctx.scaled(duration_s)
 
