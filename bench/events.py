@@ -62,7 +62,11 @@ _VOTERS_RE = re.compile(rb'"voters":\s*(\d+)')
 # --- seeding ------------------------------------------------------------------------------
 
 
-async def seed_voters(ctx: Context) -> tuple[list[uuid.UUID], list[str]]:
+async def seed_voters(
+    ctx: Context, count: int = VOTERS, phone_prefix: str = "186"
+) -> tuple[list[uuid.UUID], list[str]]:
+    """``count`` verified residents of 曹杨一村 with phones ``<prefix><8 digits>``, a sign-in
+    each, and their access tokens."""
     from src.config import Settings
     from src.core.auth import issue_access_token
 
@@ -72,8 +76,15 @@ async def seed_voters(ctx: Context) -> tuple[list[uuid.UUID], list[str]]:
         community = await conn.fetchval("SELECT id FROM areas WHERE code = $1", COMMUNITY)
         now = dt.datetime.now(dt.UTC)
         users = [
-            (uuid.uuid4(), f"186{n:08d}", f"投票居民{n}", True, community, now)
-            for n in range(VOTERS)
+            (
+                uuid.uuid4(),
+                f"{phone_prefix}{n:08d}",
+                f"投票居民{phone_prefix}-{n}",
+                True,
+                community,
+                now,
+            )
+            for n in range(count)
         ]
         families = [(uuid.uuid4(), u[0], "dev", now) for u in users]
         await conn.copy_records_to_table(

@@ -112,7 +112,12 @@ class CpuMeter:
         self._server: dict[int, float] = {}
         self._pg: dict[int, float] = {}
 
-    def sample(self, pgid: int | None) -> tuple[float, float]:
+    def sample(self, pgid: int | None) -> tuple[float, float, float]:
+        """(API, PostgreSQL backends, whole host) CPU seconds so far."""
+        with open("/proc/stat") as stat:
+            # cpu  user nice system idle iowait irq softirq steal ...
+            ticks = [int(x) for x in stat.readline().split()[1:]]
+        host = (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -125,7 +130,7 @@ class CpuMeter:
                     self._pg[pid] = cpu
             except (OSError, ValueError, IndexError):
                 continue
-        return sum(self._server.values()), sum(self._pg.values())
+        return sum(self._server.values()), sum(self._pg.values()), host
 
 
 def _interpolate(samples: list[tuple[float, float]], at: float) -> float:
@@ -335,7 +340,7 @@ class Context:
         the clients read. Raises :class:`LoadAccountingError` when it did not."""
         server = self._runner.server
         meter = self._runner.meter
-        samples: list[tuple[float, float, float]] = []
+        samples: list[tuple[float, float, float, float]] = []
         served_before = await server.requests_served(method, path)
 
         async def sample_cpu() -> None:
@@ -355,7 +360,7 @@ class Context:
             series = [(s[0], s[column]) for s in samples]
             return _interpolate(series, end) - _interpolate(series, start)
 
-        result.server_cpu_s, result.pg_cpu_s = used(1), used(2)
+        result.server_cpu_s, result.pg_cpu_s, result.host_cpu_s = used(1), used(2), used(3)
         served_after = await server.requests_served(method, path)
         if served_before is not None and served_after is not None:
             result.server_counted = served_after - served_before
@@ -424,18 +429,18 @@ def format_row(row: dict[str, Any]) -> str:
     duration = row.get("duration_s") or 0.0
     cpu = "—"
     if duration and row.get("server_cpu_s") is not None:
-        pg = row.get("pg_cpu_s")
-        cpu = (
-            f"{row['client_cpu_s'] / duration:.1f}/{row['server_cpu_s'] / duration:.1f}"
-            f"/{pg / duration:.1f}"
-            if pg is not None
-            else f"{row['client_cpu_s'] / duration:.1f}/{row['server_cpu_s'] / duration:.1f}"
-        )
+        used = [
+            row["client_cpu_s"],
+            row["server_cpu_s"],
+            row.get("pg_cpu_s"),
+            row.get("host_cpu_s"),
+        ]
+        cpu = "/".join(f"{c / duration:.1f}" for c in used if c is not None)
     in_flight = row.get("in_flight")
     conc = f"{in_flight:.1f}/{row.get('concurrency', 0)}" if in_flight is not None else "—"
     return (
         f"{row['label']:<44} {row['rps']:>9.0f} {ratio:>8} {row['p50_ms']:>8.2f} "
-        f"{row['p99_ms']:>8.2f} {row['count']:>8} {row['errors']:>4} {conc:>9} {cpu:>13}"
+        f"{row['p99_ms']:>8.2f} {row['count']:>8} {row['errors']:>4} {conc:>9} {cpu:>18}"
         f"  {statuses}"
     )
 
@@ -446,7 +451,7 @@ def _fmt(value: Any) -> str:
 
 HEADER = (
     f"{'benchmark':<44} {'req/s':>9} {'vs base':>8} {'p50 ms':>8} {'p99 ms':>8} "
-    f"{'count':>8} {'err':>4} {'conc':>9} {'cpu cl/api/pg':>13}  statuses"
+    f"{'count':>8} {'err':>4} {'conc':>9} {'cpu cl/api/pg/host':>18}  statuses"
 )
 
 

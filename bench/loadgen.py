@@ -64,6 +64,7 @@ class Result:
     answered: int = 0  # responses read, warm-up and tail included
     server_counted: int | None = None  # the API's own request counter for the route
     pg_cpu_s: float | None = None  # CPU of the bench database's backends in the window
+    host_cpu_s: float | None = None  # CPU used on the whole host in the window (all users)
 
     @property
     def ok(self) -> int:
