@@ -34,7 +34,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.harness import Context
-from bench.loadgen import Result, _request_bytes, percentile
+from bench.loadgen import (
+    LoadAccountingError,
+    Result,
+    _request_bytes,
+    check_books,
+    client_main,
+    cpu_s,
+    merge_statuses,
+    percentile,
+    run_clients,
+    to_epoch,
+    wait_for_start,
+)
 
 VOTERS = 5_000
 WATCHERS = int(os.environ.get("BENCH_EVENTS_WATCHERS", "500"))
@@ -50,7 +62,11 @@ _VOTERS_RE = re.compile(rb'"voters":\s*(\d+)')
 # --- seeding ------------------------------------------------------------------------------
 
 
-async def seed_voters(ctx: Context) -> tuple[list[uuid.UUID], list[str]]:
+async def seed_voters(
+    ctx: Context, count: int = VOTERS, phone_prefix: str = "186"
+) -> tuple[list[uuid.UUID], list[str]]:
+    """``count`` verified residents of 曹杨一村 with phones ``<prefix><8 digits>``, a sign-in
+    each, and their access tokens."""
     from src.config import Settings
     from src.core.auth import issue_access_token
 
@@ -60,8 +76,15 @@ async def seed_voters(ctx: Context) -> tuple[list[uuid.UUID], list[str]]:
         community = await conn.fetchval("SELECT id FROM areas WHERE code = $1", COMMUNITY)
         now = dt.datetime.now(dt.UTC)
         users = [
-            (uuid.uuid4(), f"186{n:08d}", f"投票居民{n}", True, community, now)
-            for n in range(VOTERS)
+            (
+                uuid.uuid4(),
+                f"{phone_prefix}{n:08d}",
+                f"投票居民{phone_prefix}-{n}",
+                True,
+                community,
+                now,
+            )
+            for n in range(count)
         ]
         families = [(uuid.uuid4(), u[0], "dev", now) for u in users]
         await conn.copy_records_to_table(
@@ -139,20 +162,31 @@ def ballot_requests(
 
 async def _ballot_client(spec: dict[str, Any]) -> dict[str, Any]:
     url = urlsplit(spec["base_url"])
-    # (request, voter): a voter's two copies are adjacent; a 503 is queued again.
+    # (request, voter): a voter's two copies are adjacent; a 503 or a transport error is
+    # queued again, as the app does, and so is a 409 request_in_progress (the copy raced
+    # the first one and lost: the phone asks again shortly).
     queue = [(r.encode("latin-1"), n // 2) for n, r in enumerate(spec["requests"])]
     rate: float | None = spec.get("rate")
     latencies: list[float] = []
     done_at: list[float] = []  # wall-clock time of each 201 whose body is a new ballot
     receipts: dict[int, bytes] = {}
     statuses: dict[str, int] = {}
-    errors = 0
+    errors = sent = answered = retried = mismatched = 0
+    busy = 0.0
+    first_send = float("inf")
+    last_done = 0.0
     position = 0
-    started = time.perf_counter()
 
-    async def worker() -> None:
-        nonlocal position, errors
-        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    opened = [
+        await asyncio.open_connection(url.hostname, url.port) for _ in range(spec["connections"])
+    ]
+    started = wait_for_start()
+    cpu_at_start = cpu_s()
+
+    async def worker(reader: Any, writer: Any) -> None:
+        nonlocal position, errors, sent, answered, retried, mismatched, busy
+        nonlocal first_send, last_done
+        await asyncio.sleep(max(0.0, started - time.perf_counter()))
         while position < len(queue):
             index = position
             position += 1
@@ -160,36 +194,56 @@ async def _ballot_client(spec: dict[str, Any]) -> dict[str, Any]:
                 # Open loop: request pairs leave at the paced rate whatever the replies do.
                 due = started + (index // 2) / rate
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            sent = time.perf_counter()
+            now = time.perf_counter()
+            first_send = min(first_send, now)
             payload, pair = queue[index]
             writer.write(payload)
+            sent += 1
             try:
                 status, body = await _read_with_body(reader)
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 errors += 1
                 writer.close()
+                queue.append(queue[index])
                 reader, writer = await asyncio.open_connection(url.hostname, url.port)
                 continue
-            latencies.append((time.perf_counter() - sent) * 1000)
+            done = time.perf_counter()
+            answered += 1
+            last_done = max(last_done, done)
+            busy += done - now
+            latencies.append((done - now) * 1000)
             statuses[str(status)] = statuses.get(str(status), 0) + 1
-            if status == 503:  # as the app does: retry the same request shortly
-                await asyncio.sleep(0.2)
+            if status == 503 or (status == 409 and b"request_in_progress" in body):
+                retried += 1
+                await asyncio.sleep(0.2 if status == 503 else 0.05)
                 queue.append(queue[index])
                 continue
             if status == 201:
                 first = receipts.setdefault(pair, body)
                 if first is body:
-                    done_at.append(time.time())
+                    done_at.append(to_epoch(done))
                 elif first != body:
-                    errors += 1  # a replay that differs from the first reply
+                    mismatched += 1  # a replay that differs from the first reply
         writer.close()
 
-    await asyncio.gather(*(worker() for _ in range(spec["connections"])))
+    await asyncio.gather(*(worker(r, w) for r, w in opened))
     return {
         "latencies": latencies,
         "statuses": statuses,
+        "all_statuses": statuses,
         "errors": errors,
-        "elapsed_s": time.perf_counter() - started,
+        "sent": sent,
+        "answered": answered,
+        "retried": retried,
+        "mismatched": mismatched,
+        "voters": len({pair for _, pair in queue}),
+        "busy_s": busy,
+        "cpu_s": cpu_s() - cpu_at_start,
+        "go": to_epoch(started),
+        "start": to_epoch(started),
+        "deadline": None,
+        "first_send": to_epoch(first_send) if sent else None,
+        "last_done": to_epoch(last_done) if answered else None,
         "done_at": done_at,
     }
 
@@ -253,11 +307,13 @@ async def _watch_client(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _client_main() -> None:
     mode = sys.argv[1]
+    if mode == "ballots":
+        client_main(_ballot_client)
+        return
     spec = json.loads(sys.stdin.read())
     import uvloop
 
-    runner = _ballot_client if mode == "ballots" else _watch_client
-    sys.stdout.write(json.dumps(uvloop.run(runner(spec))))
+    sys.stdout.write(json.dumps(uvloop.run(_watch_client(spec))))
 
 
 async def _spawn(mode: str, spec: dict[str, Any]) -> asyncio.subprocess.Process:
@@ -294,43 +350,66 @@ async def run_ballots(
     rate: float | None = None,
     procs: int = 2,
 ) -> tuple[Result, list[float]]:
+    """Send every prepared ballot request from ``procs`` client processes released at one
+    start time; ballots/s is the new ballots over the span from that start to the last reply.
+    Checks its books like :func:`bench.loadgen.run_load` and more: every voter got exactly
+    one new 201, and every replay was identical to it."""
     # Keep each voter's two copies together in one process (pairs are adjacent).
     shares: list[list[str]] = [[] for _ in range(procs)]
     for pair in range(len(requests) // 2):
         shares[pair % procs] += requests[2 * pair : 2 * pair + 2]
-    started = time.perf_counter()
-    spawned = [
-        await _spawn(
-            "ballots",
+    path = requests[0].split(" ", 2)[1]  # from the request line
+    done_at: list[float] = []
+
+    async def drive() -> Result:
+        specs = [
             {
                 "base_url": ctx.base_url,
                 "requests": share,
                 "connections": CONNECTIONS // procs,
                 "rate": rate / procs if rate else None,
-            },
+            }
+            for share in shares
+        ]
+        reports = await run_clients("bench.events", specs, "ballots")
+        check_books(label, reports, None)
+        problems = [
+            f"process {n}: {r['voters']} voters but {len(r['done_at'])} new ballots"
+            for n, r in enumerate(reports)
+            if len(r["done_at"]) != r["voters"]
+        ] + [
+            f"process {n}: {r['mismatched']} replays differ from the first reply"
+            for n, r in enumerate(reports)
+            if r["mismatched"]
+        ]
+        if problems:
+            raise LoadAccountingError(f"{label}: " + "; ".join(problems))
+        start = reports[0]["go"]
+        end = max(r["last_done"] for r in reports)
+        elapsed = max(end - start, 1e-9)
+        latencies = sorted(x for r in reports for x in r["latencies"])
+        done_at.extend(sorted(t for r in reports for t in r["done_at"]))
+        return Result(
+            label=label,
+            rps=len(done_at) / elapsed,
+            p50_ms=percentile(latencies, 0.5),
+            p99_ms=percentile(latencies, 0.99),
+            count=len(latencies),
+            errors=sum(r["errors"] for r in reports),
+            statuses=merge_statuses(reports),
+            duration_s=elapsed,
+            concurrency=CONNECTIONS,
+            client_cpu_s=sum(r["cpu_s"] for r in reports),
+            mean_ms=sum(latencies) / len(latencies) if latencies else 0.0,
+            max_ms=latencies[-1] if latencies else 0.0,
+            window=(start, end),
+            in_flight=sum(r["busy_s"] for r in reports) / elapsed,
+            processes=procs,
+            sent=sum(r["sent"] for r in reports),
+            answered=sum(r["answered"] for r in reports),
         )
-        for share in shares
-    ]
-    reports = [await _collect(p) for p in spawned]
-    elapsed = time.perf_counter() - started
-    latencies = sorted(x for r in reports for x in r["latencies"])
-    statuses: dict[str, int] = {}
-    for r in reports:
-        for code, n in r["statuses"].items():
-            statuses[code] = statuses.get(code, 0) + n
-    done_at = sorted(t for r in reports for t in r["done_at"])
-    ballots = len(done_at)
-    result = Result(
-        label=label,
-        rps=ballots / elapsed,
-        p50_ms=percentile(latencies, 0.5),
-        p99_ms=percentile(latencies, 0.99),
-        count=len(latencies),
-        errors=sum(r["errors"] for r in reports),
-        statuses=statuses,
-        duration_s=elapsed,
-        concurrency=CONNECTIONS,
-    )
+
+    result = await ctx.measured("POST", path, drive())
     return result, done_at
 
 

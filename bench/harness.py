@@ -12,6 +12,7 @@ import json
 import os
 import pkgutil
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-from bench.loadgen import Result, run_load
+from bench.loadgen import LoadAccountingError, Result, run_load
 from src.core.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,21 +92,45 @@ async def flush_redis(redis_url: str) -> None:
         await client.aclose()
 
 
-def _process_cpu_s(pgid: int) -> float:
-    """CPU seconds used so far by every live process of the server's process group."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # Fields after the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
-        if int(fields[2]) == pgid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+def _cpu_of(stat: str) -> tuple[int, float]:
+    """(process group, CPU seconds) from the text of ``/proc/<pid>/stat``."""
+    # Fields after the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Cumulative CPU of the server's process group and of the PostgreSQL backends serving
+    the bench database (found by their process title, so no SQL is needed to find them).
+
+    Processes that exit keep their last figure, so the totals only grow. PostgreSQL's shared
+    processes (WAL writer, checkpointer) are not counted; the backends and autovacuum of the
+    bench database are."""
+
+    def __init__(self, database: str) -> None:
+        self._title = f" {database} ".encode()
+        self._server: dict[int, float] = {}
+        self._pg: dict[int, float] = {}
+
+    def sample(self, pgid: int | None) -> tuple[float, float, float]:
+        """(API, PostgreSQL backends, whole host) CPU seconds so far."""
+        with open("/proc/stat") as stat:
+            # cpu  user nice system idle iowait irq softirq steal ...
+            ticks = [int(x) for x in stat.readline().split()[1:]]
+        host = (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                group, cpu = _cpu_of((entry / "stat").read_text())
+                if pgid is not None and group == pgid:
+                    self._server[pid] = cpu
+                elif pid in self._pg or self._title in (entry / "cmdline").read_bytes():
+                    self._pg[pid] = cpu
+            except (OSError, ValueError, IndexError):
+                continue
+        return sum(self._server.values()), sum(self._pg.values()), host
 
 
 def _interpolate(samples: list[tuple[float, float]], at: float) -> float:
@@ -115,6 +140,33 @@ def _interpolate(samples: list[tuple[float, float]], at: float) -> float:
     if after[0] == before[0]:
         return before[1]
     return before[1] + (after[1] - before[1]) * (at - before[0]) / (after[0] - before[0])
+
+
+def route_pattern(template: str) -> re.Pattern[str]:
+    """A Litestar path template (``/events/{event_id:uuid}/ballots``) as a regex."""
+    parts = re.split(r"\{[^}]*\}", template)
+    return re.compile("[^/]+".join(re.escape(p) for p in parts))
+
+
+def count_requests(metrics_text: str, method: str, path: str) -> int:
+    """Requests the API has answered on the route serving ``method path``, by its own
+    Prometheus counter (all workers summed)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    bare = path.split("?", 1)[0]
+    total = 0.0
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name != "lifecircle_requests":
+            continue
+        for sample in family.samples:
+            labels = sample.labels
+            if (
+                sample.name == "lifecircle_requests_total"
+                and labels.get("method") == method.upper()
+                and route_pattern(labels.get("path", "")).fullmatch(bare)
+            ):
+                total += sample.value
+    return int(total)
 
 
 class Server:
@@ -179,8 +231,17 @@ class Server:
                 await asyncio.sleep(0.3)
         raise RuntimeError(f"the API did not become ready; see {self.log_path}")
 
-    def cpu_s(self) -> float:
-        return _process_cpu_s(self.proc.pid) if self.proc and self.proc.returncode is None else 0.0
+    @property
+    def pgid(self) -> int | None:
+        return self.proc.pid if self.proc and self.proc.returncode is None else None
+
+    async def requests_served(self, method: str, path: str) -> int | None:
+        """The API's own count of answered ``method path`` requests (None: no metrics)."""
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:
+            reply = await client.get("/metrics")
+        if reply.status_code != 200:
+            return None
+        return count_requests(reply.text, method, path)
 
     async def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -256,17 +317,10 @@ class Context:
         replaced by a per-request unique token."""
         if body is not None:
             bodies = [body]
-        server = self._runner.server
-        samples: list[tuple[float, float]] = []
-
-        async def sample_server_cpu() -> None:
-            while True:
-                samples.append((time.time(), server.cpu_s()))
-                await asyncio.sleep(0.2)
-
-        sampler = asyncio.ensure_future(sample_server_cpu())
-        try:
-            result = await run_load(
+        return await self.measured(
+            method,
+            path,
+            run_load(
                 self.base_url,
                 label,
                 method,
@@ -276,16 +330,51 @@ class Context:
                 concurrency=concurrency,
                 duration_s=self.scaled(duration_s),
                 requests=requests,
-            )
+            ),
+        )
+
+    async def measured(self, method: str, path: str, load: Awaitable[Result]) -> Result:
+        """Run ``load`` (a driver returning a :class:`Result` with its ``window`` and
+        ``answered`` filled) while sampling the CPU of the API and of PostgreSQL, then check
+        that the API's own counter for ``method path`` grew by exactly the number of replies
+        the clients read. Raises :class:`LoadAccountingError` when it did not."""
+        server = self._runner.server
+        meter = self._runner.meter
+        samples: list[tuple[float, float, float, float]] = []
+        served_before = await server.requests_served(method, path)
+
+        async def sample_cpu() -> None:
+            while True:
+                samples.append((time.time(), *meter.sample(server.pgid)))
+                await asyncio.sleep(0.2)
+
+        sampler = asyncio.ensure_future(sample_cpu())
+        try:
+            result = await load
         finally:
             sampler.cancel()
-        samples.append((time.time(), server.cpu_s()))
-        result.server_cpu_s = _interpolate(samples, result.window[1]) - _interpolate(
-            samples, result.window[0]
-        )
+        samples.append((time.time(), *meter.sample(server.pgid)))
+        start, end = result.window
+
+        def used(column: int) -> float:
+            series = [(s[0], s[column]) for s in samples]
+            return _interpolate(series, end) - _interpolate(series, start)
+
+        result.server_cpu_s, result.pg_cpu_s, result.host_cpu_s = used(1), used(2), used(3)
+        served_after = await server.requests_served(method, path)
+        if served_before is not None and served_after is not None:
+            result.server_counted = served_after - served_before
+            if result.server_counted != result.answered:
+                raise LoadAccountingError(
+                    f"{result.label}: the API counted {result.server_counted} {method} {path} "
+                    f"requests, the clients read {result.answered} replies"
+                )
         unexpected = {k: v for k, v in result.statuses.items() if not k.startswith(("2", "3"))}
         if unexpected or result.errors:
-            print(f"  ! {label}: statuses {result.statuses}, errors {result.errors}", flush=True)
+            print(
+                f"  ! {result.label}: statuses {result.statuses}, errors {result.errors}",
+                flush=True,
+            )
         return result
 
     async def baseline(self) -> Result:
@@ -313,9 +402,19 @@ class Context:
         """An asyncpg connection to the bench database (close it when done)."""
         return await asyncpg.connect(self.database_url)
 
-    async def restart_server(self, env: dict[str, str] | None = None) -> None:
-        """Restart the API (after bulk seeding, or with extra ``LIFECIRCLE_*`` settings)."""
-        await self._runner.restart(env if env is not None else self._runner.server_env_extra)
+    async def restart_server(
+        self, env: dict[str, str] | None = None, *, workers: int | None = None
+    ) -> None:
+        """Restart the API (after bulk seeding, with extra ``LIFECIRCLE_*`` settings, or with
+        another number of worker processes; the next plugin gets the run's own again)."""
+        await self._runner.restart(
+            env if env is not None else self._runner.server_env_extra, workers=workers
+        )
+
+    @property
+    def workers(self) -> int:
+        """Worker processes of the API right now."""
+        return self._runner.server.workers
 
 
 # --- output -------------------------------------------------------------------------------
@@ -330,10 +429,19 @@ def format_row(row: dict[str, Any]) -> str:
     duration = row.get("duration_s") or 0.0
     cpu = "—"
     if duration and row.get("server_cpu_s") is not None:
-        cpu = f"{row['client_cpu_s'] / duration:.1f}/{row['server_cpu_s'] / duration:.1f}"
+        used = [
+            row["client_cpu_s"],
+            row["server_cpu_s"],
+            row.get("pg_cpu_s"),
+            row.get("host_cpu_s"),
+        ]
+        cpu = "/".join(f"{c / duration:.1f}" for c in used if c is not None)
+    in_flight = row.get("in_flight")
+    conc = f"{in_flight:.1f}/{row.get('concurrency', 0)}" if in_flight is not None else "—"
     return (
         f"{row['label']:<44} {row['rps']:>9.0f} {ratio:>8} {row['p50_ms']:>8.2f} "
-        f"{row['p99_ms']:>8.2f} {row['count']:>8} {row['errors']:>4} {cpu:>9}  {statuses}"
+        f"{row['p99_ms']:>8.2f} {row['count']:>8} {row['errors']:>4} {conc:>9} {cpu:>18}"
+        f"  {statuses}"
     )
 
 
@@ -343,7 +451,7 @@ def _fmt(value: Any) -> str:
 
 HEADER = (
     f"{'benchmark':<44} {'req/s':>9} {'vs base':>8} {'p50 ms':>8} {'p99 ms':>8} "
-    f"{'count':>8} {'err':>4} {'cpu c/s':>9}  statuses"
+    f"{'count':>8} {'err':>4} {'conc':>9} {'cpu cl/api/pg/host':>18}  statuses"
 )
 
 
@@ -363,21 +471,26 @@ class Runner:
         RESULTS_DIR.mkdir(exist_ok=True)
         log = RESULTS_DIR / "server.log"
         log.unlink(missing_ok=True)
+        self.workers = workers
         self.server = Server(database_url, redis_url, workers, log)
+        self.meter = CpuMeter(_admin_url(database_url)[1])
         self.server_env_extra: dict[str, str] = {}
         self.max_duration_s = max_duration_s
-        self._baseline: Result | None = None
+        self._baselines: dict[int, Result] = {}
 
-    async def restart(self, extra_env: dict[str, str]) -> None:
+    async def restart(self, extra_env: dict[str, str], workers: int | None = None) -> None:
         await self.server.stop()
         await flush_redis(self.redis_url)
+        self.server.workers = workers or self.workers
         await self.server.start(extra_env)
         self.server_env_extra = extra_env
 
     async def baseline(self, ctx: Context) -> Result:
-        if self._baseline is None:
-            self._baseline = await ctx.load("GET /health (baseline)", "GET", "/health")
-        return self._baseline
+        """GET /health at the default load shape, once per run and worker count."""
+        workers = self.server.workers
+        if workers not in self._baselines:
+            self._baselines[workers] = await ctx.load("GET /health (baseline)", "GET", "/health")
+        return self._baselines[workers]
 
     async def run(self, plugins: dict[str, ModuleType]) -> int:
         admin, name = _admin_url(self.database_url)
@@ -407,7 +520,7 @@ class Runner:
         try:
             for name, module in plugins.items():
                 wanted: dict[str, str] = dict(getattr(module, "SERVER_ENV", {}))
-                if wanted != self.server_env_extra:
+                if wanted != self.server_env_extra or self.server.workers != self.workers:
                     await self.restart(wanted)
                 ctx = Context(self, name)
                 print(f"\n== {name}: {summary(module)}", flush=True)
@@ -437,7 +550,7 @@ class Runner:
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "git": git,
             "host": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "workers": self.server.workers,
+            "workers": self.workers,
             "elapsed_s": round(elapsed, 1),
             "rows": ctx.rows,
         }

@@ -1,11 +1,17 @@
-"""Keep-alive HTTP/1.1 load from separate client processes.
+"""Keep-alive HTTP/1.1 load from separate client processes, all measuring one window.
 
-Each client process (``python -m bench.loadgen``) reads a JSON spec on stdin, opens its share
-of the connections as raw asyncio sockets (uvloop when installed), sends requests back to back
-on each connection and prints one JSON line: latencies, status counts, errors and the CPU it
-used. :func:`run_load` starts the processes, merges their reports and returns a
-:class:`Result`. No HTTP library sits in the hot loop, so the client stays cheap next to the
-server it measures.
+Each client process (``python -m bench.loadgen``) reads a JSON spec line on stdin, opens its
+share of the connections as raw asyncio sockets (uvloop when installed) and says it is ready;
+when every process is ready the coordinator sends them all one start time. From then on each
+process sends requests back to back on each connection and finally prints one JSON report:
+latencies, status counts, its send/answer totals and the CPU it used.
+
+:func:`run_load` merges the reports over the *common* window (every process warms up, then
+measures the same ``duration_s`` seconds of wall clock), so the rate is what the server
+answered while all the connections were open at once. It also checks its own books: every
+request sent was answered or failed, each process covered the whole window, and the
+concurrency really sent (mean requests in flight, by Little's law) is reported next to the
+number of connections asked for. A mismatch raises :class:`LoadAccountingError`.
 
 Templating: the text ``{seq}`` in a header value or a body is replaced by a token unique to
 the request (e.g. ``Idempotency-Key: bench-{seq}``).
@@ -19,12 +25,21 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 SEQ = "{seq}"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Time from "go" to the start, so the line reaches every process before it is due.
+START_DELAY_S = 0.1
+# How late a process may begin sending after the start and still count as simultaneous.
+START_SLACK_S = 0.5
+
+
+class LoadAccountingError(RuntimeError):
+    """The load's own totals do not add up: the figures would be wrong, so none are given."""
 
 
 @dataclass
@@ -33,16 +48,23 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
-    count: int
+    count: int  # responses completed inside the window (what rps, p50 and p99 cover)
     errors: int
     statuses: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
-    concurrency: int = 0
+    concurrency: int = 0  # connections asked for
     mean_ms: float = 0.0
     max_ms: float = 0.0
     client_cpu_s: float = 0.0
     server_cpu_s: float | None = None
     window: tuple[float, float] = (0.0, 0.0)  # wall-clock span the figures cover (epoch s)
+    in_flight: float | None = None  # mean requests outstanding in the window: sent concurrency
+    processes: int = 0
+    sent: int = 0  # requests written, warm-up and tail included
+    answered: int = 0  # responses read, warm-up and tail included
+    server_counted: int | None = None  # the API's own request counter for the route
+    pg_cpu_s: float | None = None  # CPU of the bench database's backends in the window
+    host_cpu_s: float | None = None  # CPU used on the whole host in the window (all users)
 
     @property
     def ok(self) -> int:
@@ -117,6 +139,28 @@ def _request_bytes(
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
+def cpu_s() -> float:
+    """CPU seconds this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wait_for_start() -> float:
+    """Client side of the start barrier: say ready, block until the common start time
+    arrives on stdin, return it as a ``time.perf_counter()`` value."""
+    sys.stdout.write(json.dumps({"ready": True}) + "\n")
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise SystemExit("the coordinator went away before the start")
+    start_at: float = json.loads(line)["start_at"]
+    return start_at - time.time() + time.perf_counter()
+
+
+def to_epoch(perf: float) -> float:
+    return perf - time.perf_counter() + time.time()
+
+
 async def _client(spec: dict[str, Any]) -> dict[str, Any]:
     url = urlsplit(spec["base_url"])
     host, port = url.hostname or "127.0.0.1", url.port or 80
@@ -132,16 +176,17 @@ async def _client(spec: dict[str, Any]) -> dict[str, Any]:
         None if templated else _request_bytes(method, host_header, path, headers, b) for b in bodies
     ]
     connections: int = spec["connections"]
-    warmup_s: float = spec.get("warmup_s", 0.0)
     budget = _Budget(spec.get("requests"))
     prefix = f"{os.getpid()}-{spec['index']}-{time.time_ns()}"
     counter = 0
 
     latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    errors = 0
-    start = time.perf_counter() + warmup_s
-    deadline = start + spec["duration_s"] if spec.get("requests") is None else float("inf")
+    statuses: dict[str, int] = {}  # in the window
+    all_statuses: dict[str, int] = {}  # everything answered
+    errors = sent = answered = reconnects = 0
+    busy = 0.0  # seconds of requests outstanding inside the window (Little's law)
+    first_send = float("inf")
+    last_done = 0.0
 
     def build(i: int) -> bytes:
         nonlocal counter
@@ -159,25 +204,37 @@ async def _client(spec: dict[str, Any]) -> dict[str, Any]:
             body.replace(SEQ.encode(), token.encode()) if body is not None else None,
         )
 
-    async def worker(offset: int) -> None:
-        nonlocal errors
+    # Connections are opened before the barrier: the window measures requests, not connects.
+    opened = [await asyncio.open_connection(host, port) for _ in range(connections)]
+    go = wait_for_start()
+    start = go + spec.get("warmup_s", 0.0)  # the window: [start, deadline]
+    deadline = start + spec["duration_s"] if spec.get("requests") is None else float("inf")
+
+    async def worker(offset: int, reader: Any, writer: Any) -> None:
+        nonlocal errors, sent, answered, reconnects, busy, first_send, last_done
         i = offset
-        reader: asyncio.StreamReader | None = None
-        writer: asyncio.StreamWriter | None = None
+        await asyncio.sleep(max(0.0, go - time.perf_counter()))
         while time.perf_counter() < deadline and budget.take():
             try:
                 if writer is None:
+                    reconnects += 1
                     reader, writer = await asyncio.open_connection(host, port)
-                assert reader is not None
                 payload = build(i)
                 i += 1
-                sent = time.perf_counter()
+                now = time.perf_counter()
+                first_send = min(first_send, now)
                 writer.write(payload)
+                sent += 1
                 status, keep_alive = await _read_response(reader)
                 done = time.perf_counter()
-                if sent >= start:
-                    latencies.append((done - sent) * 1000)
-                    statuses[str(status)] = statuses.get(str(status), 0) + 1
+                answered += 1
+                last_done = max(last_done, done)
+                code = str(status)
+                all_statuses[code] = all_statuses.get(code, 0) + 1
+                if start <= done <= deadline:
+                    latencies.append((done - now) * 1000)
+                    statuses[code] = statuses.get(code, 0) + 1
+                busy += max(0.0, min(done, deadline) - max(now, start))
                 if not keep_alive:
                     writer.close()
                     reader = writer = None
@@ -190,43 +247,134 @@ async def _client(spec: dict[str, Any]) -> dict[str, Any]:
         if writer is not None:
             writer.close()
 
-    def cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
-
     window: dict[str, float] = {}
 
     async def mark_start() -> None:
         # CPU and wall clock from the end of the warm-up: what the figures cover.
         await asyncio.sleep(max(0.0, start - time.perf_counter()))
-        window["cpu"], window["at"] = cpu(), time.time()
+        window["cpu"] = cpu_s()
 
     marker = asyncio.ensure_future(mark_start())
-    await asyncio.gather(*(worker(n * 7919) for n in range(connections)))
+    await asyncio.gather(*(worker(n * 7919, r, w) for n, (r, w) in enumerate(opened)))
     await marker
-    elapsed = time.perf_counter() - start
     return {
         "latencies": latencies,
         "statuses": statuses,
+        "all_statuses": all_statuses,
         "errors": errors,
-        "elapsed_s": elapsed,
-        "cpu_s": cpu() - window["cpu"],
-        "window": [window["at"], time.time()],
+        "sent": sent,
+        "answered": answered,
+        "reconnects": reconnects,
+        "busy_s": busy,
+        "cpu_s": cpu_s() - window["cpu"],
+        "go": to_epoch(go),
+        "start": to_epoch(start),
+        "deadline": to_epoch(deadline) if deadline != float("inf") else None,
+        "first_send": to_epoch(first_send) if sent else None,
+        "last_done": to_epoch(last_done) if answered else None,
     }
 
 
-def _client_main() -> None:
-    spec = json.loads(sys.stdin.read())
+def client_main(runner: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> None:
+    """Entry point of a client process: spec line in, ready line and report line out."""
+    spec = json.loads(sys.stdin.readline())
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
-        report = asyncio.run(_client(spec))
+        report = asyncio.run(runner(spec))
     else:
-        report = uvloop.run(_client(spec))
-    sys.stdout.write(json.dumps(report))
+        report = uvloop.run(runner(spec))
+    sys.stdout.write(json.dumps(report) + "\n")
 
 
 # --- the coordinator -------------------------------------------------------------------
+
+
+async def run_clients(
+    module: str, specs: list[dict[str, Any]], *args: str, ready_timeout_s: float = 120.0
+) -> list[dict[str, Any]]:
+    """Start one ``python -m module *args`` per spec, release them all at one start time
+    (see :func:`wait_for_start`) and return their reports, in order."""
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            module,
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            limit=2**20,
+        )
+        for _ in specs
+    ]
+    try:
+        for proc, spec in zip(procs, specs, strict=True):
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(spec).encode() + b"\n")
+            await proc.stdin.drain()
+        for proc in procs:
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(proc.stdout.readline(), ready_timeout_s)
+            if not line or json.loads(line) != {"ready": True}:
+                raise LoadAccountingError(f"a {module} client did not get ready: {line!r}")
+        start_at = time.time() + START_DELAY_S
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps({"start_at": start_at}).encode() + b"\n")
+            await proc.stdin.drain()
+            proc.stdin.close()
+
+        async def collect(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+            assert proc.stdout is not None
+            out = await proc.stdout.read()
+            await proc.wait()
+            if proc.returncode != 0:
+                raise RuntimeError(f"{module} client exited with {proc.returncode}")
+            report: dict[str, Any] = json.loads(out)
+            return report
+
+        return list(await asyncio.gather(*(collect(p) for p in procs)))
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+
+def merge_statuses(reports: list[dict[str, Any]], key: str = "statuses") -> dict[str, int]:
+    statuses: dict[str, int] = {}
+    for r in reports:
+        for code, n in r[key].items():
+            statuses[code] = statuses.get(code, 0) + n
+    return dict(sorted(statuses.items()))
+
+
+def check_books(label: str, reports: list[dict[str, Any]], requests: int | None) -> None:
+    """Every request sent was answered or failed; with ``requests`` exactly that many were
+    sent; every process began sending at the common start and (with a duration) kept
+    sending through the whole window. Raises :class:`LoadAccountingError`."""
+    problems = []
+    for n, r in enumerate(reports):
+        if r["sent"] != r["answered"] + r["errors"]:
+            problems.append(
+                f"process {n}: sent {r['sent']} ≠ answered {r['answered']} + errors {r['errors']}"
+            )
+        if sum(r["all_statuses"].values()) != r["answered"]:
+            problems.append(f"process {n}: statuses do not sum to the {r['answered']} answered")
+        if r["first_send"] is None or r["first_send"] > r["go"] + START_SLACK_S:
+            problems.append(f"process {n} began late ({r['first_send']} vs start {r['go']})")
+        if r["deadline"] is not None and (r["last_done"] or 0.0) < r["deadline"] - START_SLACK_S:
+            problems.append(f"process {n} stopped before the end of the window")
+    starts = [r["start"] for r in reports]
+    if max(starts) - min(starts) > 0.01:
+        problems.append("the processes did not share one window")
+    if requests is not None:
+        answered = sum(r["answered"] for r in reports)
+        if answered != requests:
+            problems.append(f"{answered} answered of the {requests} requests asked for")
+    if problems:
+        raise LoadAccountingError(f"{label}: " + "; ".join(problems))
 
 
 async def run_load(
@@ -245,8 +393,9 @@ async def run_load(
 ) -> Result:
     """Drive ``method path`` with ``concurrency`` keep-alive connections and merge the figures.
 
-    With ``requests`` set, exactly that many requests are sent (no warm-up, no deadline);
-    otherwise the load runs ``duration_s`` seconds after ``warmup_s`` seconds of warm-up.
+    With ``requests`` set, exactly that many requests are sent (no warm-up, no deadline; the
+    window runs from the common start to the last reply); otherwise every process warms up
+    ``warmup_s`` seconds, then all of them measure the same ``duration_s`` seconds.
     """
     procs = (
         processes or int(os.environ.get("BENCH_CLIENT_PROCS", "0")) or min(2, os.cpu_count() or 1)
@@ -264,9 +413,8 @@ async def run_load(
     all_headers = {"Accept": "application/json", **(headers or {})}
     if bodies and not any(k.lower() == "content-type" for k in all_headers):
         all_headers["Content-Type"] = "application/json"
-    spawned = []
-    for n in range(procs):
-        spec = {
+    specs = [
+        {
             "index": n,
             "base_url": base_url,
             "method": method.upper(),
@@ -278,27 +426,14 @@ async def run_load(
             "requests": request_shares[n],
             "warmup_s": warmup_s,
         }
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.loadgen",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-        )
-        spawned.append((proc, json.dumps(spec).encode()))
-    reports = []
-    for proc, payload in spawned:
-        out, _ = await proc.communicate(payload)
-        if proc.returncode != 0:
-            raise RuntimeError(f"load client exited with {proc.returncode}")
-        reports.append(json.loads(out))
+        for n in range(procs)
+    ]
+    reports = await run_clients("bench.loadgen", specs)
+    check_books(label, reports, requests)
+    start = reports[0]["start"]
+    end = reports[0]["deadline"] if requests is None else max(r["last_done"] for r in reports)
+    elapsed = max(end - start, 1e-9)
     latencies = sorted(x for r in reports for x in r["latencies"])
-    statuses: dict[str, int] = {}
-    for r in reports:
-        for code, n in r["statuses"].items():
-            statuses[code] = statuses.get(code, 0) + n
-    elapsed = max(r["elapsed_s"] for r in reports) or 1e-9
     count = len(latencies)
     return Result(
         label=label,
@@ -307,15 +442,19 @@ async def run_load(
         p99_ms=percentile(latencies, 0.99),
         count=count,
         errors=sum(r["errors"] for r in reports),
-        statuses=dict(sorted(statuses.items())),
+        statuses=merge_statuses(reports),
         duration_s=elapsed,
         concurrency=concurrency,
         mean_ms=sum(latencies) / count if count else 0.0,
         max_ms=latencies[-1] if latencies else 0.0,
         client_cpu_s=sum(r["cpu_s"] for r in reports),
-        window=(min(r["window"][0] for r in reports), max(r["window"][1] for r in reports)),
+        window=(start, end),
+        in_flight=sum(r["busy_s"] for r in reports) / elapsed,
+        processes=procs,
+        sent=sum(r["sent"] for r in reports),
+        answered=sum(r["answered"] for r in reports),
     )
 
 
 if __name__ == "__main__":
-    _client_main()
+    client_main(_client)
