@@ -2,7 +2,7 @@
 criteria and links to suggestions
 
 Revision ID: 0600
-Revises: 0200, 0400
+Revises: 0200
 Create Date: 2026-11-30 02:15:00.000000+00:00
 """
 

@@ -1,7 +1,7 @@
 """exports: a record of every feedback export
 
 Revision ID: 0700
-Revises: 0050, 0400
+Revises: 0400
 Create Date: 2026-11-30 02:20:00+00:00
 """
 
