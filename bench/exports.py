@@ -198,6 +198,11 @@ async def _seed(ctx: Context) -> tuple[uuid.UUID, int]:
                 if i % 5 == 0
             ),
         )
+        await conn.execute("SET session_replication_role = origin")
+        if search_index:
+            # Later plugins (proposals) search these rows: without the index they measure a
+            # sequential scan of the street.
+            await conn.execute(search_index)
         await conn.execute(
             "ANALYZE proposals; ANALYZE proposal_replies; ANALYZE proposal_transitions"
         )

@@ -1,7 +1,7 @@
 """meetings (events), design options, check-ins, secret ballots and paper counts
 
 Revision ID: 0200
-Revises: 0100
+Revises: 0500
 Create Date: 2026-11-30 02:09:39.510904+00:00
 """
 

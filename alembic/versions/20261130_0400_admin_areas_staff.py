@@ -1,7 +1,7 @@
 """administration: when an area was retired; indexes for staff and resident lists
 
 Revision ID: 0400
-Revises: 0801
+Revises: 0050
 Create Date: 2026-11-30 02:20:00+00:00
 """
 

@@ -2,7 +2,7 @@
 criteria and links to suggestions
 
 Revision ID: 0600
-Revises: 0200, 0400
+Revises: 0200
 Create Date: 2026-11-30 02:15:00.000000+00:00
 """
 
@@ -13,7 +13,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0600'
-# Also merges main's head (0400) until the lead re-chains the revisions linearly.
+# Written as a merge of 0200 and main's 0400; since re-chained linearly (0400 now applies
+# earlier: 0400 → 0700 → 0500 → 0200 → 0600).
 down_revision: str | Sequence[str] | None = '0200'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

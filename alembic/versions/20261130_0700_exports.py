@@ -1,7 +1,7 @@
 """exports: a record of every feedback export
 
 Revision ID: 0700
-Revises: 0050, 0400
+Revises: 0400
 Create Date: 2026-11-30 02:20:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0700'
-# main had two heads (0050, 0400) when this landed: this revision joins them.
+# Written to join main's two heads (0050, 0400); since re-chained linearly: 0050 → 0400 → 0700.
 down_revision: str | Sequence[str] | None = '0400'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -150,7 +150,7 @@ class RatingProjectScore(Base):
     street_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     count: Mapped[int] = mapped_column(BigInteger)
     weighted: Mapped[int] = mapped_column(BigInteger)  # sum of score × n
-    satisfied: Mapped[int] = mapped_column(BigInteger)  # n with score >= 4
+    satisfied: Mapped[int] = mapped_column(BigInteger)  # overall n where rating_satisfied(score)
 
 
 class RatingPaperEntry(Base):

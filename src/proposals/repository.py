@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,11 +150,28 @@ async def counts(session: AsyncSession, flt: ListFilter) -> list[Any]:
     return list((await session.execute(query)).all())
 
 
-# A search first looks at this many of the newest (or most supported) rows of the list, in
-# order, and stops at the first page of matches: a common word (电梯) is answered without
-# fetching its thousands of matches. When the window holds less than a page of matches, the
-# GIN index answers (the word is rare, so its matches are few).
+# A search reads the list in its own order (the street's or community's btree) and stops at the
+# first page of matches, so a common word (电梯) is answered without fetching its thousands of
+# matches. It looks at the newest SEARCH_WINDOW rows first. When they hold some matches but less
+# than a page, the density of matches sizes one wider window (at most SEARCH_WINDOW_MAX rows:
+# about 25 ms of reading when nothing matches). Only when matches are rare there does the GIN
+# index answer, reading and sorting every match: for rare terms that is few rows.
+#
+# Why not leave the choice to the planner: it multiplies the frequencies of a query's bigrams as
+# if they were independent, and the bigrams of one phrase are not (加装, 装电 and 电梯 come
+# together). For 加装电梯 老人 it expects 1 to 4 matches where the street holds 37,000, so it reads
+# them all (a parallel sequential scan of 1.2M rows, 1.5 s) to sort them for a page of 20.
 SEARCH_WINDOW = 2000
+SEARCH_WINDOW_MAX = 20_000
+
+
+def _wider_window(window: int, found: int, limit: int) -> int | None:
+    """The next window after ``window`` rows held ``found`` (at most ``limit``) matches: twice
+    the rows this density needs for a page, or None (ask the GIN index) when that is too many."""
+    if found == 0:
+        return None
+    wider = 2 * (window * (limit + 1) // found)
+    return wider if wider <= SEARCH_WINDOW_MAX else None
 
 
 def _sort_key(sort: str) -> tuple[Any, Any]:
@@ -175,14 +192,17 @@ def _page_query(
     sort: str,
     after: tuple[Any, uuid.UUID] | None,
     limit: int,
-    windowed: bool = False,
+    window: int | None = None,
 ) -> tuple[Select[Any], Any]:
-    """The page query and the entity its rows carry (``Proposal`` or a windowed alias)."""
+    """The page query and the entity its rows carry (``Proposal`` or a windowed alias).
+
+    With ``window`` the search terms are checked on the first ``window`` rows of the list in
+    its order; without, the whole list is searched (through the GIN index)."""
     key = _sort_key(sort)
-    conditions = _conditions(flt, search=not windowed)
+    conditions = _conditions(flt, search=window is None)
     if after is not None:
         conditions.append(_after_condition(key, after))
-    if not windowed:
+    if window is None:
         query = (
             select(Proposal)
             .where(and_(*conditions))
@@ -191,14 +211,14 @@ def _page_query(
         )
         return query, Proposal
     table = Proposal.__table__
-    window = (
+    first_rows = (
         select(table)
         .where(and_(*conditions))
         .order_by(key[0].desc(), key[1].desc())
-        .limit(SEARCH_WINDOW)
+        .limit(window)
         .subquery("recent")
     )
-    recent = aliased(Proposal, window, adapt_on_names=True)
+    recent = aliased(Proposal, first_rows, adapt_on_names=True)
     recent_key = _sort_key(sort)
     recent_key = (getattr(recent, recent_key[0].key), recent.id)
     query = (
@@ -206,7 +226,9 @@ def _page_query(
         .where(
             and_(
                 *_search_conditions(
-                    flt.terms, window.c.search_bigrams, window.c.title + " " + window.c.body
+                    flt.terms,
+                    first_rows.c.search_bigrams,
+                    first_rows.c.title + " " + first_rows.c.body,
                 )
             )
         )
@@ -214,6 +236,22 @@ def _page_query(
         .limit(limit + 1)
     )
     return query, recent
+
+
+async def _search_page(
+    session: AsyncSession,
+    flt: ListFilter,
+    build: Callable[[int | None], Select[Any]],
+    limit: int,
+) -> list[Any]:
+    """The rows of ``build(window)`` for the widening windows of a search (see SEARCH_WINDOW),
+    or of ``build(None)`` alone when there are no search terms."""
+    window: int | None = SEARCH_WINDOW if flt.terms else None
+    while True:
+        rows = list((await session.execute(build(window))).all())
+        if window is None or len(rows) > limit:
+            return rows
+        window = _wider_window(window, len(rows), limit)
 
 
 async def list_page(
@@ -224,12 +262,10 @@ async def list_page(
     after: tuple[Any, uuid.UUID] | None,
     limit: int,
 ) -> list[Proposal]:
-    for windowed in (True, False) if flt.terms else (False,):
-        query, _ = _page_query(flt, sort=sort, after=after, limit=limit, windowed=windowed)
-        rows = list((await session.scalars(query)).all())
-        if len(rows) > limit:
-            break
-    return rows
+    def build(window: int | None) -> Select[Any]:
+        return _page_query(flt, sort=sort, after=after, limit=limit, window=window)[0]
+
+    return [row[0] for row in await _search_page(session, flt, build, limit)]
 
 
 @dataclass(frozen=True)
@@ -250,9 +286,10 @@ async def list_page_with_extras(
     limit: int,
     viewer_id: uuid.UUID,
 ) -> tuple[list[Proposal], dict[uuid.UUID, Extras]]:
-    """A page and its extras in one round trip (two for a rare search word)."""
-    for windowed in (True, False) if flt.terms else (False,):
-        query, entity = _page_query(flt, sort=sort, after=after, limit=limit, windowed=windowed)
+    """A page and its extras in one round trip (up to three for a search)."""
+
+    def build(window: int | None) -> Select[Any]:
+        query, entity = _page_query(flt, sort=sort, after=after, limit=limit, window=window)
         supported = (
             select(ProposalSupport.user_id)
             .where(ProposalSupport.proposal_id == entity.id, ProposalSupport.user_id == viewer_id)
@@ -265,12 +302,11 @@ async def list_page_with_extras(
             .scalar_subquery()
         )
         author = select(User.display_name).where(User.id == entity.author_id).scalar_subquery()
-        query = query.add_columns(
+        return query.add_columns(
             supported.label("supported"), photos.label("photos"), author.label("author_name")
         )
-        rows = (await session.execute(query)).all()
-        if len(rows) > limit:
-            break
+
+    rows = await _search_page(session, flt, build, limit)
     extras = {
         row[0].id: Extras(bool(row.supported), list(row.photos or []), row.author_name or "")
         for row in rows

@@ -288,14 +288,20 @@ async def lock_paper(session: AsyncSession, event_id: uuid.UUID) -> None:
 
 
 def _rows(result: Any) -> list[TallyRow]:
-    return [TallyRow(r.source, r.criterion, int(r.score), int(r.n)) for r in result]
+    return [
+        TallyRow(r.source, r.criterion, int(r.score), int(r.n), bool(r.satisfied)) for r in result
+    ]
 
 
 async def event_tallies(session: AsyncSession, event_id: uuid.UUID) -> list[TallyRow]:
     result = await session.execute(
-        select(RatingTally.source, RatingTally.criterion, RatingTally.score, RatingTally.n).where(
-            RatingTally.event_id == event_id
-        )
+        select(
+            RatingTally.source,
+            RatingTally.criterion,
+            RatingTally.score,
+            RatingTally.n,
+            func.rating_satisfied(RatingTally.score).label("satisfied"),
+        ).where(RatingTally.event_id == event_id)
     )
     return _rows(result)
 
@@ -304,13 +310,17 @@ async def event_tallies(session: AsyncSession, event_id: uuid.UUID) -> list[Tall
 # views add the meetings still open, read live from their tallies (few rows: only the open
 # meetings of one project or area). Cancelled meetings never count.
 
-_ROLLUP = text("SELECT source, criterion, score, n FROM rating_rollups WHERE scope_id = :scope")
+_ROLLUP = text(
+    "SELECT source, criterion, score, n, rating_satisfied(score) AS satisfied "
+    "FROM rating_rollups WHERE scope_id = :scope"
+)
 
 
 def _live_sql(where: str) -> Any:
     return text(
         f"""
-        SELECT t.source, t.criterion, t.score, sum(t.n) AS n
+        SELECT t.source, t.criterion, t.score, sum(t.n) AS n,
+               rating_satisfied(t.score) AS satisfied
         FROM events e JOIN rating_tallies t ON t.event_id = e.id
         WHERE {where} AND e.status = 'open' AND e.kind = 'review'
         GROUP BY t.source, t.criterion, t.score
@@ -364,7 +374,7 @@ async def area_ranking(
             f"""
             WITH live AS (
                 SELECT e.project_id, sum(t.n) AS count, sum(t.n * t.score) AS weighted,
-                       coalesce(sum(t.n) FILTER (WHERE t.score >= 4), 0) AS satisfied
+                       coalesce(sum(t.n) FILTER (WHERE rating_satisfied(t.score)), 0) AS satisfied
                 FROM events e JOIN rating_tallies t ON t.event_id = e.id
                 WHERE :with_open AND e.{column} = :area AND e.status = 'open'
                   AND e.kind = 'review' AND e.project_id IS NOT NULL

@@ -15,7 +15,7 @@ from src.core.errors import AppError, Message, conflict, forbidden, not_found, v
 from src.core.pagination import decode_cursor, paginate
 from src.core.policy import MODERATE_ROLES, VIEW_ROLES, acting_role, covers, load_area
 from src.events.eligibility import ensure_eligible, rules_of
-from src.events.schemas import ResultsVisibility
+from src.events.visibility import may_see_results
 from src.models.area import Area, AreaLevel
 from src.models.event import Event, EventKind, EventStatus
 from src.models.project import Project
@@ -395,21 +395,25 @@ async def _rating_out(
 
 
 async def _may_see_results(session: AsyncSession, principal: Principal, meeting: Meeting) -> bool:
-    if is_staff(principal, meeting):
-        return True
+    """Ratings first hide a meeting's results from other communities and while it is not open
+    (nor closed); then the one rule of ``src.events.visibility`` decides."""
     event = meeting.event
-    if principal.community_id != event.community_id:
+    staff = is_staff(principal, meeting)
+    if not staff and (
+        principal.community_id != event.community_id
+        or event.status not in (EventStatus.open, EventStatus.closed)
+    ):
         return False
-    if event.status == EventStatus.closed:
-        return True
-    if event.status != EventStatus.open:
-        return False
-    visibility = rules_of(event).results_visibility
-    if visibility == ResultsVisibility.live:
-        return True
-    if visibility == ResultsVisibility.after_vote:
+
+    async def rated() -> bool:
         return await repository.rating_of(session, event.id, principal.user_id) is not None
-    return False
+
+    return await may_see_results(
+        rules_of(event).results_visibility,
+        staff=staff,
+        final=event.status == EventStatus.closed,
+        took_part=rated,
+    )
 
 
 async def event_summary(

@@ -1,7 +1,9 @@
 """From tally rows (source, criterion, score, n) to the summary clients read.
 
 One function serves the meeting, the project, the community and the street: they differ only
-in which tally rows are summed (see the repository).
+in which tally rows are summed (see the repository). Whether a score counts as satisfied is
+not decided here: each row carries the verdict of the SQL function ``rating_satisfied``
+(migration 1000), the one definition the close trigger and the area ranking use too.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from dataclasses import dataclass
 
 from src.ratings.schemas import SCORES, PartOut
 
-OVERALL = "overall"
-SATISFIED_FROM = 4  # satisfaction rate: share of ``overall`` at 4 or 5
+OVERALL = "overall"  # the satisfaction rate is the share of satisfied ``overall`` ratings
 APP = "app"
 PAPER = "paper"
 SOURCES = (APP, PAPER)
@@ -24,6 +25,7 @@ class TallyRow:
     criterion: str
     score: int
     n: int
+    satisfied: bool  # rating_satisfied(score), read with the row
 
 
 Counts = dict[str, dict[int, int]]  # criterion → score → n
@@ -33,7 +35,8 @@ def _empty(criteria: Sequence[str]) -> Counts:
     return {c: dict.fromkeys(SCORES, 0) for c in criteria}
 
 
-def part(counts: Counts, criteria: Sequence[str]) -> PartOut:
+def part(counts: Counts, criteria: Sequence[str], satisfied: int) -> PartOut:
+    """``satisfied``: how many of the ``overall`` ratings in ``counts`` are satisfied."""
     means: dict[str, float | None] = {}
     distribution: dict[str, dict[str, int]] = {}
     for criterion in criteria:
@@ -44,7 +47,6 @@ def part(counts: Counts, criteria: Sequence[str]) -> PartOut:
         distribution[criterion] = {str(s): by_score.get(s, 0) for s in SCORES}
     overall = counts.get(OVERALL, {})
     count = sum(overall.values())
-    satisfied = sum(n for score, n in overall.items() if score >= SATISFIED_FROM)
     return PartOut(
         count=count,
         means=means,
@@ -61,6 +63,7 @@ def summarise(
     listed = list(criteria)
     by_source: dict[str, Counts] = {s: _empty(listed) for s in SOURCES}
     total: Counts = _empty(listed)
+    satisfied = dict.fromkeys((*SOURCES, None), 0)  # by source; None: both
     for row in rows:
         if row.criterion not in total:
             listed.append(row.criterion)
@@ -69,9 +72,12 @@ def summarise(
                 counts[row.criterion] = dict.fromkeys(SCORES, 0)
         by_source[row.source][row.criterion][row.score] += row.n
         total[row.criterion][row.score] += row.n
+        if row.criterion == OVERALL and row.satisfied:
+            satisfied[row.source] += row.n
+            satisfied[None] += row.n
     return (
-        part(total, listed),
-        part(by_source[APP], listed),
-        part(by_source[PAPER], listed),
+        part(total, listed, satisfied[None]),
+        part(by_source[APP], listed, satisfied[APP]),
+        part(by_source[PAPER], listed, satisfied[PAPER]),
         listed,
     )

@@ -1,5 +1,5 @@
 """Search pages: every match exactly once, in order, whether the first look at the newest rows
-finds a page of matches or the GIN index has to answer."""
+finds a page of matches, a wider look does, or the GIN index has to answer."""
 
 from __future__ import annotations
 
@@ -15,16 +15,20 @@ from src.proposals import repository
 from tests.proposals.helpers import make_world
 
 
-@pytest.mark.parametrize("window", [2000, 10, 3])
+# (first window, widest window): the defaults; the GIN index after a first look (10, 10 and
+# 3, 3); a wider look sized by the first one's matches (3, 40).
+@pytest.mark.parametrize(("window", "window_max"), [(2000, 20_000), (10, 10), (3, 3), (3, 40)])
 @pytest.mark.parametrize("sort", ["newest", "most_supported"])
 async def test_search_pages_hold_every_match_once_in_order(
     client: httpx.AsyncClient,
     db: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
     window: int,
+    window_max: int,
     sort: str,
 ) -> None:
     monkeypatch.setattr(repository, "SEARCH_WINDOW", window)
+    monkeypatch.setattr(repository, "SEARCH_WINDOW_MAX", window_max)
     w = await make_world(db, client)
     author = (await client.get("/api/v1/me", headers=w.h["resident"])).json()["id"]
     now = dt.datetime.now(dt.UTC)
@@ -68,3 +72,18 @@ async def test_search_pages_hold_every_match_once_in_order(
         if cursor is None:
             break
     assert seen == [pid for _, pid in expected]
+
+
+@pytest.mark.parametrize(
+    ("window", "found", "limit", "wider"),
+    [
+        (2000, 13, 20, 6460),  # 加装电梯 老人 in the bench: about three times the rows
+        (2000, 1, 20, None),  # a page needs ~42,000 rows at this density: the index answers
+        (2000, 0, 20, None),  # nothing in the newest rows: rare, the index answers
+        (3, 2, 4, 14),
+    ],
+)
+def test_a_wider_window_is_sized_by_the_density_of_matches(
+    window: int, found: int, limit: int, wider: int | None
+) -> None:
+    assert repository._wider_window(window, found, limit) == wider
