@@ -19,7 +19,7 @@ from src.core.metrics import SSE_CONNECTIONS
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.events import service as events_service
 from src.events.eligibility import rules_of
-from src.events.schemas import ResultsVisibility
+from src.events.visibility import may_see_results as results_rule
 from src.models.event import EventStatus
 from src.votes import live_page, repository, service
 from src.votes.live import TallyHub
@@ -106,28 +106,32 @@ class VoteController(Controller):
         sessionmaker = state.sessionmaker
         keepalive = state.settings.event_sse_keepalive_s
 
-        async def may_see(payload: dict[str, Any], voted: bool) -> tuple[bool, bool]:
-            if staff or payload["final"] or rule == ResultsVisibility.live:
-                return True, voted
-            if rule == ResultsVisibility.after_vote and audience == Audience.me:
-                if not voted:
-                    async with sessionmaker() as session:
-                        voted = await repository.has_voted(session, event_id, user_id)
-                return voted, voted
-            return False, voted
+        voted = False
+
+        async def took_part() -> bool:
+            # The big screen (audience=public) shows what everyone may see, not the caller.
+            nonlocal voted
+            if audience != Audience.me:
+                return False
+            if not voted:  # the stream holds no connection: a short session for the look
+                async with sessionmaker() as session:
+                    voted = await repository.has_voted(session, event_id, user_id)
+            return voted
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             SSE_CONNECTIONS.inc()
             try:
                 async with hub.watch(event_id) as watch:
-                    seen, voted = 0, False
+                    seen = 0
                     while True:
                         got = await watch.next(seen, keepalive)
                         if got is None:
                             yield ServerSentEventMessage(comment="keep-alive")
                             continue
                         seen, payload = got
-                        visible, voted = await may_see(payload, voted)
+                        visible = await results_rule(
+                            rule, staff=staff, final=payload["final"], took_part=took_part
+                        )
                         yield ServerSentEventMessage(
                             event="tally", data=watch.encoded(seen, payload, visible), id=seen
                         )

@@ -16,8 +16,9 @@ from src.core.pagination import decode_cursor, paginate
 from src.core.unit_of_work import UnitOfWork
 from src.events import repository as events_repository
 from src.events.eligibility import ensure_eligible, rules_of
-from src.events.schemas import Eligibility, ResultsVisibility, VotingRules
+from src.events.schemas import Eligibility, VotingRules
 from src.events.service import Access, event_not_open, load_access, load_managed
+from src.events.visibility import may_see_results as results_rule
 from src.models.event import Event, EventKind, EventStatus
 from src.votes import live, repository, secrecy, tally
 from src.votes.schemas import BallotOut, MyBallotOut, PaperCountsIn, ReceiptOut, ResultsOut
@@ -168,15 +169,17 @@ async def _voting_access(
 async def may_see_results(
     session: AsyncSession, event: Event, principal: Principal, staff: bool
 ) -> bool:
-    """Staff always; everyone after close; otherwise as the meeting's rule says."""
-    if staff or event.status == EventStatus.closed:
-        return True
-    rule = rules_of(event).results_visibility
-    if rule == ResultsVisibility.live:
-        return True
-    if rule == ResultsVisibility.after_vote:
+    """The one rule (src/events/visibility.py), for a voter of this meeting."""
+
+    async def voted() -> bool:
         return await repository.has_voted(session, event.id, principal.user_id)
-    return False
+
+    return await results_rule(
+        rules_of(event).results_visibility,
+        staff=staff,
+        final=event.status == EventStatus.closed,
+        took_part=voted,
+    )
 
 
 def masked(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """ratings: "satisfied" is defined once, by the SQL function rating_satisfied(score)
 
-Revision ID: 1000
-Revises: 0900
+Revision ID: 1010
+Revises: 1000
 Create Date: 2026-12-01 22:00:00+00:00
 
 Until now ``score >= 4`` was written in the close trigger (twice), in the area ranking's SQL
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "1000"
-down_revision: str | Sequence[str] | None = "0900"
+revision: str = "1010"
+down_revision: str | Sequence[str] | None = "1000"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
