@@ -78,7 +78,10 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         assert settings.database_url is not None
         engine = create_engine(
-            settings.database_url, settings.db_pool_size, settings.db_max_overflow
+            settings.database_url,
+            settings.db_pool_size,
+            settings.db_max_overflow,
+            settings.db_pool_timeout_s,
         )
         instrument_pool(engine, settings.db_pool_size)
         store = create_store(settings.redis_url)

@@ -32,8 +32,12 @@ class Settings(BaseSettings):
     # None means: in-process fallbacks (one process only).
     redis_url: str | None = None
     data_dir: str = ".lifecircle"
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # Connections per worker. Kept open, not overflowed: an overflow connection is opened and
+    # closed per request under load (a connect costs more than the request). A request that
+    # finds them all busy waits up to ``db_pool_timeout_s``, then gets 503.
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
+    db_pool_timeout_s: float = 5.0
 
     # Tokens.
     secret_key: str = Field(default="dev-secret-change-me-dev-secret-change-me", min_length=32)

@@ -54,11 +54,14 @@ def to_async_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, pool_size: int = 10, max_overflow: int = 0, pool_timeout_s: float = 5.0
+) -> AsyncEngine:
     engine = create_async_engine(
         to_async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout_s,
         pool_recycle=POOL_RECYCLE_S,
         connect_args={"server_settings": {"application_name": "lifecircle", "timezone": "UTC"}},
     )

@@ -80,6 +80,11 @@ class UnitOfWork:
         fast path's hand-written statements."""
         return await driver_connection(self.session)
 
+    @property
+    def has_pending_changes(self) -> bool:
+        session = self._session
+        return session is not None and bool(session.new or session.dirty or session.deleted)
+
     def on_failure(self, work: FailureWork) -> None:
         """Run ``work`` in its own transaction after this request's rollback."""
         self._on_failure.append(work)
@@ -170,7 +175,7 @@ async def _run_reading(
             try:
                 # Bookkeeping a read may leave (an export's record) is flushed before the
                 # first byte; each statement commits on its own.
-                if message["status"] < 400:
+                if message["status"] < 400 and unit.has_pending_changes:
                     await unit.commit()
             except Exception:
                 logger.warning("flush of a read failed", extra={"path": scope["path"]})
