@@ -139,7 +139,11 @@ class Answer:
         if self.error is not None:
             await send_problem(scope, receive, send, self.error)
             return
-        headers = [*self.headers, (b"idempotent-replayed", b"true")]
+        headers = [
+            *self.headers,
+            (b"content-length", str(len(self.body)).encode()),
+            (b"idempotent-replayed", b"true"),
+        ]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 

@@ -42,6 +42,9 @@ async def test_a_retry_replays_the_first_response_and_creates_nothing_new(
     assert "idempotent-replayed" not in first.headers
     assert again.json() == first.json()
     assert again.headers["content-type"] == first.headers["content-type"]
+    # A replay is framed like the first reply (keep-alive clients read it by its length).
+    assert again.headers["content-length"] == str(len(again.content))
+    assert "transfer-encoding" not in again.headers
     assert await _count(db, user.id) == 1
 
 
