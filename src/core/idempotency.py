@@ -34,11 +34,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
 from src.core.auth import caller_scope
+from src.core.db import driver_connection
 from src.core.errors import AppError, conflict, send_problem, unprocessable
 from src.core.errors import Message as Text
 
@@ -48,33 +48,48 @@ if TYPE_CHECKING:
 HEADER = b"idempotency-key"
 _REPLAYED_HEADERS = ("content-type", "location", "content-language")
 
-_CLAIM = text(
-    """
-    SELECT pg_try_advisory_xact_lock(hashtextextended(:scope || chr(31) || :key, 7)) AS got,
-           k.fingerprint, k.response_status, k.response_headers, k.response_body
-    FROM (SELECT 1) AS one
-    LEFT JOIN idempotency_keys k
-           ON k.scope = :scope AND k.key = :key AND k.state = 'done'
-          AND k.created_at >= now() - make_interval(secs => :ttl)
-    """
-)
-_STORE = text(
-    """
+# $1 scope, $2 key, $3 ttl seconds.
+_CLAIM = """
+SELECT pg_try_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 7)) AS got,
+       k.fingerprint, k.response_status, k.response_headers, k.response_body
+FROM (SELECT 1) AS one
+LEFT JOIN idempotency_keys k
+       ON k.scope = $1 AND k.key = $2 AND k.state = 'done'
+      AND k.created_at >= now() - make_interval(secs => $3)
+"""
+
+
+def insert_sql(first: int, source: str | None = None) -> str:
+    """The reply's INSERT, its parameters numbered from ``$first``: scope, key, fingerprint,
+    status, headers (jsonb text or NULL), body, ttl seconds. With ``source`` (a CTE name of
+    the caller's statement) the row is inserted only when ``source`` yields one, so that a
+    single-statement write and its reply commit together."""
+    n = [f"${first + i}" for i in range(7)]
+    values = f"{n[0]}, {n[1]}, {n[2]}, 'done', {n[3]}::int, CAST({n[4]} AS jsonb), {n[5]}::bytea"
+    rows = f"SELECT {values} FROM {source}" if source else f"VALUES ({values})"
+    return f"""
     INSERT INTO idempotency_keys AS k
            (scope, key, fingerprint, state, response_status, response_headers, response_body)
-    VALUES (:scope, :key, :fp, 'done', :status, CAST(:headers AS jsonb), :body)
+    {rows}
     ON CONFLICT (scope, key) DO UPDATE
        SET fingerprint = excluded.fingerprint, state = 'done', created_at = now(),
            locked_at = now(), response_status = excluded.response_status,
            response_headers = excluded.response_headers, response_body = excluded.response_body
-     WHERE k.state <> 'done' OR k.created_at < now() - make_interval(secs => :ttl)
-    RETURNING 1
-    """
-)
-_STORED = text(
-    "SELECT fingerprint, response_status, response_headers, response_body "
-    "FROM idempotency_keys WHERE scope = :scope AND key = :key"
-)
+     WHERE k.state <> 'done' OR k.created_at < now() - make_interval(secs => {n[6]}::int)
+    RETURNING 1"""
+
+
+def stored_sql(scope: str, key: str, ttl: str) -> str:
+    """The stored reply of (scope, key), for the caller's own statement (SQL expressions)."""
+    return (
+        "SELECT fingerprint, response_status, response_headers, response_body "
+        f"FROM idempotency_keys WHERE scope = {scope} AND key = {key} AND state = 'done' "
+        f"AND created_at >= now() - make_interval(secs => {ttl})"
+    )
+
+
+_STORE = insert_sql(1)
+_STORED = stored_sql("$1", "$2", "$3::int")
 
 
 def invalid_key() -> AppError:
@@ -152,7 +167,9 @@ class Answer:
 class Claim:
     """A claimed key: replays the body to the handler, stores the reply with the change."""
 
-    params: dict[str, Any]
+    scope: str
+    key: str  # as stored: the client's key, or its HMAC for a sealed reply
+    fingerprint: str
     body: bytes
     sealed_by: bytes | None  # the pad seed of a sealed reply
     ttl_s: int
@@ -160,6 +177,15 @@ class Claim:
 
     def keeps(self, status: int) -> bool:
         return status < 500 and status != 429
+
+    def reply_args(self, status: int, headers: dict[str, str], body: bytes) -> list[Any]:
+        """The parameters of :func:`insert_sql` for this reply (sealed when it must be)."""
+        stored_headers: str | None = json.dumps(headers)
+        if self.sealed_by is not None:
+            plain = json.dumps(headers).encode() + b"\n" + body
+            body = _xor(plain, _keystream(self.sealed_by, len(plain)))
+            stored_headers = None
+        return [self.scope, self.key, self.fingerprint, status, stored_headers, body, self.ttl_s]
 
     async def store(self, session: AsyncSession, held: list[Any]) -> Answer | None:
         """Insert the reply; when a twin's reply is there already, return it instead."""
@@ -172,29 +198,31 @@ class Claim:
                         headers[name.decode().lower()] = value.decode()
             elif message["type"] == "http.response.body":
                 body.extend(message.get("body", b""))
-        stored_headers: str | None = json.dumps(headers)
-        stored_body = bytes(body)
-        if self.sealed_by is not None:
-            plain = json.dumps(headers).encode() + b"\n" + stored_body
-            stored_body = _xor(plain, _keystream(self.sealed_by, len(plain)))
-            stored_headers = None
-        values = {**self.params, "status": status, "headers": stored_headers, "body": stored_body}
-        if (await session.execute(_STORE, {**values, "ttl": self.ttl_s})).first() is not None:
+        conn = await driver_connection(session)
+        if await conn.fetchrow(_STORE, *self.reply_args(status, headers, bytes(body))):
             return None
-        row = (await session.execute(_STORED, self.params)).first()
-        if row is None or row.fingerprint != self.params["fp"]:
-            return Answer(error=key_reused())
-        return self._replay(row)
+        return await self.stored(conn) or Answer(error=key_reused())
 
-    def _replay(self, row: Any) -> Answer:
-        body: bytes = row.response_body or b""
-        headers: dict[str, str] = row.response_headers or {}
+    async def stored(self, conn: Any) -> Answer | None:
+        """The reply stored for this key (committed), as an answer: a replay, or 422 when it
+        was for another request; None when there is none."""
+        row = await conn.fetchrow(_STORED, self.scope, self.key, self.ttl_s)
+        return None if row is None else self.answer(row)
+
+    def answer(self, row: Any) -> Answer:
+        """A stored reply (a row with fingerprint, response_status/headers/body) as an answer."""
+        if row["fingerprint"] != self.fingerprint:
+            return Answer(error=key_reused())
+        body: bytes = row["response_body"] or b""
+        headers: dict[str, str] = row["response_headers"] or {}
+        if isinstance(headers, str):
+            headers = json.loads(headers)
         if self.sealed_by is not None:
             plain = _xor(body, _keystream(self.sealed_by, len(body)))
             raw_headers, _, body = plain.partition(b"\n")
             headers = json.loads(raw_headers or b"{}")
         return Answer(
-            status=row.response_status,
+            status=row["response_status"],
             headers=tuple((k.encode(), v.encode()) for k, v in headers.items()),
             body=body,
         )
@@ -214,8 +242,14 @@ async def _read_body(receive: Any) -> bytes | None:
 async def claim(
     scope: Any, receive: Any, unit: UnitOfWork, settings: Settings
 ) -> Claim | Answer | None:
-    """Claim the request's key in its transaction: None when the request has no key (or is
-    no POST), an :class:`Answer` to send instead of running it, else the :class:`Claim`."""
+    """Claim the request's key: None when the request has no key (or is no POST), an
+    :class:`Answer` to send instead of running it, else the :class:`Claim`.
+
+    In a transaction (the rule) the claim is the advisory lock and the look for a stored
+    reply. A POST that runs without one (``opt={"db_transaction": False}``, the ballot) is a
+    single statement that keeps the key itself: its Claim is handed to the handler as
+    ``unit.claim`` (no SQL here); the statement inserts the reply with ``insert_sql(…,
+    source=…)`` and reads an earlier one with ``stored_sql``."""
     if scope["method"] != "POST":
         return None
     raw_key = next((v for k, v in scope["headers"] if k == HEADER), None)
@@ -245,11 +279,6 @@ async def claim(
             digest.update(part + b"\0")
         digest.update(body)
         fingerprint = digest.hexdigest()
-    params = {"scope": who, "key": stored_key, "fp": fingerprint}
-    found = (
-        await unit.session.execute(_CLAIM, {**params, "ttl": settings.idempotency_ttl_s})
-    ).first()
-    assert found is not None
 
     replayed = False
 
@@ -260,12 +289,17 @@ async def claim(
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    held = Claim(params, body, sealed_by, settings.idempotency_ttl_s, replay_receive)
-    if found.response_status is not None:  # committed: replay it (even to concurrent retries)
-        if found.fingerprint != fingerprint:
-            return Answer(error=key_reused())
-        return held._replay(found)
-    if not found.got:
+    held = Claim(
+        who, stored_key, fingerprint, body, sealed_by, settings.idempotency_ttl_s, replay_receive
+    )
+    if not unit.transactional:
+        unit.claim = held
+        return held
+    conn = await unit.raw_connection()
+    found = await conn.fetchrow(_CLAIM, who, stored_key, settings.idempotency_ttl_s)
+    if found["response_status"] is not None:  # committed: replay it, even to concurrent retries
+        return held.answer(found)
+    if not found["got"]:
         return Answer(error=in_progress())
     return held
 

@@ -16,7 +16,9 @@ succeed or fail together:
   records the status the client really got.
 - **Reads take no transaction.** GET and HEAD run each statement on its own (autocommit: under
   READ COMMITTED each statement has its own snapshot anyway), and the connection goes back to
-  the pool as the response starts, so a long stream holds none.
+  the pool as the response starts, so a long stream holds none. A write that is a single
+  statement (the ballot: ``opt={"db_transaction": False}``) runs the same way, and keeps its
+  Idempotency-Key inside that statement (``unit.claim``).
 - **The Idempotency-Key is part of the transaction** (:mod:`src.core.idempotency`): the key is
   claimed first with a transaction-scoped advisory lock (a concurrent duplicate gets 409
   ``request_in_progress`` at once), and the stored reply is inserted in the same transaction
@@ -67,6 +69,8 @@ class UnitOfWork:
         self.transactional = transactional
         self._session: AsyncSession | None = None
         self._on_failure: list[FailureWork] = []
+        # The Idempotency-Key of a single-statement write (src/core/idempotency.py, claim).
+        self.claim: idempotency.Claim | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -125,10 +129,13 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[A
 
 
 def _wants_transaction(scope: Any) -> bool:
-    if scope["method"] not in READ_ONLY_METHODS:
-        return True
+    """Writes take a transaction, reads don't; a route may say otherwise with
+    ``opt={"db_transaction": …}`` (a GET that writes; a write that is one statement)."""
     handler = scope.get("route_handler")
-    return bool(handler is not None and handler.opt.get("db_transaction"))
+    chosen = handler.opt.get("db_transaction") if handler is not None else None
+    if chosen is not None:
+        return bool(chosen)
+    return scope["method"] not in READ_ONLY_METHODS
 
 
 async def _send_error(scope: Any, receive: Any, send: Any, exc: BaseException) -> None:
@@ -154,8 +161,12 @@ def unit_of_work_middleware(app: ASGIApp) -> ASGIApp:
         try:
             if transactional:
                 await _run_writing(app, scope, receive, send, unit, state)
-            else:
-                await _run_reading(app, scope, receive, send, unit)
+                return
+            found = await idempotency.claim(scope, receive, unit, state.settings)
+            if isinstance(found, idempotency.Answer):
+                await found.send(scope, receive, send)
+                return
+            await _run_reading(app, scope, found.receive if found else receive, send, unit)
         finally:
             await unit.close()
 

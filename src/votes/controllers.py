@@ -47,10 +47,11 @@ class VoteController(Controller):
     @post(
         "/ballots",
         summary="Cast a secret ballot (once)",
-        # The Idempotency-Key reply is sealed (src/core/idempotency.py): the stored first reply
-        # names the ballot, so only the client's key opens it. No per-address limit: a venue's
-        # residents share one address and vote once each.
-        opt={"idempotency": "sealed", "ip_rate_limit": False},
+        # One statement, no BEGIN/COMMIT; its Idempotency-Key reply is sealed
+        # (src/core/idempotency.py): the stored first reply names the ballot, so only the
+        # client's key opens it. No per-address limit: a venue's residents share one address
+        # and vote once each.
+        opt={"idempotency": "sealed", "db_transaction": False, "ip_rate_limit": False},
         status_code=HTTP_201_CREATED,
     )
     async def cast(
@@ -60,14 +61,16 @@ class VoteController(Controller):
         unit: Unit,
         event_id: FromPath[uuid.UUID],
         data: JSONBody[BallotIn],
-    ) -> BallotOut:
+    ) -> Response[BallotOut]:
         claims = claims_of(state.settings, request.scope)
         if claims is None:
             raise unauthorized()
         request.scope["state"]["user_id"] = str(claims.user_id)
-        return await service.cast_ballot(
+        out, replayed = await service.cast_ballot(
             unit, state.ballot_rules, claims, event_id, data.option_ids
         )
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return Response(out, status_code=HTTP_201_CREATED, headers=headers)
 
     @get("/ballots/mine", summary="Whether I voted (and, after close, my ballot by receipt)")
     async def mine(

@@ -11,16 +11,22 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.core.idempotency import insert_sql, stored_sql
 from src.events.eligibility import refusal_sql
 
-# One statement, one round trip, atomic: lock the meeting FOR KEY SHARE (a close takes FOR
-# UPDATE and waits for ballots in flight), check the caller by the one eligibility rule
-# (``refusal_sql``; the sign-in must not be revoked), then record the voter and the ballot
-# together. The primary key of ballot_voters makes a second ballot impossible; ON CONFLICT
-# waits for a racing twin and does nothing.
+# One statement, one round trip, atomic (it runs on its own, without BEGIN/COMMIT): lock the
+# meeting FOR KEY SHARE (a close takes FOR UPDATE and waits for ballots in flight), check the
+# caller by the one eligibility rule (``refusal_sql``; the sign-in must not be revoked), then
+# record the voter, the ballot and, when the request has an Idempotency-Key, its sealed reply
+# (src/core/idempotency.py) together: a reply exists only for a recorded ballot. The primary
+# key of ballot_voters makes a second ballot impossible; ON CONFLICT waits for a racing twin
+# (a double tap) and does nothing. A key whose reply is stored already records nothing and
+# returns that reply (``earlier``).
 _CAST = f"""
 WITH ev AS (
     SELECT status FROM events WHERE id = $1 FOR KEY SHARE
+), earlier AS (
+    {stored_sql("$9", "$10", "$15::int")}
 ), who AS (
     SELECT u.id
     FROM users u
@@ -28,17 +34,21 @@ WITH ev AS (
     WHERE u.id = $2 AND ({refusal_sql("$1", "$4::uuid", "$5::boolean")}) IS NULL
 ), voter AS (
     INSERT INTO ballot_voters (event_id, user_id)
-    SELECT $1, who.id FROM who, ev WHERE ev.status = 'open'
+    SELECT $1, who.id FROM who, ev
+    WHERE ev.status = 'open' AND NOT EXISTS (SELECT 1 FROM earlier)
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), ballot AS (
     INSERT INTO ballots (id, event_id, receipt, option_ids)
     SELECT $6, $1, $7, $8::uuid[] FROM voter
     RETURNING 1
-)
+), reply AS ({insert_sql(9, source="voter WHERE $9::text IS NOT NULL")})
 SELECT (SELECT status::text FROM ev) AS status,
        EXISTS (SELECT 1 FROM who) AS eligible,
-       EXISTS (SELECT 1 FROM ballot) AS inserted
+       EXISTS (SELECT 1 FROM ballot) AS inserted,
+       earlier.fingerprint, earlier.response_status, earlier.response_headers,
+       earlier.response_body
+FROM (SELECT 1) AS one LEFT JOIN earlier ON true
 """
 _RULES = """
 SELECT e.community_id, e.status::text AS status, e.kind::text AS kind, e.voting,
@@ -52,6 +62,7 @@ class CastOutcome:
     status: str | None  # the meeting's status, None when it does not exist
     eligible: bool
     inserted: bool
+    earlier: Any  # the stored reply of the request's Idempotency-Key, when there was one
 
 
 async def cast(
@@ -65,7 +76,9 @@ async def cast(
     ballot_id: uuid.UUID,
     receipt: str,
     option_ids: list[uuid.UUID],
+    reply: list[Any] | None,
 ) -> CastOutcome:
+    """``reply``: the Idempotency-Key's reply as ``Claim.reply_args`` gives it, or None."""
     row = await conn.fetchrow(
         _CAST,
         event_id,
@@ -76,9 +89,11 @@ async def cast(
         ballot_id,
         receipt,
         option_ids,
+        *(reply or [None] * 6 + [0]),
     )
     assert row is not None
-    return CastOutcome(row["status"], row["eligible"], row["inserted"])
+    earlier = row if row["response_status"] is not None else None
+    return CastOutcome(row["status"], row["eligible"], row["inserted"], earlier)
 
 
 async def ballot_rules(conn: Any, event_id: uuid.UUID) -> dict[str, Any] | None:

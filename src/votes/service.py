@@ -122,9 +122,9 @@ async def cast_ballot(
     claims: TokenClaims,
     event_id: uuid.UUID,
     option_ids: list[uuid.UUID],
-) -> BallotOut:
-    """Record one ballot in the request's transaction. A retry with the same
-    ``Idempotency-Key`` never gets here (the unit of work replays the sealed first reply);
+) -> tuple[BallotOut, bool]:
+    """Record one ballot in one statement; returns (reply, replayed). A retry with the same
+    ``Idempotency-Key`` gets the first reply (sealed, kept by that statement: ``unit.claim``);
     any other second ballot is ``already_voted``."""
     conn = await unit.raw_connection()
     rules = await cache.get(conn, event_id)
@@ -132,8 +132,13 @@ async def cast_ballot(
         await _explain_refusal(unit.session, claims, event_id, option_ids)
         rules = await cache.get(conn, event_id)
         assert rules is not None
-    ballot_id = uuid.uuid4()
     receipt, _ = secrecy.new_receipt()
+    out = BallotOut(ballot_id=uuid.uuid4(), receipt=receipt)
+    key = unit.claim
+    reply = None
+    if key is not None:
+        headers = {"content-type": "application/json"}
+        reply = key.reply_args(201, headers, out.model_dump_json().encode())
     outcome = await repository.cast(
         conn,
         event_id=event_id,
@@ -141,13 +146,21 @@ async def cast_ballot(
         family_id=claims.family_id,
         community_id=rules.community_id,
         need_check_in=rules.need_check_in,
-        ballot_id=ballot_id,
+        ballot_id=out.ballot_id,
         receipt=receipt,
         option_ids=sorted(option_ids),
+        reply=reply,
     )
     if outcome.inserted:
-        live.after_commit(unit.session, event_id)
-        return BallotOut(ballot_id=ballot_id, receipt=receipt)
+        live.announce(event_id)  # committed: the statement ran on its own
+        return out, False
+    if key is not None:
+        # The first copy's reply: seen by the statement, or committed by a twin meanwhile.
+        answer = key.answer(outcome.earlier) if outcome.earlier else await key.stored(conn)
+        if answer is not None:
+            if answer.error is not None:
+                raise answer.error
+            return BallotOut.model_validate_json(answer.body), True
     if outcome.status != EventStatus.open.value or not outcome.eligible:
         await _explain_refusal(unit.session, claims, event_id, option_ids)
         raise event_not_open()  # closed between the two looks
