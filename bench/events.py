@@ -46,6 +46,7 @@ from bench.loadgen import (
     run_clients,
     to_epoch,
     wait_for_start,
+    write_report,
 )
 
 VOTERS = 5_000
@@ -313,7 +314,7 @@ def _client_main() -> None:
     spec = json.loads(sys.stdin.read())
     import uvloop
 
-    sys.stdout.write(json.dumps(uvloop.run(_watch_client(spec))))
+    write_report(uvloop.run(_watch_client(spec)))
 
 
 async def _spawn(mode: str, spec: dict[str, Any]) -> asyncio.subprocess.Process:

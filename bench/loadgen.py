@@ -284,7 +284,15 @@ def client_main(runner: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -
         report = asyncio.run(runner(spec))
     else:
         report = uvloop.run(runner(spec))
+    write_report(report)
+
+
+def write_report(report: Any) -> None:
+    """The report line on stdout, whole: the event loop may have left the pipe non-blocking,
+    and a report beyond the pipe's 64 KiB would then be cut short."""
+    os.set_blocking(sys.stdout.fileno(), True)
     sys.stdout.write(json.dumps(report) + "\n")
+    sys.stdout.flush()
 
 
 # --- the coordinator -------------------------------------------------------------------

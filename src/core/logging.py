@@ -6,8 +6,12 @@ Only the path is logged, never the query string (it may carry a position) nor an
 
 from __future__ import annotations
 
+import atexit
+import copy
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import sys
 import time
@@ -41,11 +45,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _Enqueue(logging.handlers.QueueHandler):
+    """Hands the record to the writer thread as it is: formatting (JSON, masking) and the
+    write to stderr happen off the event loop."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _writer() -> logging.handlers.QueueListener:
+    global _listener
+    if _listener is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        _listener = logging.handlers.QueueListener(queue.SimpleQueue(), handler)
+        _listener.start()
+        atexit.register(_listener.stop)  # flush what is queued at exit
+    return _listener
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    writer = _writer()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_Enqueue(writer.queue)]
     root.setLevel(level.upper())
     # uvicorn's own access log repeats ours and includes query strings.
     logging.getLogger("uvicorn.access").disabled = True
