@@ -19,13 +19,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from src.core.auth import Principal
+from src.core.db import driver_connection
 from src.core.errors import AppError, Message, forbidden, not_found, validation_failed
-from src.models.area import Area, AreaLevel
+from src.models.area import AreaLevel
 from src.models.user import Role
 
 
@@ -83,10 +83,23 @@ REPLY_ROLES = (Role.committee, Role.street, Role.planner, Role.admin)
 
 
 @dataclass(frozen=True)
+class AreaRef:
+    """What a policy check needs of an area (never its boundary)."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    level: AreaLevel
+    parent_id: uuid.UUID | None
+    path: list[uuid.UUID]
+    retired: bool
+
+
+@dataclass(frozen=True)
 class Scope:
     """The caller's view of one area."""
 
-    area: Area
+    area: AreaRef
     staff: bool  # holds a staff role covering the area
     resident: bool  # the area is the caller's home community
 
@@ -96,10 +109,24 @@ class Scope:
         return self.area.parent_id
 
 
-async def load_area(session: AsyncSession, area_id: uuid.UUID) -> Area | None:
-    """The area without its boundary (an access check never needs the polygon)."""
-    query = select(Area).where(Area.id == area_id).options(defer(Area.boundary, raiseload=True))
-    return (await session.scalars(query)).first()
+_AREA_SQL = "SELECT code, name, level::text, parent_id, path, retired FROM areas WHERE id = $1"
+
+
+async def load_area(session: AsyncSession, area_id: uuid.UUID) -> AreaRef | None:
+    """The area as the policy sees it: one statement on the request's connection."""
+    conn = await driver_connection(session)
+    row = await conn.fetchrow(_AREA_SQL, area_id)
+    if row is None:
+        return None
+    return AreaRef(
+        id=area_id,
+        code=row["code"],
+        name=row["name"],
+        level=AreaLevel(row["level"]),
+        parent_id=row["parent_id"],
+        path=list(row["path"]),
+        retired=row["retired"],
+    )
 
 
 async def view_scope(

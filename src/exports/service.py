@@ -29,13 +29,13 @@ from src.core import audit
 from src.core.auth import Principal
 from src.core.errors import AppError, Message, forbidden, not_found, validation_failed
 from src.core.pagination import decode_cursor, paginate
-from src.core.policy import area_required, covers, load_area, require_roles
+from src.core.policy import AreaRef, area_required, covers, load_area, require_roles
 from src.events import repository as events_repository
 from src.exports import repository
 from src.exports.repository import PROPOSAL_COLUMNS, ProposalFilter, Shape
 from src.exports.schemas import ExportActorOut, ExportAreaOut, ExportOut
 from src.exports.writers import XLSX_MAX_ROWS, Column, CsvWriter, XlsxWriter
-from src.models.area import Area, AreaLevel
+from src.models.area import AreaLevel
 from src.models.event import EventKind, EventStatus
 from src.models.export import ExportRecord, ExportStatus
 from src.models.proposal import ProposalStatus
@@ -110,11 +110,11 @@ def _area_kind_error(field_name: str, level: AreaLevel) -> AppError:
 
 async def _export_area(
     session: AsyncSession, principal: Principal | None, query: ProposalExportQuery
-) -> tuple[Area, Area | None]:
+) -> tuple[AreaRef, AreaRef | None]:
     """The street and (optionally) the community to export, checked against the caller."""
     if query.street_id is None and query.community_id is None:
         raise area_required()
-    community: Area | None = None
+    community: AreaRef | None = None
     if query.community_id is not None:
         community = await load_area(session, query.community_id)
         if community is None:
@@ -242,7 +242,7 @@ async def plan_proposals(
 
 async def _covered_community(
     session: AsyncSession, principal: Principal | None, community_id: uuid.UUID
-) -> Area:
+) -> AreaRef:
     """The community of a meeting or project, checked against the caller like the
     suggestions export: street staff of its street and admins covering it, else 403."""
     community = await load_area(session, community_id)
@@ -257,7 +257,7 @@ async def _record(
     principal: Principal | None,
     kind: str,
     fmt: ExportFormat,
-    area: Area,
+    area: AreaRef,
     filters: dict[str, Any],
     filename: str,
 ) -> ExportRecord:

@@ -13,10 +13,10 @@ from src.core import audit, outbox
 from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, forbidden, not_found, validation_failed
 from src.core.pagination import decode_cursor, paginate
-from src.core.policy import MODERATE_ROLES, VIEW_ROLES, acting_role, covers, load_area
+from src.core.policy import MODERATE_ROLES, VIEW_ROLES, AreaRef, acting_role, covers, load_area
 from src.events.eligibility import ensure_eligible, rules_of
 from src.events.visibility import may_see_results
-from src.models.area import Area, AreaLevel
+from src.models.area import AreaLevel
 from src.models.event import Event, EventKind, EventStatus
 from src.models.project import Project
 from src.models.proposal import Proposal, ProposalStatus
@@ -436,7 +436,9 @@ async def event_summary(
     )
 
 
-async def _viewer_scope(session: AsyncSession, principal: Principal, area: Area) -> bool | None:
+async def _viewer_scope(
+    session: AsyncSession, principal: Principal, area: AreaRef
+) -> bool | None:
     """None: may not see the area; True: staff (open and closed meetings); False: a
     resident living in it (closed meetings only)."""
     if covers(principal, area.path, VIEW_ROLES):

@@ -35,7 +35,8 @@ async def test_requests_are_counted_per_route_template(client: httpx.AsyncClient
     path_label = next(
         m.group(1)
         for m in re.finditer(r'path="([^"]+)"', reply.text)
-        if m.group(1).startswith("/api/v1/areas/{")
+        # The detail's template, not another route under it (/areas/{id}/staff …).
+        if re.fullmatch(r"/api/v1/areas/\{[^}/]+\}", m.group(1))
     )
     assert "{" in path_label, template  # grouped by template: ids never become labels
     name = "lifecircle_requests_total"
