@@ -17,6 +17,7 @@ from src.areas.controllers import AreaController
 from src.categories.controllers import CategoryController
 from src.config import Settings
 from src.core.auth import provide_optional_principal, provide_principal
+from src.core.caller import caller_middleware
 from src.core.db import (
     create_engine,
     finish_request_session,
@@ -30,8 +31,8 @@ from src.core.idempotency import idempotency_middleware
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
-from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
-from src.core.redis import create_store
+from src.core.ratelimit import RateLimiter, rate_limit_middleware
+from src.core.redis import create_redis, create_store
 from src.events.controllers import EventController
 from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
@@ -86,13 +87,22 @@ def create_app(settings: Settings) -> Litestar:
             settings.database_url, settings.db_pool_size, settings.db_max_overflow
         )
         instrument_pool(engine, settings.db_pool_size)
-        store = create_store(settings.redis_url)
+        redis = (
+            create_redis(
+                settings.redis_url, settings.redis_max_connections, settings.redis_pool_timeout_s
+            )
+            if settings.redis_url
+            else None
+        )
+        store = create_store(redis)
         http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.autocommit_sessionmaker = make_autocommit_sessionmaker(engine)
+        app.state.redis = redis  # shared with the live results hub (src/votes/live.py)
         app.state.store = store
-        app.state.limiter = RateLimiter(store)
+        app.state.limiter = RateLimiter(store, flush_s=settings.rate_limit_flush_s)
+        await app.state.limiter.start()
         app.state.http = http
         app.state.wechat = HttpWeChatClient(
             http, settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret
@@ -101,6 +111,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await http.aclose()
+            await app.state.limiter.stop()
             await store.close()
             await engine.dispose()
 
@@ -124,7 +135,8 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[
             access_log_middleware,
             metrics_config.middleware,
-            ip_rate_limit_middleware,
+            caller_middleware,
+            rate_limit_middleware,
             idempotency_middleware,
         ],
         request_max_body_size=settings.max_body_bytes,
