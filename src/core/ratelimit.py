@@ -15,8 +15,9 @@ pipeline of ``INCRBY`` + ``EXPIRE`` per touched key; the totals that pipeline re
 hits of all workers, and become the worker's count for that key. A key at its budget is
 refused locally until its window ends (refused hits are not counted).
 
-Windows are aligned to the clock (``floor(now / window)``) so that all workers count into the
-same Redis key without asking it for a TTL.
+A window starts with a key's first hit. Each worker starts its own local window at the first
+hit it sees; the pipeline also sets the Redis key's expiry (``EXPIRE NX``) and reads its
+``TTL``, which then corrects the local end, so all workers end the window together.
 
 The approximation: a worker sees the other workers' hits one flush late, so a key can get up
 to about (workers − 1) × (hits admitted on it in one flush interval) more than its budget —
@@ -49,10 +50,11 @@ _EXEMPT_PATHS = frozenset({"/health", "/ready"})
 
 
 class _Window:
-    __slots__ = ("count", "ends", "unflushed")
+    __slots__ = ("count", "ends", "unflushed", "window_s")
 
-    def __init__(self, ends: float) -> None:
-        self.ends = ends  # wall-clock end of the window
+    def __init__(self, ends: float, window_s: int) -> None:
+        self.ends = ends  # monotonic end of the window
+        self.window_s = window_s
         self.count = 0  # hits of all workers as last known, plus this worker's since
         self.unflushed = 0  # this worker's hits not yet added in Redis
 
@@ -76,14 +78,13 @@ class RateLimiter:
         self.hit(key, limit, window_s)
 
     def hit(self, key: str, limit: int, window_s: int) -> None:
-        now = time.time()
-        index = int(now // window_s)
-        name = f"{self.prefix}:{key}:{window_s}:{index}"
+        now = time.monotonic()
+        name = f"{self.prefix}:{key}:{window_s}"
         window = self._windows.get(name)
-        if window is None:
+        if window is None or window.ends <= now:
             if len(self._windows) >= _MAX_KEYS:
                 self._sweep(now)
-            window = self._windows[name] = _Window((index + 1) * window_s)
+            window = self._windows[name] = _Window(now + window_s, window_s)
         if window.count >= limit:
             raise too_many_requests(math.ceil(window.ends - now))
         window.count += 1
@@ -100,18 +101,16 @@ class RateLimiter:
         if not self._dirty:
             return
         batch, self._dirty = self._dirty, {}
-        now = time.time()
         names = list(batch)
         deltas = []
         for name in names:
             window = batch[name]
             deltas.append(window.unflushed)
             window.unflushed = 0
-        # The key lives a little past its window: a late flush must not start it again.
         items = [
-            (name, n, max(1, math.ceil(batch[name].ends - now)) + 5)
-            for name, n in zip(names, deltas, strict=True)
+            (name, n, batch[name].window_s) for name, n in zip(names, deltas, strict=True)
         ]
+        sent = time.monotonic()
         try:
             totals = await self.store.incr_many(items)
         except Exception:
@@ -120,18 +119,20 @@ class RateLimiter:
             self._failing = True
             for name, n in zip(names, deltas, strict=True):
                 window = batch[name]
-                if window.ends > time.time():
+                if window.ends > time.monotonic():
                     window.unflushed += n
                     self._dirty[name] = window
             return
         if self._failing:
             logger.info("rate-limit flush restored")
             self._failing = False
-        for name, total in zip(names, totals, strict=True):
+        for name, (total, ttl) in zip(names, totals, strict=True):
             window = batch[name]
             # Hits counted while the pipeline ran are not in ``total`` yet.
             window.count = max(window.count, total + window.unflushed)
-        now = time.time()
+            if ttl > 0:  # the shared window's end (-1/-2: no expiry or gone: keep ours)
+                window.ends = min(window.ends, sent + ttl)
+        now = time.monotonic()
         if now >= self._next_sweep:
             self._next_sweep = now + _SWEEP_S
             self._sweep(now)

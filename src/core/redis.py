@@ -21,9 +21,9 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 
 class KeyValueStore(Protocol):
-    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[int]:
-        """Add ``n`` to each ``(key, n, ttl_s)`` (the key expires ``ttl_s`` from now) in one
-        round trip; return the new totals, in order."""
+    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
+        """Add ``n`` to each ``(key, n, window_s)`` in one round trip; a key starts its window
+        (expires ``window_s`` later) with its first hit. Return ``(total, seconds left)``."""
 
     async def set(self, key: str, value: str, ttl_s: int) -> None: ...
 
@@ -66,15 +66,16 @@ class RedisStore:
     def __init__(self, client: Redis) -> None:
         self.client = client
 
-    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[int]:
+    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
         if not items:
             return []
         async with self.client.pipeline(transaction=False) as pipe:
-            for key, n, ttl_s in items:
+            for key, n, window_s in items:
                 pipe.incrby(key, n)
-                pipe.expire(key, ttl_s)
+                pipe.expire(key, window_s, nx=True)
+                pipe.ttl(key)
             replies = await pipe.execute()
-        return [int(total) for total in replies[::2]]
+        return [(int(replies[i]), int(replies[i + 2])) for i in range(0, len(replies), 3)]
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         await self.client.set(key, value, ex=ttl_s)
@@ -98,17 +99,19 @@ class MemoryStore:
         self._counts: dict[str, tuple[float, int]] = {}
         self._values: dict[str, tuple[float, str]] = {}
 
-    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[int]:
+    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
         now = time.monotonic()
-        totals = []
-        for key, n, ttl_s in items:
+        replies = []
+        for key, n, window_s in items:
             ends, total = self._counts.get(key, (0.0, 0))
-            total = n if ends <= now else total + n
-            self._counts[key] = (now + ttl_s, total)
-            totals.append(total)
+            if ends <= now:
+                ends, total = now + window_s, 0
+            total += n
+            self._counts[key] = (ends, total)
+            replies.append((total, max(1, int(ends - now + 0.999))))
         if len(self._counts) > 100_000:
             self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
-        return totals
+        return replies
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         self._values[key] = (time.monotonic() + ttl_s, value)
