@@ -16,7 +16,7 @@ from litestar.types import ControllerRouterHandler
 from src.areas.controllers import AreaController
 from src.categories.controllers import CategoryController
 from src.config import Settings
-from src.core.auth import provide_optional_principal, provide_principal
+from src.core.caller import caller_middleware, provide_optional_principal, provide_principal
 from src.core.db import create_engine, make_autocommit_sessionmaker, make_sessionmaker
 from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
@@ -24,8 +24,8 @@ from src.core.inputs import harden_request
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
-from src.core.ratelimit import RateLimiter, ip_rate_limit_middleware
-from src.core.redis import create_store
+from src.core.ratelimit import RateLimiter, rate_limit_middleware
+from src.core.redis import create_redis, create_store
 from src.core.unit_of_work import provide_db_session, provide_unit, unit_of_work_middleware
 from src.events.controllers import EventController
 from src.exports.controllers import ExportController
@@ -84,13 +84,22 @@ def create_app(settings: Settings) -> Litestar:
             settings.db_pool_timeout_s,
         )
         instrument_pool(engine, settings.db_pool_size)
-        store = create_store(settings.redis_url)
+        redis = (
+            create_redis(
+                settings.redis_url, settings.redis_max_connections, settings.redis_pool_timeout_s
+            )
+            if settings.redis_url
+            else None
+        )
+        store = create_store(redis)
         http = httpx.AsyncClient(timeout=settings.http_timeout_s)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.autocommit_sessionmaker = make_autocommit_sessionmaker(engine)
+        app.state.redis = redis  # shared with the live results hub (src/votes/live.py)
         app.state.store = store
-        app.state.limiter = RateLimiter(store)
+        app.state.limiter = RateLimiter(store, flush_s=settings.rate_limit_flush_s)
+        await app.state.limiter.start()
         app.state.http = http
         app.state.wechat = HttpWeChatClient(
             http, settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret
@@ -99,6 +108,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await http.aclose()
+            await app.state.limiter.stop()
             await store.close()
             await engine.dispose()
 
@@ -124,7 +134,8 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[
             access_log_middleware,
             metrics_config.middleware,
-            ip_rate_limit_middleware,
+            caller_middleware,
+            rate_limit_middleware,
             unit_of_work_middleware,
         ],
         request_max_body_size=settings.max_body_bytes,

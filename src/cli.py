@@ -101,6 +101,12 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port to listen on (LIFECIRCLE_PORT)")
 
 
+# uvicorn believes X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS) by default: off.
+# The app settles the client address itself, from LIFECIRCLE_TRUSTED_PROXIES only
+# (src/core/caller.py), so there is one rule and it is the app's.
+_NO_PROXY_HEADERS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
+
+
 @command("run", "migrate, load demo data and serve the API", _configure_run)
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
@@ -145,6 +151,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             workers=workers,
             access_log=False,
             log_level="warning",
+            **_NO_PROXY_HEADERS,
         )
     else:
         from src.app import create_app
@@ -155,6 +162,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             port=settings.port,
             access_log=False,
             log_level="warning",
+            **_NO_PROXY_HEADERS,
         )
     del server
     return 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets whose development defaults are public (they are in this file): prod must set them.
@@ -48,8 +49,18 @@ class Settings(BaseSettings):
 
     # Request limits.
     max_body_bytes: int = 1_048_576
-    rate_limit_ip_per_minute: int = 1200
-    rate_limit_login_per_minute: int = 20
+    # Rate limits (src/core/ratelimit.py). Signed-in callers count per user; anonymous calls
+    # per address, sized for a hall of 300 residents behind one Wi-Fi address all signing in
+    # within a minute (2-3 anonymous calls each: sign-in, refresh, a public page).
+    rate_limit_user_per_minute: int = 1200
+    rate_limit_ip_per_minute: int = 1800
+    rate_limit_login_per_minute: int = 900  # sign-in attempts per address
+    rate_limit_login_account_per_minute: int = 10  # per phone, openid, portal id, refresh family
+    rate_limit_flush_s: float = 0.2  # how often a worker shares its counts through Redis
+    # Proxies whose X-Forwarded-For is believed: comma-separated IPs or CIDRs (none by default).
+    trusted_proxies: str = ""
+    redis_max_connections: int = 200  # per worker; a caller waits for a free one, then 503
+    redis_pool_timeout_s: float = 2.0
     idempotency_ttl_s: int = 48 * 3600
     idempotency_lock_s: int = 60
 
@@ -86,6 +97,14 @@ class Settings(BaseSettings):
     # prod requires one unless metrics are switched off (then GET /metrics is 404).
     metrics_enabled: bool = True
     metrics_token: str | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the entry
+        return value
 
     @property
     def is_dev_like(self) -> bool:

@@ -100,6 +100,8 @@ def settings(
         secret_key="test-secret-test-secret-test-secret-0123",
         rate_limit_ip_per_minute=1_000_000,
         rate_limit_login_per_minute=1_000_000,
+        rate_limit_login_account_per_minute=1_000_000,
+        rate_limit_user_per_minute=1_000_000,
         wechat_api_base=fake_wechat.url,
         wechat_app_id="wx-test",
         wechat_app_secret="wx-test-secret",

@@ -19,13 +19,11 @@ from typing import Any
 
 import jwt
 from litestar import Request
-from litestar.datastructures import State
-from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
 from src.core.db import driver_connection
-from src.core.errors import AppError, unauthorized
+from src.core.errors import unauthorized
 from src.core.ids import new_id
 from src.models.user import Role
 
@@ -135,38 +133,6 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-_CLAIMS_KEY = "token_claims"
-
-
-def claims_of(settings: Settings, scope: Any) -> TokenClaims | None:
-    """The verified claims of the request's bearer token, decoded once per request (kept in
-    ``scope["state"]``); None without a token; raises 401 for a bad one."""
-    state = scope.setdefault("state", {})
-    cached = state.get(_CLAIMS_KEY)
-    if cached is None:
-        try:
-            token = bearer_token(Request(scope))
-            cached = decode_access_token(settings, token) if token else False
-        except AppError as error:
-            cached = error
-        state[_CLAIMS_KEY] = cached
-    if isinstance(cached, AppError):
-        raise cached
-    return cached or None
-
-
-def caller_scope(settings: Settings, scope: Any) -> str:
-    """Whose request this is, for per-caller keys: the token's user, else the client address."""
-    try:
-        claims = claims_of(settings, scope)
-    except AppError:
-        claims = None
-    if claims is not None:
-        return str(claims.user_id)
-    client = scope.get("client")
-    return f"anon:{client[0] if client else 'unknown'}"
-
-
 # --- principal ----------------------------------------------------------------
 
 _PRINCIPAL_SQL = """
@@ -200,24 +166,3 @@ async def load_principal(session: AsyncSession, claims: TokenClaims) -> Principa
         grants=tuple(grants),
         family_id=claims.family_id,
     )
-
-
-async def provide_principal(
-    request: Request[Any, Any, Any], state: State, db_session: NamedDependency[AsyncSession]
-) -> Principal:
-    """Dependency ``principal``: the signed-in caller, or 401."""
-    claims = claims_of(state.settings, request.scope)
-    if claims is None:
-        raise unauthorized()
-    principal = await load_principal(db_session, claims)
-    request.scope["state"]["user_id"] = str(principal.user_id)
-    return principal
-
-
-async def provide_optional_principal(
-    request: Request[Any, Any, Any], state: State, db_session: NamedDependency[AsyncSession]
-) -> Principal | None:
-    """Dependency ``maybe_principal``: the caller when a token is sent, else None."""
-    if request.headers.get("authorization") is None:
-        return None
-    return await provide_principal(request, state, db_session)

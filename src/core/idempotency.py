@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
-from src.core.auth import caller_scope
+from src.core.caller import caller_scope
 from src.core.db import driver_connection
 from src.core.errors import AppError, conflict, send_problem, unprocessable
 from src.core.errors import Message as Text
@@ -263,7 +263,7 @@ async def claim(
     body = await _read_body(receive)
     if body is None:
         return Answer(error=AppError(400, "bad_request", Text("请求已中断", "Request aborted")))
-    who = caller_scope(settings, scope)
+    who = caller_scope(scope, settings)
     query = scope.get("query_string", b"")
     request_parts = (scope["method"].encode(), scope["path"].encode(), query, body)
     sealed_by = None

@@ -1,5 +1,10 @@
 """Shared counters and short-lived values: Redis when configured, else in-process.
 
+One Redis client per process (:func:`create_redis`), on a ``BlockingConnectionPool``: when
+all ``redis_max_connections`` are busy a caller waits up to ``redis_pool_timeout_s`` for one
+instead of failing at once. The store below and the live results hub (src/votes/live.py, one
+pub/sub connection per process) share it.
+
 The in-process fallback is right for one process only (``make run`` without Redis); several
 workers share state only through Redis.
 """
@@ -7,15 +12,18 @@ workers share state only through Redis.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 
 class KeyValueStore(Protocol):
-    async def incr_window(self, key: str, window_s: int) -> tuple[int, int]:
-        """Count a hit in the fixed window of ``key``; return (hits, seconds left)."""
+    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
+        """Add ``n`` to each ``(key, n, window_s)`` in one round trip; a key starts its window
+        (expires ``window_s`` later) with its first hit. Return ``(total, seconds left)``."""
 
     async def set(self, key: str, value: str, ttl_s: int) -> None: ...
 
@@ -26,19 +34,48 @@ class KeyValueStore(Protocol):
     async def close(self) -> None: ...
 
 
-class RedisStore:
-    def __init__(self, url: str) -> None:
-        self.client: Redis = Redis.from_url(
-            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
-        )
+async def cancel_and_wait(task: asyncio.Task[None], retry_s: float = 0.5) -> None:
+    """Cancel ``task`` and wait for it to end, cancelling again if it goes on.
 
-    async def incr_window(self, key: str, window_s: int) -> tuple[int, int]:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, window_s, nx=True)
-            pipe.ttl(key)
-            hits, _, ttl = await pipe.execute()
-        return int(hits), max(1, int(ttl))
+    redis-py can swallow a cancellation that arrives while a pooled connection is being
+    acquired or opened (seen with ``subscribe`` on a ``BlockingConnectionPool``): the task
+    then carries on into a blocking read and a single ``cancel()`` would wait for ever.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=retry_s)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
+
+
+def create_redis(url: str, max_connections: int = 200, pool_timeout_s: float = 2.0) -> Redis:
+    """The process's Redis client: a bounded pool that waits briefly for a free connection."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=pool_timeout_s,
+        decode_responses=True,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+    )
+    # ``from_pool``: closing the client closes (disconnects) its pool.
+    return Redis.from_pool(pool)
+
+
+class RedisStore:
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+
+    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
+        if not items:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key, n, window_s in items:
+                pipe.incrby(key, n)
+                pipe.expire(key, window_s, nx=True)
+                pipe.ttl(key)
+            replies = await pipe.execute()
+        return [(int(replies[i]), int(replies[i + 2])) for i in range(0, len(replies), 3)]
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         await self.client.set(key, value, ex=ttl_s)
@@ -59,21 +96,22 @@ class RedisStore:
 
 class MemoryStore:
     def __init__(self) -> None:
-        self._windows: dict[str, tuple[float, int]] = {}
+        self._counts: dict[str, tuple[float, int]] = {}
         self._values: dict[str, tuple[float, str]] = {}
-        self._lock = asyncio.Lock()
 
-    async def incr_window(self, key: str, window_s: int) -> tuple[int, int]:
+    async def incr_many(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
         now = time.monotonic()
-        async with self._lock:
-            ends, hits = self._windows.get(key, (0.0, 0))
+        replies = []
+        for key, n, window_s in items:
+            ends, total = self._counts.get(key, (0.0, 0))
             if ends <= now:
-                ends, hits = now + window_s, 0
-            hits += 1
-            self._windows[key] = (ends, hits)
-            if len(self._windows) > 100_000:
-                self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
-        return hits, max(1, int(ends - now + 0.999))
+                ends, total = now + window_s, 0
+            total += n
+            self._counts[key] = (ends, total)
+            replies.append((total, max(1, int(ends - now + 0.999))))
+        if len(self._counts) > 100_000:
+            self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+        return replies
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         self._values[key] = (time.monotonic() + ttl_s, value)
@@ -91,5 +129,5 @@ class MemoryStore:
         return None
 
 
-def create_store(redis_url: str | None) -> KeyValueStore:
-    return RedisStore(redis_url) if redis_url else MemoryStore()
+def create_store(redis: Redis | None) -> KeyValueStore:
+    return RedisStore(redis) if redis is not None else MemoryStore()

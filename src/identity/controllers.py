@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -9,12 +10,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from src.core.deps import CurrentUser, DbSession, Unit
 from src.identity import service
+from src.identity.limits import limit_account, limit_address
 from src.identity.schemas import DevLoginIn, MeOut, RefreshIn, TokensOut, WeChatLoginIn
-
-
-async def _limit_logins(request: Request[Any, Any, Any], state: State) -> None:
-    client = request.client.host if request.client else "unknown"
-    await state.limiter.check(f"login:{client}", state.settings.rate_limit_login_per_minute, 60)
 
 
 class AuthController(Controller):
@@ -30,9 +27,13 @@ class AuthController(Controller):
         unit: Unit,
         data: JSONBody[RefreshIn],
     ) -> TokensOut:
-        await _limit_logins(request, state)
+        await limit_address(request, state)
+
+        async def limit_family(family_id: uuid.UUID) -> None:
+            await limit_account(state, "family", str(family_id))
+
         return await service.refresh_tokens(
-            db_session, state.settings, data.refresh_token, unit
+            db_session, state.settings, data.refresh_token, unit, limit_family
         )
 
     @post("/wechat", status_code=HTTP_200_OK, summary="Sign in with a mini-program wx.login code")
@@ -43,8 +44,9 @@ class AuthController(Controller):
         db_session: DbSession,
         data: JSONBody[WeChatLoginIn],
     ) -> TokensOut:
-        await _limit_logins(request, state)
+        await limit_address(request, state)
         wechat_session = await state.wechat.code_to_session(data.code)
+        await limit_account(state, "openid", wechat_session.openid)
         return await service.wechat_login(db_session, state.settings, wechat_session)
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="End this sign-in (all its tokens)")
@@ -66,7 +68,8 @@ class DevLoginController(Controller):
         db_session: DbSession,
         data: JSONBody[DevLoginIn],
     ) -> TokensOut:
-        await _limit_logins(request, state)
+        await limit_address(request, state)
+        await limit_account(state, "phone", data.phone)
         return await service.dev_login(db_session, state.settings, data.phone)
 
 

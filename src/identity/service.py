@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,7 +88,10 @@ async def refresh_tokens(
     settings: Settings,
     token: str,
     unit: UnitOfWork,
+    limit_family: Callable[[uuid.UUID], Awaitable[None]] | None = None,
 ) -> TokensOut:
+    """Rotate ``token``. ``limit_family`` counts the attempt against its sign-in family once
+    the token is known to be current (a replayed token still revokes the family)."""
     now = dt.datetime.now(dt.UTC)
     stored = await repository.refresh_token_for_update(session, _hash(token))
     if stored is None:
@@ -110,6 +114,8 @@ async def refresh_tokens(
     family = await repository.family(session, stored.family_id)
     if stored.expires_at <= now or family is None or family.revoked_at is not None:
         raise unauthorized(*_INVALID_REFRESH)
+    if limit_family is not None:
+        await limit_family(family.id)
     stored.used_at = now
     user = await session.get(User, stored.user_id)
     if user is None or user.disabled:

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_201_CREATED
 
-from src.core.auth import claims_of
+from src.core.caller import token_claims
 from src.core.deps import CurrentUser, DbSession, Unit
 from src.core.errors import unauthorized
 from src.core.metrics import SSE_CONNECTIONS
@@ -62,7 +62,7 @@ class VoteController(Controller):
         event_id: FromPath[uuid.UUID],
         data: JSONBody[BallotIn],
     ) -> Response[BallotOut]:
-        claims = claims_of(state.settings, request.scope)
+        claims = token_claims(request.scope, state.settings)
         if claims is None:
             raise unauthorized()
         request.scope["state"]["user_id"] = str(claims.user_id)

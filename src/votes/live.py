@@ -6,6 +6,9 @@ meeting recomputes the tally from PostgreSQL once (however many watchers it has)
 them. Nothing is kept in Redis: after a Redis restart or flush the tallies come back from
 PostgreSQL on the next wake (and every ``refresh_s`` regardless). Without Redis the hub wakes
 the watchers of its own process only.
+
+Streams hold no Redis connection: a process has one subscription (and borrows a connection
+for each batched publish) on the app's shared client, however many watchers it serves.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from src.core.redis import cancel_and_wait
 from src.events import repository as events_repository
 from src.votes import tally
 
@@ -111,14 +115,16 @@ class TallyHub:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        redis_url: str | None,
+        redis: Redis | str | None,
         *,
         coalesce_s: float = 0.1,
         refresh_s: float = 15.0,
         publish_every_s: float = 0.05,
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+        # A URL: a client of the hub's own (closed with it); a client: the app's, shared.
+        self._owns_redis = isinstance(redis, str)
+        self.redis: Redis | None = Redis.from_url(redis) if isinstance(redis, str) else redis
         self.coalesce_s = coalesce_s
         self.refresh_s = refresh_s
         self.publish_every_s = publish_every_s
@@ -143,9 +149,8 @@ class TallyHub:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self.redis is not None:
+            await cancel_and_wait(task)  # a cancel redis-py swallowed is sent again
+        if self.redis is not None and self._owns_redis:
             await self.redis.aclose()
 
     # --- announcing changes --------------------------------------------------------
@@ -301,8 +306,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Start this process's hub (after the lifespan that made ``state.sessionmaker``)."""
     from src.votes.service import RulesCache
 
-    settings = app.state.settings
-    hub = TallyHub(app.state.sessionmaker, settings.redis_url)
+    hub = TallyHub(app.state.sessionmaker, app.state.redis)
     await hub.start()
     app.state.tally_hub = hub
     app.state.ballot_rules = RulesCache()

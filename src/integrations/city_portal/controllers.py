@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK
 from src.core.deps import CurrentUser, DbSession
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.core.policy import require_city_admin
+from src.identity.limits import limit_account, limit_address
 from src.identity.schemas import TokensOut
 from src.integrations.city_portal import service
 from src.integrations.city_portal.schemas import (
@@ -33,11 +34,9 @@ class PortalLoginController(Controller):
         db_session: DbSession,
         data: JSONBody[PortalLoginIn],
     ) -> TokensOut:
-        client = request.client.host if request.client else "unknown"
-        await state.limiter.check(
-            f"login:{client}", state.settings.rate_limit_login_per_minute, 60
-        )
+        await limit_address(request, state)
         who = await service.exchange_ticket(state.portal, data.ticket)
+        await limit_account(state, "portal", who.portal_user_id)
         return await service.portal_login(db_session, state.settings, who)
 
 
