@@ -16,8 +16,13 @@ from litestar.types import ControllerRouterHandler
 from src.areas.controllers import AreaController
 from src.categories.controllers import CategoryController
 from src.config import Settings
-from src.core.caller import caller_middleware, provide_optional_principal, provide_principal
-from src.core.db import create_engine, make_autocommit_sessionmaker, make_sessionmaker
+from src.core.caller import caller_middleware
+from src.core.db import (
+    autocommit_engine,
+    create_engine,
+    make_autocommit_sessionmaker,
+    make_sessionmaker,
+)
 from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
 from src.core.inputs import harden_request
@@ -26,7 +31,13 @@ from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_problem_docs
 from src.core.ratelimit import RateLimiter, rate_limit_middleware
 from src.core.redis import create_redis, create_store
-from src.core.unit_of_work import provide_db_session, provide_unit, unit_of_work_middleware
+from src.core.unit_of_work import (
+    provide_db_session,
+    provide_optional_principal,
+    provide_principal,
+    provide_unit,
+    unit_of_work_middleware,
+)
 from src.events.controllers import EventController
 from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
@@ -96,6 +107,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.autocommit_sessionmaker = make_autocommit_sessionmaker(engine)
+        app.state.autocommit_engine = autocommit_engine(engine)
         app.state.redis = redis  # shared with the live results hub (src/votes/live.py)
         app.state.store = store
         app.state.limiter = RateLimiter(store, flush_s=settings.rate_limit_flush_s)

@@ -19,10 +19,8 @@ from typing import Any
 
 import jwt
 from litestar import Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
-from src.core.db import driver_connection
 from src.core.errors import unauthorized
 from src.core.ids import new_id
 from src.models.user import Role
@@ -147,10 +145,9 @@ _PRINCIPAL_SQL = """
 """
 
 
-async def load_principal(session: AsyncSession, claims: TokenClaims) -> Principal:
-    """The caller with their roles: one statement, straight on the request's connection (the
-    hottest query of the system: every signed-in request asks it)."""
-    conn = await driver_connection(session)
+async def load_principal(conn: Any, claims: TokenClaims) -> Principal:
+    """The caller with their roles: one statement, straight on the request's asyncpg
+    connection (the hottest query of the system: every signed-in request asks it)."""
     row = await conn.fetchrow(_PRINCIPAL_SQL, claims.user_id, claims.family_id)
     if row is None or row["disabled"] or row["revoked_at"] is not None:
         raise unauthorized("token_revoked", "登录已失效，请重新登录", "The sign-in was revoked")

@@ -28,14 +28,10 @@ import ipaddress
 from functools import lru_cache
 from typing import Any
 
-from litestar import Request
-from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.types import ASGIApp
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
-from src.core.auth import Principal, TokenClaims, decode_access_token, load_principal
+from src.core.auth import TokenClaims, decode_access_token
 from src.core.errors import AppError, unauthorized
 
 CLIENT_IP = "client_ip"
@@ -169,28 +165,3 @@ def caller_scope(scope: Any, settings: Settings) -> str:
         client = scope.get("client")
         address = client[0] if client else "unknown"
     return f"anon:{address}"
-
-
-# --- the principal dependencies -------------------------------------------------------------
-
-
-async def provide_principal(
-    request: Request[Any, Any, Any], state: State, db_session: NamedDependency[AsyncSession]
-) -> Principal:
-    """Dependency ``principal``: the signed-in caller, or 401 (roles read on every request,
-    so a revoked role or sign-in takes effect at once)."""
-    claims = token_claims(request.scope, state.settings)
-    if claims is None:
-        raise unauthorized()
-    principal = await load_principal(db_session, claims)
-    request.scope["state"]["user_id"] = str(principal.user_id)
-    return principal
-
-
-async def provide_optional_principal(
-    request: Request[Any, Any, Any], state: State, db_session: NamedDependency[AsyncSession]
-) -> Principal | None:
-    """Dependency ``maybe_principal``: the caller when a token is sent, else None."""
-    if request.headers.get("authorization") is None:
-        return None
-    return await provide_principal(request, state, db_session)

@@ -80,10 +80,15 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, every statement committing on its own (no BEGIN/COMMIT round trips)."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def make_autocommit_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose every statement commits on its own (no BEGIN/COMMIT round trips): GET and
     HEAD requests, and single-statement bookkeeping such as idempotency keys."""
-    return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return make_sessionmaker(autocommit_engine(engine))
 
 
 async def driver_connection(session: AsyncSession) -> Any:

@@ -4,9 +4,11 @@ Every HTTP request gets one :class:`UnitOfWork` (``scope["state"]["unit"]``), cr
 :func:`unit_of_work_middleware`, the innermost middleware. It owns everything that must
 succeed or fail together:
 
-- **One connection, at most.** The request's ``AsyncSession`` is made on first use and is the
-  only one the request gets; the principal lookup, the idempotency record and a fast path's raw
-  asyncpg statements (:meth:`UnitOfWork.raw_connection`) all run on it. Nothing in a request
+- **One connection, at most.** The request's connection is taken on first use and is the
+  only one the request gets; the principal (``principal`` / ``maybe_principal``, one raw
+  statement on it: a read that needs nothing else never makes an ORM session), the
+  idempotency record, the ORM session (``db_session``, bound to that connection) and a fast
+  path's raw asyncpg statements (:meth:`UnitOfWork.raw_connection`) all run on it. Nothing in a request
   waits for a second connection of the pool while holding one.
 - **Writes commit before the response starts.** A request that writes (any method but GET and
   HEAD, or a GET with ``opt={"db_transaction": True}``) has its response held back until the
@@ -32,17 +34,20 @@ succeed or fail together:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.types import ASGIApp
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from src.core import idempotency
+from src.core.auth import Principal, load_principal
+from src.core.caller import token_claims
 from src.core.db import driver_connection
-from src.core.errors import AppError, Message, internal_error_handler, send_problem
+from src.core.errors import AppError, Message, internal_error_handler, send_problem, unauthorized
 
 logger = logging.getLogger("lifecircle.unit_of_work")
 
@@ -64,9 +69,19 @@ def commit_failed() -> AppError:
 class UnitOfWork:
     """The request's session, transaction and failure work; see the module docstring."""
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession], transactional: bool) -> None:
+    def __init__(
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        transactional: bool,
+        engine: AsyncEngine | None = None,
+    ) -> None:
         self._factory = factory
         self.transactional = transactional
+        # Reads: a raw statement needs no ORM session; the connection is taken straight from
+        # the pool (``engine``, autocommit) and a session, if one is asked for later, is bound
+        # to that same connection.
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
         self._on_failure: list[FailureWork] = []
         # The Idempotency-Key of a single-statement write (src/core/idempotency.py, claim).
@@ -76,12 +91,20 @@ class UnitOfWork:
     def session(self) -> AsyncSession:
         """The request's one session (made on first use; connects on its first statement)."""
         if self._session is None:
-            self._session = self._factory()
+            if self._connection is not None:
+                self._session = self._factory(bind=self._connection)
+            else:
+                self._session = self._factory()
         return self._session
 
     async def raw_connection(self) -> Any:
-        """The asyncpg connection under the session, inside the request's transaction, for a
-        fast path's hand-written statements."""
+        """The asyncpg connection of the request (inside its transaction when it has one),
+        for a fast path's hand-written statements."""
+        if self._session is None and self._engine is not None and not self.transactional:
+            if self._connection is None:
+                self._connection = await self._engine.connect()
+            fairy = await self._connection.get_raw_connection()
+            return fairy.driver_connection
         return await driver_connection(self.session)
 
     @property
@@ -109,8 +132,11 @@ class UnitOfWork:
 
     async def close(self) -> None:
         session, self._session = self._session, None
+        connection, self._connection = self._connection, None
         if session is not None:
             await session.close()
+        if connection is not None:
+            await connection.close()
 
 
 def current_unit(scope: Any) -> UnitOfWork:
@@ -123,9 +149,11 @@ async def provide_unit(request: Request[Any, Any, Any]) -> UnitOfWork:
     return current_unit(request.scope)
 
 
-async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
-    """Dependency ``db_session``: the unit's session (its end is the middleware's business)."""
-    yield current_unit(request.scope).session
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    """Dependency ``db_session``: the unit's session. A plain function, not a generator: its
+    end is the unit's business, and a generator dependency costs every request a cleanup
+    group."""
+    return current_unit(request.scope).session
 
 
 def _wants_transaction(scope: Any) -> bool:
@@ -156,7 +184,7 @@ def unit_of_work_middleware(app: ASGIApp) -> ASGIApp:
         state: State = scope["litestar_app"].state
         transactional = _wants_transaction(scope)
         factory = state.sessionmaker if transactional else state.autocommit_sessionmaker
-        unit = UnitOfWork(factory, transactional)
+        unit = UnitOfWork(factory, transactional, state.get("autocommit_engine"))
         scope["state"][UNIT_KEY] = unit
         try:
             if transactional:
@@ -256,3 +284,28 @@ async def _rollback_quietly(unit: UnitOfWork) -> None:
         await unit.rollback()
     except Exception:  # the connection is gone: closing the session discards it
         logger.debug("rollback failed", exc_info=True)
+
+
+# --- the principal dependencies -------------------------------------------------------------
+
+
+async def provide_principal(
+    request: Request[Any, Any, Any], state: State, unit: NamedDependency[UnitOfWork]
+) -> Principal:
+    """Dependency ``principal``: the signed-in caller, or 401 (roles read on every request,
+    so a revoked role or sign-in takes effect at once)."""
+    claims = token_claims(request.scope, state.settings)
+    if claims is None:
+        raise unauthorized()
+    principal = await load_principal(await unit.raw_connection(), claims)
+    request.scope["state"]["user_id"] = str(principal.user_id)
+    return principal
+
+
+async def provide_optional_principal(
+    request: Request[Any, Any, Any], state: State, unit: NamedDependency[UnitOfWork]
+) -> Principal | None:
+    """Dependency ``maybe_principal``: the caller when a token is sent, else None."""
+    if request.headers.get("authorization") is None:
+        return None
+    return await provide_principal(request, state, unit)

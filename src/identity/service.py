@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
 from src.core.auth import TokenClaims, issue_access_token, load_principal
+from src.core.db import driver_connection
 from src.core.errors import not_found, unauthorized
 from src.core.unit_of_work import UnitOfWork
 from src.identity import repository
@@ -47,7 +48,9 @@ async def issue_tokens(
         )
     )
     await session.flush()
-    principal = await load_principal(session, TokenClaims(user.id, family_id))
+    principal = await load_principal(
+        await driver_connection(session), TokenClaims(user.id, family_id)
+    )
     return TokensOut(
         access_token=issue_access_token(settings, user.id, family_id),
         refresh_token=refresh,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core import audit
 from src.core.auth import Principal, TokenClaims, load_principal
+from src.core.db import driver_connection
 from src.core.errors import AppError, Message, conflict, not_found, unprocessable
 from src.core.pagination import decode_cursor, paginate
 from src.core.unit_of_work import UnitOfWork
@@ -103,7 +104,7 @@ async def _explain_refusal(
 ) -> None:
     """The slow path: check the ballot step by step and raise the precise error (401, 404,
     ``event_not_open``, a bad choice, ``not_eligible``). Returns when nothing is wrong."""
-    principal = await load_principal(session, claims)
+    principal = await load_principal(await driver_connection(session), claims)
     access = await load_access(session, principal, event_id)
     event = access.event
     if event.kind != EventKind.coordination:

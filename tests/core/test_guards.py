@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.config import Settings
 from src.core.auth import Principal, TokenClaims, decode_access_token, load_principal
+from src.core.db import driver_connection
 from src.core.errors import AppError
 from src.core.policy import authorize_area, require_roles
 from src.models.user import Role
@@ -21,7 +22,7 @@ async def _principal(
     token = (await login(client, who))["Authorization"].removeprefix("Bearer ")
     claims: TokenClaims = decode_access_token(settings, token)
     async with db() as session:
-        return await load_principal(session, claims)
+        return await load_principal(await driver_connection(session), claims)
 
 
 async def test_area_scope_reaches_down_never_sideways_or_up(
