@@ -233,12 +233,12 @@ async def _run_writing(
 ) -> None:
     try:
         claim = await idempotency.claim(scope, receive, unit, state.settings)
-    except Exception as exc:
-        await unit.rollback()
+    except Exception as exc:  # PostgreSQL away, say: a 503 problem, not a bare 500
+        await _rollback_quietly(unit)
         await _send_error(scope, receive, send, exc)
         return
     if isinstance(claim, idempotency.Answer):
-        await unit.rollback()  # releases the claim's lock
+        await _rollback_quietly(unit)  # releases the claim's lock
         await claim.send(scope, receive, send)
         return
     if claim is not None:
