@@ -8,8 +8,8 @@ succeed or fail together:
   only one the request gets; the principal (``principal`` / ``maybe_principal``, one raw
   statement on it: a read that needs nothing else never makes an ORM session), the
   idempotency record, the ORM session (``db_session``, bound to that connection) and a fast
-  path's raw asyncpg statements (:meth:`UnitOfWork.raw_connection`) all run on it. Nothing in a request
-  waits for a second connection of the pool while holding one.
+  path's raw asyncpg statements (:meth:`UnitOfWork.raw_connection`) all run on it. Nothing
+  in a request waits for a second connection of the pool while holding one.
 - **Writes commit before the response starts.** A request that writes (any method but GET and
   HEAD, or a GET with ``opt={"db_transaction": True}``) has its response held back until the
   handler has finished; then a 2xx/3xx commits, anything else rolls back, and only then is the
