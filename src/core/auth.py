@@ -1,12 +1,10 @@
-"""Who is calling, and may they act in this area.
+"""Tokens and the principal.
 
 Access tokens are short-lived JWTs (HS256 only: ``alg: none`` and other algorithms are refused)
-that name the user and the sign-in family. Roles are read from the database on every request,
-so a revoked role or a revoked family takes effect at the caller's next request.
-
-Guards are written once here and used by every domain:
-- :func:`require_roles` — the caller holds one of the roles somewhere;
-- :func:`authorize_area` — the caller holds one of the roles in the area or above it.
+that name the user and the sign-in family. Roles are read from the database on every request
+(:func:`load_principal`), so a revoked role or a revoked family takes effect at the caller's
+next request. Where the token is read: ``src/core/caller.py``; what the caller may do:
+``src/core/policy.py``.
 """
 
 from __future__ import annotations
@@ -80,15 +78,15 @@ class TokenClaims:
     family_id: uuid.UUID
 
 
-# Tokens verified already, by (token, secret): a client sends the same token on every request
+# Tokens verified already, by (token, secret, audience, issuer): a client sends the same token on every request
 # for its lifetime, and verifying the HMAC and claims again costs more than the request's SQL.
 # A hit is still checked against its expiry. Bounded: cleared when full.
-_VERIFIED: dict[tuple[str, str], tuple[TokenClaims, float]] = {}
+_VERIFIED: dict[tuple[str, str, str, str], tuple[TokenClaims, float]] = {}
 _VERIFIED_MAX = 50_000
 
 
 def decode_access_token(settings: Settings, token: str) -> TokenClaims:
-    key = (token, settings.secret_key)
+    key = (token, settings.secret_key, settings.jwt_audience, settings.jwt_issuer)
     hit = _VERIFIED.get(key)
     if hit is not None and hit[1] > time.time():
         return hit[0]
