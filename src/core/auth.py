@@ -78,9 +78,9 @@ class TokenClaims:
     family_id: uuid.UUID
 
 
-# Tokens verified already, by (token, secret, audience, issuer): a client sends the same token on every request
-# for its lifetime, and verifying the HMAC and claims again costs more than the request's SQL.
-# A hit is still checked against its expiry. Bounded: cleared when full.
+# Tokens verified already, by (token, secret, audience, issuer): a client sends the same token
+# on every request for its lifetime, and verifying the HMAC and claims again costs more than
+# the request's SQL. A hit is still checked against its expiry. Bounded: cleared when full.
 _VERIFIED: dict[tuple[str, str, str, str], tuple[TokenClaims, float]] = {}
 _VERIFIED_MAX = 50_000
 
