@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from src.core.db import driver_connection
 from src.models.proposal import (
     Notification,
     NotificationKind,
@@ -270,11 +273,182 @@ async def list_page(
 
 @dataclass(frozen=True)
 class Extras:
-    """What a list shows beside the row: the viewer's support, the photos, the author's name."""
+    """What an output shows beside the row: the viewer's support, the photos, the author's name
+    (for ``service.build_outs``, when they are known already)."""
 
     supported: bool
     photos: list[uuid.UUID]
     author_name: str
+
+
+# --- the list (hot path: hand-written SQL on the request's asyncpg connection) -------------
+#
+# Building SQLAlchemy statements and loading ORM objects cost ten times the SQL of a page, so
+# the list of a street or community has its own statements: one string per filter shape and
+# sort, built once (``_list_sql``), with the values of a request as $n parameters
+# (``_list_statement``). The rows, the search windows and the cursors are those of
+# ``_page_query`` (which the other lists still use).
+
+_LIST_COLUMNS = (
+    "id, community_id, street_id, author_id, anonymous, title, body, category, lat, lng, "
+    "event_id, project_id, merged_into, support_count, created_at, updated_at, status"
+)
+_FILTER_COLUMNS = (
+    "community_id",
+    "street_id",
+    "author_id",
+    "project_id",
+    "status",
+    "category",
+    "event_id",
+)
+_SORT_COLUMNS = {
+    "newest": ("created_at", "timestamptz"),
+    "most_supported": ("support_count", "int4"),
+}
+
+
+class ListRow(NamedTuple):
+    """A suggestion as a list shows it, with its extras: the columns of ``_LIST_COLUMNS``, then
+    those of the extras (a tuple: a page of rows is made in microseconds)."""
+
+    id: uuid.UUID
+    community_id: uuid.UUID
+    street_id: uuid.UUID
+    author_id: uuid.UUID
+    anonymous: bool
+    title: str
+    body: str
+    category: str
+    lat: float | None
+    lng: float | None
+    event_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    merged_into: uuid.UUID | None
+    support_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    status: ProposalStatus
+    supported: bool
+    photos: list[uuid.UUID]
+    author_name: str
+
+
+@dataclass(frozen=True)
+class _ListShape:
+    """What a list statement's text depends on (never the values)."""
+
+    filters: tuple[str, ...]  # the _FILTER_COLUMNS compared with a value
+    hidden: str  # "all", "public" (no hidden rows) or "public_or_author"
+    indexed: bool  # a term of two characters or more: the bigram (GIN) condition
+    terms: int
+    sort: str
+    after: bool
+    windowed: bool
+
+
+def _list_statement(
+    flt: ListFilter,
+    *,
+    sort: str,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+    window: int | None,
+    viewer_id: uuid.UUID,
+) -> tuple[str, list[Any]]:
+    """The SQL of a list page and its arguments, in the order ``_list_sql`` numbers them."""
+    args: list[Any] = [viewer_id]
+    filters = []
+    for column in _FILTER_COLUMNS:
+        value = getattr(flt, column)
+        if value is not None:
+            filters.append(column)
+            args.append(value)
+    hidden = "all"
+    if not flt.include_hidden:
+        hidden = "public"
+        if flt.hidden_visible_to is not None:
+            hidden = "public_or_author"
+            args.append(flt.hidden_visible_to)
+    indexable = [t for t in flt.terms if len(t) >= 2]
+    if indexable:
+        args.append(" ".join(indexable))
+    args += [f"%{escape_like(term)}%" for term in flt.terms]
+    if after is not None:
+        args += after
+    if window is not None:
+        args.append(window)
+    args.append(limit + 1)
+    shape = _ListShape(
+        tuple(filters),
+        hidden,
+        bool(indexable),
+        len(flt.terms),
+        sort,
+        after is not None,
+        window is not None,
+    )
+    return _list_sql(shape), args
+
+
+@functools.lru_cache(maxsize=256)
+def _list_sql(shape: _ListShape) -> str:
+    numbers = itertools.count(2)  # $1: the viewer
+    where = [f"{{t}}.{column} = ${next(numbers)}" for column in shape.filters]
+    if shape.hidden == "public":
+        where.append("{t}.status <> 'hidden'")
+    elif shape.hidden == "public_or_author":
+        where.append(f"({{t}}.status <> 'hidden' OR {{t}}.author_id = ${next(numbers)})")
+    search = []
+    if shape.indexed:
+        # Served by ix_proposals_search (GIN over the stored character bigrams); ILIKE then
+        # checks the exact substring on the candidates.
+        search.append(f"{{t}}.search_bigrams @> lc_bigrams(${next(numbers)})")
+    for _ in range(shape.terms):
+        search.append(f"({{t}}.title || ' ' || {{t}}.body) ILIKE ${next(numbers)} ESCAPE '\\'")
+    key, key_type = _SORT_COLUMNS.get(shape.sort, _SORT_COLUMNS["newest"])
+    if shape.after:
+        first, second = next(numbers), next(numbers)
+        where.append(f"({{t}}.{key}, {{t}}.id) < (${first}::{key_type}, ${second}::uuid)")
+    order = f"ORDER BY {{t}}.{key} DESC, {{t}}.id DESC"
+    extras = (
+        "EXISTS (SELECT 1 FROM proposal_supports s "
+        "WHERE s.proposal_id = p.id AND s.user_id = $1) AS supported, "
+        "ARRAY(SELECT ph.upload_id FROM proposal_photos ph "
+        "WHERE ph.proposal_id = p.id ORDER BY ph.position) AS photos, "
+        "coalesce((SELECT u.display_name FROM users u WHERE u.id = p.author_id), '') "
+        "AS author_name"
+    )
+    if shape.windowed:
+        # The first rows of the list in its order, then the terms checked on them alone.
+        inner = (
+            f"SELECT {_LIST_COLUMNS}, search_bigrams FROM proposals AS w "
+            f"WHERE {_joined(where)} {order} LIMIT ${next(numbers)}"
+        ).replace("{t}", "w")
+        outer, source = search, f"({inner}) AS p"
+    else:
+        outer, source = where + search, "proposals AS p"
+    sql = (
+        f"SELECT {_prefixed('p', _LIST_COLUMNS)}, {extras} FROM {source} "
+        f"WHERE {_joined(outer)} {order} LIMIT ${next(numbers)}"
+    )
+    return sql.replace("{t}", "p")
+
+
+def _joined(conditions: list[str]) -> str:
+    return " AND ".join(conditions) or "TRUE"
+
+
+def _prefixed(alias: str, columns: str) -> str:
+    return ", ".join(f"{alias}.{column}" for column in columns.split(", "))
+
+
+_STATUSES = {status.value: status for status in ProposalStatus}
+
+
+def _list_row(record: Any) -> ListRow:
+    values = tuple(record)
+    return ListRow._make((*values[:16], _STATUSES[values[16]], *values[17:]))
 
 
 async def list_page_with_extras(
@@ -285,33 +459,19 @@ async def list_page_with_extras(
     after: tuple[Any, uuid.UUID] | None,
     limit: int,
     viewer_id: uuid.UUID,
-) -> tuple[list[Proposal], dict[uuid.UUID, Extras]]:
-    """A page and its extras in one round trip (up to three for a search)."""
-
-    def build(window: int | None) -> Select[Any]:
-        query, entity = _page_query(flt, sort=sort, after=after, limit=limit, window=window)
-        supported = (
-            select(ProposalSupport.user_id)
-            .where(ProposalSupport.proposal_id == entity.id, ProposalSupport.user_id == viewer_id)
-            .exists()
+) -> list[ListRow]:
+    """Up to ``limit + 1`` rows of a list with their extras: one round trip, up to three for a
+    search (the widening windows of SEARCH_WINDOW, then the GIN index)."""
+    conn = await driver_connection(session)
+    window: int | None = SEARCH_WINDOW if flt.terms else None
+    while True:
+        sql, args = _list_statement(
+            flt, sort=sort, after=after, limit=limit, window=window, viewer_id=viewer_id
         )
-        photos = func.array(
-            select(ProposalPhoto.upload_id)
-            .where(ProposalPhoto.proposal_id == entity.id)
-            .order_by(ProposalPhoto.position)
-            .scalar_subquery()
-        )
-        author = select(User.display_name).where(User.id == entity.author_id).scalar_subquery()
-        return query.add_columns(
-            supported.label("supported"), photos.label("photos"), author.label("author_name")
-        )
-
-    rows = await _search_page(session, flt, build, limit)
-    extras = {
-        row[0].id: Extras(bool(row.supported), list(row.photos or []), row.author_name or "")
-        for row in rows
-    }
-    return [row[0] for row in rows], extras
+        records = await conn.fetch(sql, *args)
+        if window is None or len(records) > limit:
+            return [_list_row(record) for record in records]
+        window = _wider_window(window, len(records), limit)
 
 
 async def supported_ids(

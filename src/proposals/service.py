@@ -115,7 +115,8 @@ async def build_outs(
     proposals: list[Proposal],
     extras: dict[uuid.UUID, repository.Extras] | None = None,
 ) -> list[ProposalOut]:
-    """Outputs for ``proposals``; ``extras`` (from ``list_page_with_extras``) saves 3 queries."""
+    """Outputs for ``proposals``; ``extras`` (known already, as after a submission) saves 3
+    queries."""
     ids = [p.id for p in proposals]
     me = viewer.principal.user_id
     if extras is not None:
@@ -128,44 +129,70 @@ async def build_outs(
         names = await repository.author_names(
             session, [p.author_id for p in proposals if not p.anonymous or p.author_id == me]
         )
-    anonymous = AuthorOut(id=None, display_name=ANONYMOUS_EN if viewer.english else ANONYMOUS_ZH)
-    outs = []
-    for p in proposals:
-        mine = p.author_id == me
-        author = (
-            anonymous
-            if p.anonymous and not mine
-            else AuthorOut(id=p.author_id, display_name=names.get(p.author_id, ""))
+    anonymous = _anonymous(viewer)
+    return [
+        _out(
+            viewer,
+            p,
+            anonymous,
+            p.id in supported,
+            photos.get(p.id, []),
+            names.get(p.author_id, ""),
         )
-        location = (
-            Location.from_wgs84(p.lat, p.lng, viewer.coord_sys)
-            if p.lat is not None and p.lng is not None
-            else None
-        )
-        outs.append(
-            ProposalOut(
-                id=p.id,
-                community_id=p.community_id,
-                street_id=p.street_id,
-                title=p.title,
-                body=p.body,
-                category=p.category,
-                status=p.status,
-                support_count=p.support_count,
-                supported_by_me=p.id in supported,
-                anonymous=p.anonymous,
-                is_mine=mine,
-                author=author,
-                location=location,
-                event_id=p.event_id,
-                project_id=p.project_id,
-                merged_into=p.merged_into,
-                photos=[PhotoOut(id=u, url=upload_url(u)) for u in photos.get(p.id, [])],
-                created_at=p.created_at,
-                updated_at=p.updated_at,
-            )
-        )
-    return outs
+        for p in proposals
+    ]
+
+
+def list_outs(viewer: Viewer, rows: list[repository.ListRow]) -> list[ProposalOut]:
+    """Outputs for the rows of a list (they carry their extras)."""
+    anonymous = _anonymous(viewer)
+    return [_out(viewer, r, anonymous, r.supported, r.photos, r.author_name) for r in rows]
+
+
+def _anonymous(viewer: Viewer) -> AuthorOut:
+    return AuthorOut(id=None, display_name=ANONYMOUS_EN if viewer.english else ANONYMOUS_ZH)
+
+
+def _out(
+    viewer: Viewer,
+    p: Proposal | repository.ListRow,
+    anonymous: AuthorOut,
+    supported: bool,
+    photos: list[uuid.UUID],
+    author_name: str,
+) -> ProposalOut:
+    mine = p.author_id == viewer.principal.user_id
+    author = (
+        anonymous
+        if p.anonymous and not mine
+        else AuthorOut(id=p.author_id, display_name=author_name)
+    )
+    location = (
+        Location.from_wgs84(p.lat, p.lng, viewer.coord_sys)
+        if p.lat is not None and p.lng is not None
+        else None
+    )
+    return ProposalOut(
+        id=p.id,
+        community_id=p.community_id,
+        street_id=p.street_id,
+        title=p.title,
+        body=p.body,
+        category=p.category,
+        status=p.status,
+        support_count=p.support_count,
+        supported_by_me=supported,
+        anonymous=p.anonymous,
+        is_mine=mine,
+        author=author,
+        location=location,
+        event_id=p.event_id,
+        project_id=p.project_id,
+        merged_into=p.merged_into,
+        photos=[PhotoOut(id=u, url=upload_url(u)) for u in photos],
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
 
 
 async def detail(session: AsyncSession, viewer: Viewer, proposal: Proposal) -> ProposalDetailOut:
@@ -306,7 +333,7 @@ async def list_proposals(
         event_id=event_id,
         terms=search_terms(q),
     )
-    rows, extras = await repository.list_page_with_extras(
+    rows = await repository.list_page_with_extras(
         session,
         flt,
         sort=sort.value,
@@ -315,7 +342,7 @@ async def list_proposals(
         viewer_id=viewer.principal.user_id,
     )
     items, next_cursor = paginate(rows, limit, _cursor_key(sort))
-    return await build_outs(session, viewer, items, extras), next_cursor
+    return list_outs(viewer, items), next_cursor
 
 
 def _cursor_key(sort: ProposalSort):  # type: ignore[no-untyped-def]
@@ -328,7 +355,7 @@ async def list_mine(
     session: AsyncSession, viewer: Viewer, *, cursor: str | None, limit: int
 ) -> tuple[list[ProposalOut], str | None]:
     flt = ListFilter(author_id=viewer.principal.user_id)
-    rows, extras = await repository.list_page_with_extras(
+    rows = await repository.list_page_with_extras(
         session,
         flt,
         sort=ProposalSort.newest.value,
@@ -337,7 +364,7 @@ async def list_mine(
         viewer_id=viewer.principal.user_id,
     )
     items, next_cursor = paginate(rows, limit, _cursor_key(ProposalSort.newest))
-    return await build_outs(session, viewer, items, extras), next_cursor
+    return list_outs(viewer, items), next_cursor
 
 
 # --- submitting ---------------------------------------------------------------------------

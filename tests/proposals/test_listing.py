@@ -4,6 +4,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.proposals.helpers import make_world, submit
+from tests.proposals.test_uploads import jpeg_with_gps, upload
 
 
 async def test_chinese_search_finds_two_and_one_character_words(
@@ -149,3 +150,44 @@ async def test_street_counts_per_status_category_and_community(
     assert (await client.get(url, headers=w.h["committee"])).status_code == 404
     own = await client.get("/api/v1/proposals/stats", headers=w.h["resident"])
     assert own.json()["total"] == 2
+
+
+async def test_a_listed_suggestion_reads_as_its_detail(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Lists build their items from their own rows; what they show must not drift from the
+    detail: author (anonymous to others), location in the asked system, photos in order, the
+    viewer's support."""
+    w = await make_world(db, client)
+    photos = [(await upload(client, w.h["resident"], jpeg_with_gps())).json() for _ in range(2)]
+    created = await submit(
+        client,
+        w.h["resident"],
+        anonymous=True,
+        location={"lat": 31.2436, "lng": 121.4072, "coord_sys": "gcj02"},
+        photo_ids=[photos[1]["id"], photos[0]["id"]],
+    )
+    supported = await client.put(
+        f"/api/v1/proposals/{created['id']}/support", headers=w.h["neighbour"]
+    )
+    assert supported.status_code == 200, supported.text
+    lists = [
+        ("neighbour", f"/api/v1/proposals?community_id={w.a.id}&coord_sys=wgs84"),
+        ("neighbour", f"/api/v1/proposals?community_id={w.a.id}&sort=most_supported"),
+        ("street_staff", f"/api/v1/proposals?street_id={w.street.id}&q=电梯"),
+        ("resident", "/api/v1/me/proposals?coord_sys=bd09"),
+    ]
+    for who, url in lists:
+        listed = await client.get(url, headers=w.h[who])
+        assert listed.status_code == 200, listed.text
+        [item] = [p for p in listed.json()["items"] if p["id"] == created["id"]]
+        coord_sys = url.partition("coord_sys=")[2] or "gcj02"
+        detail = await client.get(
+            f"/api/v1/proposals/{created['id']}?coord_sys={coord_sys}", headers=w.h[who]
+        )
+        expected = detail.json()
+        del expected["replies"], expected["history"]
+        assert item == expected, (who, url)
+        assert item["photos"] == [{"id": p["id"], "url": p["url"]} for p in photos[::-1]]
+        assert item["supported_by_me"] is (who == "neighbour")
+        assert (item["author"]["id"] is None) is (who != "resident")
