@@ -69,7 +69,7 @@ def today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
-def is_overdue(project: Project, on: dt.date) -> bool:
+def is_overdue(project: Project | repository.ListRow, on: dt.date) -> bool:
     return (
         project.planned_end is not None
         and project.planned_end < on
@@ -77,7 +77,7 @@ def is_overdue(project: Project, on: dt.date) -> bool:
     )
 
 
-def to_out(project: Project, on: dt.date) -> ProjectOut:
+def to_out(project: Project | repository.ListRow, on: dt.date) -> ProjectOut:
     return ProjectOut(
         id=project.id,
         community_id=project.community_id,
