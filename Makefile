@@ -3,8 +3,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+SYSTEM := .lifecircle/.system-packages
 
 .PHONY: run test lint bench fuzz install clean chaos
+
+# Debian packages the suite drives for real (chromium, LibreOffice): system-packages.txt.
+$(SYSTEM): system-packages.txt scripts/system-packages.sh
+	@bash scripts/system-packages.sh system-packages.txt
+	@mkdir -p $(dir $@) && touch $@
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +25,7 @@ run: $(INSTALLED)
 	$(BIN)/lifecircle run
 
 ## The whole suite against real PostgreSQL and Redis (see tests/conftest.py for the URLs).
-test: $(INSTALLED)
+test: $(INSTALLED) $(SYSTEM)
 	$(BIN)/python -m pytest
 
 ## The city-portal loss test at full size: 2,000 changes under faults, SIGKILLed workers;
