@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictInt, model_validator
 
 from src.core.schemas import RequestModel, ResponseModel
 from src.models.event import EventKind, EventStatus
@@ -39,6 +39,9 @@ class VotingRules(RequestModel):
     results_visibility: ResultsVisibility = ResultsVisibility.after_close
     # The least number of participants (online ballots + paper voters) for a valid result.
     quorum: int | None = Field(default=None, ge=1, le=10_000_000)
+    # How many residents may vote, on the app or not (paper, hands): turnout is participants
+    # over this or the eligible app users, whichever is larger (src/votes/tally.py).
+    electorate: StrictInt | None = Field(default=None, ge=1, le=10_000_000)
 
     @model_validator(mode="after")
     def _single_means_one(self) -> VotingRules:

@@ -372,6 +372,10 @@ def _result_rows(results: ResultsOut, english: bool) -> list[Sequence[Any]]:
         (("状态", "Status"), results.status),
         (("结果已最终确定", "Final"), pick(YES_NO[results.final])),
         (("有资格投票人数", "Eligible voters"), str(results.eligible_count)),
+        (
+            ("可投票人数", "Electorate"),
+            "" if results.electorate is None else str(results.electorate),
+        ),
         (("线上投票人数", "Online voters"), str(results.voters)),
         (("纸质票/举手人数", "Paper voters"), str(results.paper_voters)),
         (("参与人数", "Participants"), str(results.participants)),
@@ -379,6 +383,9 @@ def _result_rows(results: ResultsOut, english: bool) -> list[Sequence[Any]]:
         (("法定人数", "Quorum"), "" if results.quorum is None else str(results.quorum)),
         (("达到法定人数", "Quorum met"), pick(YES_NO[results.quorum_met])),
         (("总票数", "Total votes"), str(results.total_votes or 0)),
+        # After close: SHA-256 of the published receipts (src/votes/digest.py), to check the
+        # receipts below against what the meeting published.
+        (("回执摘要 (SHA-256)", "Receipts digest (SHA-256)"), results.digest or ""),
     ]
     rows: list[Sequence[Any]] = [
         [summary, pick(label), value, None, None, None, None] for label, value in figures
