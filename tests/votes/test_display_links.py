@@ -62,10 +62,14 @@ async def test_display_link_reads_the_public_view_only(
     # Stored hashed: the row holds the SHA-256, no column holds the secret.
     async with db() as session:
         rows = (
-            await session.execute(
-                text("SELECT * FROM event_display_links WHERE event_id = :e"), {"e": eid}
+            (
+                await session.execute(
+                    text("SELECT * FROM event_display_links WHERE event_id = :e"), {"e": eid}
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
     assert len(rows) == 2
     mine = next(r for r in rows if str(r["id"]) == body["id"])
     assert bytes(mine["token_hash"]) == hashlib.sha256(token.encode()).digest()
