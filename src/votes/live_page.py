@@ -51,7 +51,7 @@ _PAGE = r"""<!doctype html>
   .figure span { font-size: 2.8vh; color: #3e4c59; }
   #options { flex: 1; min-height: 0; display: flex; flex-direction: column;
              justify-content: space-evenly; }
-  .option { display: grid; grid-template-columns: 1fr auto; column-gap: 2vw;
+  .option { display: grid; grid-template-columns: 1fr calc(19vh * var(--k)); column-gap: 2vw;
             align-items: center; }
   .option .name { font-size: calc(5vh * var(--k)); line-height: 1.2; font-weight: 600;
                   overflow: hidden; display: -webkit-box; -webkit-line-clamp: 2;
@@ -71,11 +71,12 @@ _PAGE = r"""<!doctype html>
   #qr img { width: min(26vw, 56vh); aspect-ratio: 1; image-rendering: pixelated; display: block; }
   #qr .code { margin-top: 1vh; font-size: 4.5vh; letter-spacing: .5vw; font-weight: 700;
               font-family: "Noto Sans Mono", "DejaVu Sans Mono", monospace; }
-  #final h2 { margin: 0 0 1.5vh; font-size: 6vh; color: #0b6e4f; }
+  #final h2 { margin: 0 0 1.5vh; font-size: 6vh; line-height: 1.2; color: #0b6e4f; }
+  #final h2 small { display: block; font-size: 3.4vh; }
   #final .quorum { font-size: 3.4vh; margin: 0 0 3vh; }
   #final .label { font-size: 3vh; color: #3e4c59; margin: 0 0 1vh; }
-  #digest { font-family: "Noto Sans Mono", "DejaVu Sans Mono", monospace; font-size: 3.3vh;
-            line-height: 1.35; letter-spacing: .1vw; word-break: break-all; margin: 0; }
+  #digest { font-family: "Noto Sans Mono", "DejaVu Sans Mono", monospace; font-size: 3.6vh;
+            line-height: 1.35; white-space: pre-line; margin: 0; }
   #final .hint { font-size: 2.4vh; color: #52606d; margin-top: 2vh; }
   footer { font-size: 2.2vh; color: #52606d; padding: 0 2.5vw 1vh; }
   #notice { position: fixed; inset: 0; display: flex; flex-direction: column;
@@ -106,7 +107,7 @@ _PAGE = r"""<!doctype html>
       <div id="qr" hidden><p>扫码签到 · Scan to check in</p>
         <img id="qr-img" alt="签到二维码"><div class="code" id="qr-code"></div></div>
       <div id="final" hidden>
-        <h2>投票已结束 · 最终结果</h2>
+        <h2>投票已结束<small>最终结果 · Final results</small></h2>
         <p class="quorum" id="quorum"></p>
         <p class="label">回执摘要 SHA-256 · Receipts digest</p>
         <p id="digest"></p>
@@ -187,7 +188,7 @@ function show(t) {
     $("qr").hidden = true;
     $("qr-img").removeAttribute("src");
     $("final").hidden = false;
-    $("digest").textContent = (t.digest || "").replace(/(.{16})/g, "$1 ").trim();
+    $("digest").textContent = (t.digest || "").replace(/(.{16})(?=.)/g, "$1\n");
     $("quorum").textContent = t.quorum === null ? "" :
       (t.quorum_met ? "已达到法定人数 " : "未达到法定人数 ") + t.quorum;
     $("status").textContent = "已结束 · closed";
@@ -252,6 +253,8 @@ async function follow() {
   };
 }
 
+// Another link pasted into the address bar changes only the fragment: start again with it.
+window.addEventListener("hashchange", () => location.reload());
 tick();
 setInterval(tick, 1000);
 load();
