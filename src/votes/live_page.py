@@ -101,7 +101,8 @@ _PAGE = r"""<!doctype html>
         <div class="figure"><b id="checkins">0</b><span>已签到 · Checked in</span></div>
       </div>
       <div id="options"></div>
-      <p id="hidden" class="note" hidden>各方案票数将在投票结束后公布 · Results are shown when the vote closes</p>
+      <p id="hidden" class="note" hidden>各方案票数将在投票结束后公布
+        · Results are shown when the vote closes</p>
     </section>
     <aside class="card">
       <div id="qr" hidden><p>扫码签到 · Scan to check in</p>

@@ -20,7 +20,7 @@ HEADER = "X-Display-Link"
 
 
 def secret_of(url: str) -> str:
-    path, _, fragment = url.partition("#")
+    _, _, fragment = url.partition("#")
     assert fragment.startswith("display=")
     return fragment.removeprefix("display=")
 
