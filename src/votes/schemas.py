@@ -65,7 +65,15 @@ class ResultsOut(ResponseModel):
     check_in_count: int = 0
     # After close: SHA-256 (hex) of the published receipts list in its canonical order
     # (src/votes/digest.py says exactly what is hashed); None while the meeting is open.
-    digest: str | None = None
+    digest: str | None = Field(
+        default=None,
+        description=(
+            "After close: SHA-256 (64 hex digits) of the published receipts list "
+            "(GET …/receipts, every page) serialised as one line per ballot in receipt order, "
+            "'RECEIPT id,id' with the option ids ascending and lowercase, each line ending in "
+            "LF, UTF-8. None while the meeting is open."
+        ),
+    )
     computed_at: dt.datetime
 
 
