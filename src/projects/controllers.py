@@ -10,7 +10,7 @@ from src.core.deps import CurrentUser, DbSession
 from src.core.errors import wants_english
 from src.core.geo import CoordSys
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
-from src.models.project import ProjectStatus
+from src.models.project import ProjectKind, ProjectStatus
 from src.projects import service
 from src.projects.schemas import (
     ProgressIn,
@@ -48,6 +48,7 @@ class ProjectController(Controller):
         street_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[ProjectStatus | None] = None,
         year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
+        kind: FromQuery[ProjectKind | None] = None,
         overdue: FromQuery[bool | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
@@ -59,6 +60,7 @@ class ProjectController(Controller):
             street_id=street_id,
             status=status,
             year=year,
+            kind=kind,
             overdue=overdue,
             cursor=cursor,
             limit=limit,

@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.db import driver_connection
-from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
+from src.models.need import ProjectNeed
+from src.models.project import (
+    Project,
+    ProjectKind,
+    ProjectProgress,
+    ProjectProgressPhoto,
+    ProjectStatus,
+)
 
 OPEN = (ProjectStatus.planned, ProjectStatus.designing, ProjectStatus.building)
 
@@ -27,11 +34,14 @@ OPEN = (ProjectStatus.planned, ProjectStatus.designing, ProjectStatus.building)
 # an open project are written out, so the planner matches ix_projects_street_open_year.
 
 _LIST_COLUMNS = (
-    "id, community_id, street_id, title, description, category, year, status, budget_source, "
-    "responsible_unit, planned_start, planned_end, actual_start, actual_end, progress_percent, "
-    "created_at, updated_at"
+    "id, community_id, street_id, title, description, category, year, status, kind, content, "
+    "implementation_path, budget_source, responsible_unit, design_team, planned_start, "
+    "planned_end, actual_start, actual_end, progress_percent, created_at, updated_at, "
+    # The needs it answers: a primary-key probe of project_needs per listed row.
+    "ARRAY(SELECT pn.need_id FROM project_needs pn WHERE pn.project_id = projects.id"
+    " ORDER BY pn.need_id) AS need_ids"
 )
-_FILTER_COLUMNS = ("community_id", "street_id", "status", "year")
+_FILTER_COLUMNS = ("community_id", "street_id", "status", "year", "kind")
 _OPEN_SQL = ", ".join(f"'{status.value}'" for status in OPEN)
 
 
@@ -47,8 +57,12 @@ class ListRow(NamedTuple):
     category: str
     year: int
     status: ProjectStatus
+    kind: ProjectKind
+    content: str
+    implementation_path: str | None
     budget_source: str | None
     responsible_unit: str | None
+    design_team: str | None
     planned_start: dt.date | None
     planned_end: dt.date | None
     actual_start: dt.date | None
@@ -56,6 +70,7 @@ class ListRow(NamedTuple):
     progress_percent: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    need_ids: list[uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -84,11 +99,14 @@ def _list_sql(shape: _ListShape) -> str:
 
 
 _STATUSES = {status.value: status for status in ProjectStatus}
+_KINDS = {kind.value: kind for kind in ProjectKind}
 
 
 def _list_row(record: Any) -> ListRow:
     values = tuple(record)
-    return ListRow._make((*values[:7], _STATUSES[values[7]], *values[8:]))
+    return ListRow._make(
+        (*values[:7], _STATUSES[values[7]], _KINDS[values[8]], *values[9:-1], list(values[-1]))
+    )
 
 
 async def list_page(
@@ -98,6 +116,7 @@ async def list_page(
     street_id: uuid.UUID | None,
     status: ProjectStatus | None,
     year: int | None,
+    kind: ProjectKind | None = None,
     overdue: bool | None,
     on: dt.date,
     overdue_first: bool,
@@ -112,7 +131,13 @@ async def list_page(
     conn = await driver_connection(session)
     filters: list[str] = []
     values: list[Any] = []
-    given = (community_id, street_id, status.value if status is not None else None, year)
+    given = (
+        community_id,
+        street_id,
+        status.value if status is not None else None,
+        year,
+        kind.value if kind is not None else None,
+    )
     for column, value in zip(_FILTER_COLUMNS, given, strict=True):
         if value is not None:
             filters.append(column)
@@ -148,6 +173,15 @@ async def get(
     if lock:
         query = query.with_for_update()
     return (await session.scalars(query)).first()
+
+
+async def need_ids_of(session: AsyncSession, project_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(ProjectNeed.need_id)
+        .where(ProjectNeed.project_id == project_id)
+        .order_by(ProjectNeed.need_id)
+    )
+    return list(rows)
 
 
 async def next_seq(session: AsyncSession, project_id: uuid.UUID) -> int:
