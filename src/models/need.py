@@ -42,9 +42,7 @@ class Need(Base):
         Index("ix_needs_street_year", "street_id", "year"),
         Index("ix_needs_community_year", "community_id", "year"),
         CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
-        CheckConstraint(
-            "(status = 'open') = (status_reason IS NULL)", name="decided_has_reason"
-        ),
+        CheckConstraint("(status = 'open') = (status_reason IS NULL)", name="decided_has_reason"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -61,9 +59,7 @@ class Need(Base):
         Enum(NeedStatus, name="need_status"), default=NeedStatus.open
     )
     status_reason: Mapped[str | None] = mapped_column(Text)
-    decided_by: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id")
-    )
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None]
     created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

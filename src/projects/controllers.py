@@ -19,6 +19,8 @@ from src.projects.schemas import (
     ProjectIn,
     ProjectOut,
     ProjectPatch,
+    ProjectStatsOut,
+    YearQuery,
 )
 from src.proposals.service import Viewer
 
@@ -115,3 +117,25 @@ class ProjectController(Controller):
             db_session, principal, project_id, cursor=cursor, limit=limit
         )
         return Page(items=items, next_cursor=next_cursor)
+
+
+class ProjectStatsController(Controller):
+    path = "/api/v1/areas"
+    tags = ["projects"]
+
+    @get(
+        "/{area_id:uuid}/project-stats",
+        summary="The city plan's table for an area: projects of the year per child area",
+        description="Per child area (a district's streets, a street's communities) and for "
+        "the area itself: projects of the year's list (cancelled ones apart), finished within "
+        "the year, planned to finish within it, and how many are 人民坊 and 六艺亭. Staff whose "
+        "role covers the area. year defaults to this year (Shanghai time).",
+    )
+    async def project_stats(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        area_id: FromPath[uuid.UUID],
+        year: YearQuery = None,
+    ) -> ProjectStatsOut:
+        return await service.project_stats(db_session, principal, area_id, year=year)

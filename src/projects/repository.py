@@ -219,3 +219,79 @@ async def photos_of(
     for progress_id, upload_id in rows:
         out[progress_id].append(upload_id)
     return out
+
+
+# --- the city plan's annex table ----------------------------------------------------------
+
+STATS_COLUMNS = (
+    "total",
+    "done_in_year",
+    "due_in_year",
+    "renmin_fang",
+    "renmin_fang_done",
+    "liuyi_ting",
+    "liuyi_ting_done",
+    "embedded_service",
+    "embedded_service_done",
+    "cancelled",
+)
+
+
+def _stats_select(year_param: str) -> str:
+    done = (
+        f"p.status = 'done' AND p.actual_end >= make_date({year_param}, 1, 1)"
+        f" AND p.actual_end < make_date({year_param} + 1, 1, 1)"
+    )
+    live = "p.status <> 'cancelled'"
+    parts = [
+        f"count(*) FILTER (WHERE {live})",
+        f"count(*) FILTER (WHERE {done})",
+        f"count(*) FILTER (WHERE {live} AND p.planned_end < make_date({year_param} + 1, 1, 1))",
+    ]
+    for kind in ("renmin_fang", "liuyi_ting", "embedded_service"):
+        parts.append(f"count(*) FILTER (WHERE {live} AND p.kind = '{kind}')")
+        parts.append(f"count(*) FILTER (WHERE {done} AND p.kind = '{kind}')")
+    parts.append("count(*) FILTER (WHERE p.status = 'cancelled')")
+    return ", ".join(f"{expr} AS {name}" for expr, name in zip(parts, STATS_COLUMNS, strict=True))
+
+
+class StatsRow(NamedTuple):
+    area_id: uuid.UUID
+    code: str
+    name: str
+    level: str
+    counts: dict[str, int]
+
+
+async def area_stats(
+    session: AsyncSession, area_id: uuid.UUID, level: str, year: int
+) -> tuple[dict[str, int], list[StatsRow]]:
+    """The counts of the area's list of ``year`` and of each child area's (one statement
+    each; the children are grouped on the projects' own street or community column)."""
+    conn = await driver_connection(session)
+    own = {"district": None, "street": "street_id", "community": "community_id"}[level]
+    child = {"district": "street_id", "street": "community_id", "community": None}[level]
+    children: list[StatsRow] = []
+    if child is not None:
+        records = await conn.fetch(
+            f"SELECT c.id, c.code, c.name, c.level::text AS level, {_stats_select('$2')}"
+            f" FROM areas c LEFT JOIN projects p ON p.{child} = c.id AND p.year = $2"
+            " WHERE c.parent_id = $1 GROUP BY c.id ORDER BY c.code",
+            area_id,
+            year,
+        )
+        children = [
+            StatsRow(r["id"], r["code"], r["name"], r["level"], {k: r[k] for k in STATS_COLUMNS})
+            for r in records
+        ]
+    if own is None:  # a district: its projects are its streets'
+        totals = {k: sum(c.counts[k] for c in children) for k in STATS_COLUMNS}
+    else:
+        record = await conn.fetchrow(
+            f"SELECT {_stats_select('$2')} FROM projects p WHERE p.{own} = $1 AND p.year = $2",
+            area_id,
+            year,
+        )
+        assert record is not None
+        totals = {k: record[k] for k in STATS_COLUMNS}
+    return totals, children

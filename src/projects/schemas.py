@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
+from litestar.params import QueryParameter
 from pydantic import Field, model_validator
 
 from src.core.schemas import RequestModel, ResponseModel
@@ -11,6 +13,7 @@ from src.models.project import ProjectKind, ProjectStatus
 from src.proposals.schemas import PHOTOS_MAX, PhotoOut, ProposalOut
 from src.ratings.schemas import ProjectSatisfactionOut
 
+YearQuery = Annotated[int | None, QueryParameter(ge=2000, le=2100)]
 PROGRESS_TEXT_MAX = 2000
 CONTENT_MAX = 5000
 
@@ -167,3 +170,31 @@ class ProjectDetailOut(ProjectOut):
         "GET /projects/{id}/satisfaction gives it to the caller (residents: closed meetings "
         "only); null while the caller sees no review meeting of the project",
     )
+
+
+class KindCountsOut(ResponseModel):
+    total: int = Field(description="projects of the year's list, cancelled ones excluded")
+    done_in_year: int = Field(description="of them, finished (done) within the year")
+    due_in_year: int = Field(description="of them, planned to finish within the year")
+    renmin_fang: int
+    renmin_fang_done: int
+    liuyi_ting: int
+    liuyi_ting_done: int
+    embedded_service: int
+    embedded_service_done: int
+    cancelled: int = Field(description="projects of the year's list that were cancelled")
+
+
+class AreaStatsRowOut(KindCountsOut):
+    area_id: uuid.UUID
+    code: str
+    name: str
+    level: str
+
+
+class ProjectStatsOut(AreaStatsRowOut):
+    """The city plan's annex table (附件: 项目计划清单) for an area: its own figures and one
+    row per child area (a district's streets, a street's communities)."""
+
+    year: int
+    children: list[AreaStatsRowOut]

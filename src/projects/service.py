@@ -28,6 +28,7 @@ from src.core.policy import (
     Scope,
     acting_role,
     area_required,
+    authorize_area,
     covers,
     load_area,
     view_scope,
@@ -44,6 +45,7 @@ from src.models.project import (
 )
 from src.projects import repository
 from src.projects.schemas import (
+    AreaStatsRowOut,
     ProgressIn,
     ProgressOut,
     ProjectDetailOut,
@@ -51,6 +53,7 @@ from src.projects.schemas import (
     ProjectMeetingOut,
     ProjectOut,
     ProjectPatch,
+    ProjectStatsOut,
 )
 from src.proposals import repository as proposals_repository
 from src.proposals import service as proposals
@@ -369,6 +372,29 @@ async def list_progress(
     items = rows[:limit]
     next_cursor = encode_cursor([items[-1].seq]) if len(rows) > limit and items else None
     return await _progress_outs(session, items), next_cursor
+
+
+async def project_stats(
+    session: AsyncSession, principal: Principal, area_id: uuid.UUID, *, year: int | None
+) -> ProjectStatsOut:
+    """Staff whose role covers the area (committee, street, planner, admin); else 403."""
+    await authorize_area(session, principal, area_id, VIEW_ROLES)
+    area = await load_area(session, area_id)
+    assert area is not None
+    the_year = year or today().year
+    totals, children = await repository.area_stats(session, area.id, area.level.value, the_year)
+    return ProjectStatsOut(
+        area_id=area.id,
+        code=area.code,
+        name=area.name,
+        level=area.level.value,
+        year=the_year,
+        **totals,
+        children=[
+            AreaStatsRowOut(area_id=c.area_id, code=c.code, name=c.name, level=c.level, **c.counts)
+            for c in children
+        ],
+    )
 
 
 # --- changing ---------------------------------------------------------------------------
