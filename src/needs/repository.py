@@ -190,7 +190,7 @@ async def sources_of(session: AsyncSession, need_id: uuid.UUID) -> list[NeedEvid
     rows = await session.scalars(
         select(NeedEvidence)
         .where(NeedEvidence.need_id == need_id)
-        .order_by(NeedEvidence.added_at, NeedEvidence.id)
+        .order_by(NeedEvidence.added_at, NeedEvidence.kind, NeedEvidence.id)
     )
     return list(rows)
 
