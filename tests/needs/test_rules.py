@@ -226,4 +226,4 @@ async def test_survey_options_count_once_the_surveys_domain_registers(
         client, w.h["committee"], community=w.a, sources=[option, option], expect=422
     )
     assert twice["errors"][0]["field"] == "sources[1]"
-    assert YEAR == need["year"]
+    assert need["year"] == YEAR
