@@ -82,8 +82,16 @@ class ListShape:
     after: bool
 
 
+_NEED_COLUMNS = (
+    "id, year, title, description, category, community_id, street_id, status::text AS status, "
+    "status_reason, created_at, updated_at"
+)
+
+
 @functools.lru_cache(maxsize=16)
 def _list_sql(shape: ListShape) -> str:
+    """Set-based: the list's needs, their evidence aggregated in one pass (hash joins, not a
+    subquery per need), ranked; the project ids only for the page's rows."""
     where = ["n.street_id = $1", "n.year = $2"]
     n = 2
     if shape.community:
@@ -96,11 +104,35 @@ def _list_sql(shape: ListShape) -> str:
     if shape.after:
         page = f"WHERE (score, id) < (${n + 1}::bigint, ${n + 2}::uuid)"
         n += 2
-    return (
-        f"WITH scored AS ({_SCORED} WHERE {' AND '.join(where)}),"
-        " ranked AS (SELECT *, rank() OVER (ORDER BY score DESC) AS rank FROM scored)"
-        f" SELECT * FROM ranked {page} ORDER BY score DESC, id DESC LIMIT ${n + 1}"
-    )
+    return f"""
+WITH listed AS (
+  SELECT {_NEED_COLUMNS} FROM needs n WHERE {" AND ".join(where)}
+), ev AS (
+  SELECT e.need_id,
+         count(p.id)::bigint AS suggestions,
+         coalesce(sum(p.support_count), 0)::bigint AS supports,
+         coalesce(sum(need_survey_option_votes(e.survey_id, e.question_key, e.option_key))
+                  FILTER (WHERE e.kind = 'survey_option'), 0)::bigint AS survey_votes
+  FROM need_evidence e
+  LEFT JOIN proposals p ON p.id = e.proposal_id AND p.status <> 'hidden'
+  WHERE e.need_id IN (SELECT id FROM listed)
+  GROUP BY e.need_id
+), scored AS (
+  SELECT l.*, coalesce(ev.suggestions, 0) AS suggestions, coalesce(ev.supports, 0) AS supports,
+         coalesce(ev.survey_votes, 0) AS survey_votes,
+         coalesce(ev.suggestions + ev.supports + ev.survey_votes, 0) AS score
+  FROM listed l LEFT JOIN ev ON ev.need_id = l.id
+), ranked AS (
+  SELECT *, rank() OVER (ORDER BY score DESC) AS rank FROM scored
+), page AS (
+  SELECT * FROM ranked {page} ORDER BY score DESC, id DESC LIMIT ${n + 1}
+)
+SELECT id, year, title, description, category, community_id, street_id, status,
+       status_reason, created_at, updated_at, suggestions, supports, survey_votes, score,
+       ARRAY(SELECT pn.project_id FROM project_needs pn WHERE pn.need_id = page.id
+             ORDER BY pn.project_id) AS project_ids,
+       rank
+FROM page ORDER BY score DESC, id DESC"""
 
 
 async def list_page(

@@ -273,10 +273,14 @@ async def area_stats(
     child = {"district": "street_id", "street": "community_id", "community": None}[level]
     children: list[StatsRow] = []
     if child is not None:
+        # Counted per child on the projects' narrow rows first, then named.
+        counted = ", ".join(f"coalesce(x.{k}, 0) AS {k}" for k in STATS_COLUMNS)
         records = await conn.fetch(
-            f"SELECT c.id, c.code, c.name, c.level::text AS level, {_stats_select('$2')}"
-            f" FROM areas c LEFT JOIN projects p ON p.{child} = c.id AND p.year = $2"
-            " WHERE c.parent_id = $1 GROUP BY c.id ORDER BY c.code",
+            f"SELECT c.id, c.code, c.name, c.level::text AS level, {counted}"
+            f" FROM areas c LEFT JOIN (SELECT p.{child} AS area_id, {_stats_select('$2')}"
+            f"  FROM projects p WHERE p.year = $2"
+            f"  AND p.{child} IN (SELECT id FROM areas WHERE parent_id = $1) GROUP BY 1) x"
+            " ON x.area_id = c.id WHERE c.parent_id = $1 ORDER BY c.code",
             area_id,
             year,
         )
