@@ -540,38 +540,45 @@ def project_list_query(
         _case("p.status::text", PROJECT_STATUS_LABELS, english),
         "p.progress_percent",
         day("p.actual_end"),
-        "nd.n",
+        "coalesce(nd.n, 0)",
         "nd.titles",
-        "sg.n",
-        "sg.supports",
+        "coalesce(sg.n, 0)",
+        "coalesce(sg.supports, 0)",
         "sg.titles",
     ]
+    # Set-based: the needs and suggestions of all listed projects are aggregated in one pass
+    # each (hash joins), not by a subquery per project.
     sql = f"""
+WITH listed AS (
+  SELECT p.* FROM projects p WHERE {where}
+), nd AS (
+  SELECT pn.project_id, count(*)::int AS n,
+         string_agg(n.title, {sep} ORDER BY n.title, n.id) AS titles
+  FROM project_needs pn JOIN needs n ON n.id = pn.need_id
+  WHERE pn.project_id IN (SELECT id FROM listed)
+  GROUP BY pn.project_id
+), sources AS (
+  SELECT pn.project_id, e.proposal_id
+  FROM project_needs pn
+  JOIN need_evidence e ON e.need_id = pn.need_id AND e.kind = 'proposal'
+  WHERE pn.project_id IN (SELECT id FROM listed)
+  UNION
+  SELECT q.project_id, q.id FROM proposals q WHERE q.project_id IN (SELECT id FROM listed)
+), sg AS (
+  SELECT s.project_id, count(*)::int AS n, sum(pr.support_count)::int AS supports,
+         string_agg(pr.title || '（' || pr.support_count || '）', {sep}
+                    ORDER BY pr.support_count DESC, pr.id) AS titles
+  FROM sources s JOIN proposals pr ON pr.id = s.proposal_id AND pr.status <> 'hidden'
+  GROUP BY s.project_id
+)
 SELECT
   {_select_list(expressions, PROJECT_LIST_COLUMNS, shape)}
-FROM projects p
+FROM listed p
 JOIN areas c ON c.id = p.community_id
 JOIN areas s ON s.id = p.street_id
 JOIN proposal_categories cat ON cat.code = p.category
-CROSS JOIN LATERAL (
-  SELECT count(*)::int AS n, string_agg(n.title, {sep} ORDER BY n.title, n.id) AS titles
-  FROM project_needs pn JOIN needs n ON n.id = pn.need_id
-  WHERE pn.project_id = p.id
-) nd
-CROSS JOIN LATERAL (
-  SELECT count(*)::int AS n, coalesce(sum(pr.support_count), 0)::int AS supports,
-         string_agg(pr.title || '（' || pr.support_count || '）', {sep}
-                    ORDER BY pr.support_count DESC, pr.id) AS titles
-  FROM proposals pr
-  WHERE pr.status <> 'hidden' AND pr.id IN (
-    SELECT e.proposal_id FROM project_needs pn
-    JOIN need_evidence e ON e.need_id = pn.need_id AND e.kind = 'proposal'
-    WHERE pn.project_id = p.id
-    UNION
-    SELECT q.id FROM proposals q WHERE q.project_id = p.id
-  )
-) sg
-WHERE {where}
+LEFT JOIN nd ON nd.project_id = p.id
+LEFT JOIN sg ON sg.project_id = p.id
 ORDER BY s.code, c.code, p.created_at, p.id"""
     return sql, args
 
