@@ -46,7 +46,8 @@ from src.identity.controllers import AuthController, DevLoginController, MeContr
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
 from src.integrations.city_portal.controllers import PortalController, PortalLoginController
-from src.projects.controllers import ProjectController
+from src.needs.controllers import AreaNeedsController, NeedController
+from src.projects.controllers import ProjectController, ProjectStatsController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
 from src.staff.controllers import StaffController, UserAdminController
@@ -64,7 +65,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ProposalController,
     MyProposalsController,
     UploadController,
-    ProjectController,
+    ProjectController, ProjectStatsController, NeedController, AreaNeedsController,
     PortalLoginController,
     PortalController,
     FacilityController,

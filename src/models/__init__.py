@@ -15,8 +15,15 @@ from src.models.event import (
 )
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
+from src.models.need import EvidenceKind, Need, NeedEvidence, NeedStatus, ProjectNeed
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
-from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
+from src.models.project import (
+    Project,
+    ProjectKind,
+    ProjectProgress,
+    ProjectProgressPhoto,
+    ProjectStatus,
+)
 from src.models.proposal import (
     Notification,
     NotificationKind,
@@ -57,12 +64,16 @@ __all__ = [
     "EventKind",
     "EventOption",
     "EventStatus",
+    "EvidenceKind",
     "ExportRecord",
     "ExportStatus",
     "Facility",
     "FacilityCategory",
     "FacilityDataState",
     "IdempotencyKey",
+    "Need",
+    "NeedEvidence",
+    "NeedStatus",
     "Notification",
     "NotificationKind",
     "OutboxItem",
@@ -70,6 +81,8 @@ __all__ = [
     "PortalInboundEvent",
     "PortalWebhookNonce",
     "Project",
+    "ProjectKind",
+    "ProjectNeed",
     "ProjectProgress",
     "ProjectProgressPhoto",
     "ProjectStatus",
