@@ -1,7 +1,7 @@
 """needs list (需求清单) and the yearly project list (项目实施清单)
 
 Revision ID: 1250
-Revises: 1010
+Revises: 1150
 Create Date: 2026-12-02 00:25:58+00:00
 
 Needs gather evidence (suggestions now, survey options once the surveys domain lands) and
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1250'
-down_revision: str | Sequence[str] | None = '1010'
+down_revision: str | Sequence[str] | None = '1150'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
