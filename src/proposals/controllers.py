@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from src.core.auth import Principal
@@ -16,6 +16,7 @@ from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.models.proposal import ProposalStatus
 from src.proposals import repository, service
 from src.proposals.schemas import (
+    SORT_DESCRIPTION,
     CategoryOut,
     NotificationOut,
     NotificationsReadIn,
@@ -23,6 +24,8 @@ from src.proposals.schemas import (
     ProposalIn,
     ProposalOut,
     ProposalSort,
+    ReactionIn,
+    ReactionOut,
     ReadOut,
     ReplyIn,
     ReplyOut,
@@ -109,7 +112,9 @@ class ProposalController(Controller):
         category: FromQuery[str | None] = None,
         event_id: FromQuery[uuid.UUID | None] = None,
         q: FromQuery[str | None] = None,
-        sort: FromQuery[ProposalSort] = ProposalSort.newest,
+        sort: Annotated[ProposalSort, QueryParameter(description=SORT_DESCRIPTION)] = (
+            ProposalSort.newest
+        ),
         cursor: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
@@ -163,6 +168,32 @@ class ProposalController(Controller):
     ) -> SupportOut:
         await _limit_support(state, principal)
         return await service.set_support(db_session, principal, proposal_id, support=False)
+
+    @put(
+        "/{proposal_id:uuid}/reaction",
+        summary="Agree, disagree or pass on a suggestion (one reaction, changeable)",
+    )
+    async def react(
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        proposal_id: FromPath[uuid.UUID],
+        data: JSONBody[ReactionIn],
+    ) -> ReactionOut:
+        await _limit_support(state, principal)
+        return await service.set_reaction(db_session, principal, proposal_id, data)
+
+    @delete("/{proposal_id:uuid}/reaction", status_code=HTTP_200_OK, summary="Withdraw my reaction")
+    async def unreact(
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        proposal_id: FromPath[uuid.UUID],
+    ) -> ReactionOut:
+        await _limit_support(state, principal)
+        return await service.set_reaction(db_session, principal, proposal_id, None)
 
     @post("/{proposal_id:uuid}/replies", summary="Official reply (committee, street, planner)")
     async def reply(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +15,14 @@ from src.core import audit, outbox
 from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
 from src.core.geo import CoordSys, Location
-from src.core.pagination import decode_cursor_as, int32, paginate, timestamp, uuid_value
+from src.core.pagination import (
+    decode_cursor_as,
+    finite_float,
+    int32,
+    paginate,
+    timestamp,
+    uuid_value,
+)
 from src.core.policy import (
     MODERATE_ROLES,
     REPLY_ROLES,
@@ -33,6 +42,7 @@ from src.models.proposal import (
     ProposalReply,
     ProposalStatus,
     ProposalTransition,
+    ReactionValue,
 )
 from src.proposals import repository
 from src.proposals.repository import ListFilter
@@ -48,6 +58,8 @@ from src.proposals.schemas import (
     ProposalIn,
     ProposalOut,
     ProposalSort,
+    ReactionIn,
+    ReactionOut,
     ReadOut,
     ReplyIn,
     ReplyOut,
@@ -123,8 +135,10 @@ async def build_outs(
         supported = {i for i in ids if extras[i].supported}
         photos = {i: extras[i].photos for i in ids}
         names = {p.author_id: extras[p.id].author_name for p in proposals}
+        reactions = {i: r for i in ids if (r := extras[i].my_reaction) is not None}
     else:
         supported = await repository.supported_ids(session, me, ids)
+        reactions = await repository.reactions_of(session, me, ids)
         photos = await repository.photos_of(session, ids)
         names = await repository.author_names(
             session, [p.author_id for p in proposals if not p.anonymous or p.author_id == me]
@@ -138,6 +152,7 @@ async def build_outs(
             p.id in supported,
             photos.get(p.id, []),
             names.get(p.author_id, ""),
+            reactions.get(p.id),
         )
         for p in proposals
     ]
@@ -146,7 +161,13 @@ async def build_outs(
 def list_outs(viewer: Viewer, rows: list[repository.ListRow]) -> list[ProposalOut]:
     """Outputs for the rows of a list (they carry their extras)."""
     anonymous = _anonymous(viewer)
-    return [_out(viewer, r, anonymous, r.supported, r.photos, r.author_name) for r in rows]
+    return [
+        _out(viewer, r, anonymous, r.supported, r.photos, r.author_name, r.my_reaction)
+        for r in rows
+    ]
+
+
+_REACTIONS = {r.value: r for r in ReactionValue}
 
 
 def _anonymous(viewer: Viewer) -> AuthorOut:
@@ -160,6 +181,7 @@ def _out(
     supported: bool,
     photos: list[uuid.UUID],
     author_name: str,
+    my_reaction: str | None,
 ) -> ProposalOut:
     mine = p.author_id == viewer.principal.user_id
     author = (
@@ -182,6 +204,10 @@ def _out(
         status=p.status,
         support_count=p.support_count,
         supported_by_me=supported,
+        agree_count=p.agree_count,
+        disagree_count=p.disagree_count,
+        pass_count=p.pass_count,
+        my_reaction=_REACTIONS[my_reaction] if my_reaction is not None else None,
         anonymous=p.anonymous,
         is_mine=mine,
         author=author,
@@ -237,7 +263,11 @@ def search_terms(q: str | None) -> tuple[str, ...]:
 
 
 def _after(cursor: str | None, sort: ProposalSort) -> tuple[object, uuid.UUID] | None:
-    first = int32 if sort == ProposalSort.most_supported else timestamp
+    first: Callable[[Any], object] = timestamp
+    if sort == ProposalSort.most_supported:
+        first = int32
+    elif sort in (ProposalSort.consensus, ProposalSort.controversial):
+        first = finite_float
     values = decode_cursor_as(cursor, first, uuid_value)
     return (values[0], values[1]) if values is not None else None
 
@@ -348,6 +378,10 @@ async def list_proposals(
 def _cursor_key(sort: ProposalSort):  # type: ignore[no-untyped-def]
     if sort == ProposalSort.most_supported:
         return lambda p: (p.support_count, str(p.id))
+    if sort == ProposalSort.consensus:
+        return lambda p: (p.consensus_score, str(p.id))
+    if sort == ProposalSort.controversial:
+        return lambda p: (p.controversy_score, str(p.id))
     return lambda p: (p.created_at.isoformat(), str(p.id))
 
 
@@ -458,6 +492,37 @@ async def set_support(
     else:
         count = await repository.remove_support(session, proposal.id, principal.user_id)
     return SupportOut(support_count=count, supported_by_me=support)
+
+
+# --- reacting (agree / disagree / pass) ----------------------------------------------------
+
+
+async def set_reaction(
+    session: AsyncSession,
+    principal: Principal,
+    proposal_id: uuid.UUID,
+    data: ReactionIn | None,
+) -> ReactionOut:
+    """Record, change (``data``) or withdraw (None) the caller's reaction. As with supports,
+    the suggestion's row lock orders every change of it: a burst of taps leaves one row and
+    exact counts."""
+    proposal, _ = await visible_proposal(session, principal, proposal_id, lock=True)
+    if proposal.status not in SUPPORTABLE:
+        raise conflict(
+            "proposal_closed",
+            "该建议已结束，不能再表态",
+            "This suggestion is closed for reactions",
+        )
+    value = data.value if data is not None else None
+    counts = await repository.set_reaction(
+        session, proposal.id, principal.user_id, value.value if value is not None else None
+    )
+    return ReactionOut(
+        agree_count=counts.agree,
+        disagree_count=counts.disagree,
+        pass_count=counts.pass_,
+        my_reaction=value,
+    )
 
 
 # --- answering and moving -----------------------------------------------------------------
