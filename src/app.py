@@ -75,7 +75,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     SatisfactionController,
     VoteController,
     live_screen,
-    StaffController, UserAdminController,
+    StaffController,
+    UserAdminController,
     ExportController,
 ]
 

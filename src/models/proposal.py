@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from src.core.db import Base, TimestampMixin
 from src.core.ids import new_id
+from src.proposals.similarity import similar_text
 
 
 class ProposalStatus(enum.StrEnum):
@@ -52,6 +54,10 @@ class ReactionValue(enum.StrEnum):
 class NotificationKind(enum.StrEnum):
     reply = "reply"
     status_changed = "status_changed"
+
+
+def _similar_text_default(context: Any) -> str:
+    return similar_text(str(context.get_current_parameters()["title"]))
 
 
 class ProposalCategory(Base):
@@ -122,6 +128,14 @@ class Proposal(Base):
             "agree_count >= 0 AND disagree_count >= 0 AND pass_count >= 0",
             name="reaction_counts_non_negative",
         ),
+        # Similar suggestions: nearest titles of a community (migration 1601).
+        Index(
+            "ix_proposals_similar",
+            "community_id",
+            "similar_text",
+            postgresql_using="gist",
+            postgresql_ops={"similar_text": "gist_trgm_ops"},
+        ),
         Index("ix_proposals_author", "author_id", text("created_at DESC"), text("id DESC")),
         Index(
             "ix_proposals_project", "project_id", postgresql_where=text("project_id IS NOT NULL")
@@ -176,6 +190,11 @@ class Proposal(Base):
             " * ln(1 + agree_count + disagree_count)",
             persisted=True,
         ),
+    )
+    # The title as similar suggestions compare it (src/proposals/similarity.py), written on
+    # every insert from the title.
+    similar_text: Mapped[str] = mapped_column(
+        Text, default=_similar_text_default, server_default=""
     )
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -10,8 +10,8 @@ from litestar.status_codes import HTTP_200_OK
 
 from src.core.auth import Principal
 from src.core.deps import CurrentUser, DbSession
-from src.core.errors import wants_english
-from src.core.geo import CoordSys
+from src.core.errors import validation_failed, wants_english
+from src.core.geo import CoordSys, Location
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.models.proposal import ProposalStatus
 from src.proposals import repository, service
@@ -29,6 +29,7 @@ from src.proposals.schemas import (
     ReadOut,
     ReplyIn,
     ReplyOut,
+    SimilarOut,
     StatsOut,
     SupportOut,
     TransitionIn,
@@ -81,6 +82,40 @@ class ProposalController(Controller):
             category=category,
             event_id=event_id,
         )
+
+    @get(
+        "/similar",
+        summary="Suggestions like the one being written (text, place and status)",
+        description=(
+            "Up to 5 suggestions of the community whose title says the same thing as `title` "
+            "(character bigrams and a synonym list, pg_trgm similarity ≥ 0.35), ranked by "
+            "similarity × 1.25 when still open × (1 + 0.5 · 2^(−distance/300 m)) when `lat`/"
+            "`lng` are given (in `coord_sys`, default gcj02). Hidden and merged suggestions are "
+            "left out. Meant to be called while the resident types."
+        ),
+    )
+    async def similar(
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        title: Annotated[str, QueryParameter(min_length=1, max_length=200)],
+        community_id: FromQuery[uuid.UUID | None] = None,
+        lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
+        lng: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+    ) -> Page[SimilarOut]:
+        if (lat is None) != (lng is None):
+            raise validation_failed([{"field": "lat", "message": "give lat and lng together"}])
+        location = (
+            Location(lat=lat, lng=lng, coord_sys=coord_sys)
+            if lat is not None and lng is not None
+            else None
+        )
+        items = await service.similar(
+            db_session, principal, title=title, community_id=community_id, location=location
+        )
+        return Page(items=items, next_cursor=None)
 
     @post("/", summary="Submit a suggestion")
     async def submit(

@@ -29,6 +29,7 @@ from src.models.proposal import (
     ProposalTransition,
 )
 from src.models.user import User
+from src.proposals.similarity import similar_text
 
 
 @dataclass(frozen=True)
@@ -504,6 +505,52 @@ async def reactions_of(
         )
     )
     return {row.proposal_id: row.value.value for row in rows}
+
+
+class SimilarRow(NamedTuple):
+    id: uuid.UUID
+    title: str
+    status: str
+    support_count: int
+    lat: float | None
+    lng: float | None
+    created_at: dt.datetime
+    similarity: float
+
+
+# The nearest titles of one community by pg_trgm distance (the GiST index ix_proposals_similar
+# answers ORDER BY … <-> … LIMIT without reading every candidate), then those similar enough.
+_SIMILAR_SQL = """
+SELECT id, title, status::text, support_count, lat, lng, created_at, sim FROM (
+    SELECT id, title, status, support_count, lat, lng, created_at,
+           similarity(similar_text, $2) AS sim
+    FROM proposals
+    WHERE community_id = $1 AND status NOT IN ('hidden', 'merged')
+    ORDER BY similar_text <-> $2
+    LIMIT $3
+) AS near
+WHERE sim >= $4
+"""
+
+
+async def similar(
+    session: AsyncSession,
+    community_id: uuid.UUID,
+    text_form: str,
+    *,
+    candidates: int,
+    threshold: float,
+) -> list[SimilarRow]:
+    conn = await driver_connection(session)
+    records = await conn.fetch(_SIMILAR_SQL, community_id, text_form, candidates, threshold)
+    return [SimilarRow(*record) for record in records]
+
+
+async def text_similarity(session: AsyncSession, a: str, b: str) -> float:
+    """The text score of two titles, as ``similar`` computes it."""
+    conn = await driver_connection(session)
+    value = await conn.fetchval("SELECT similarity($1, $2)", similar_text(a), similar_text(b))
+    return float(value)
 
 
 async def supported_ids(

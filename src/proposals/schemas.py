@@ -161,6 +161,16 @@ class ReactionOut(ResponseModel):
     my_reaction: ReactionValue | None
 
 
+class SimilarOut(ResponseModel):
+    id: uuid.UUID
+    title: str
+    status: ProposalStatus
+    support_count: int
+    similarity: float  # the text score, 0–1 (pg_trgm over similar_text)
+    distance_m: float | None  # from the given point, when both have one
+    created_at: dt.datetime
+
+
 class NotificationOut(ResponseModel):
     id: uuid.UUID
     kind: NotificationKind

@@ -14,7 +14,7 @@ from src.categories import service as categories
 from src.core import audit, outbox
 from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
-from src.core.geo import CoordSys, Location
+from src.core.geo import CoordSys, Location, haversine_m
 from src.core.pagination import (
     decode_cursor_as,
     finite_float,
@@ -50,6 +50,7 @@ from src.proposals.schemas import (
     ANONYMOUS_EN,
     ANONYMOUS_ZH,
     QUERY_MAX,
+    TITLE_MAX,
     AuthorOut,
     NotificationOut,
     NotificationsReadIn,
@@ -63,11 +64,13 @@ from src.proposals.schemas import (
     ReadOut,
     ReplyIn,
     ReplyOut,
+    SimilarOut,
     StatsOut,
     SupportOut,
     TransitionIn,
     TransitionOut,
 )
+from src.proposals.similarity import similar_text
 from src.uploads import service as uploads
 from src.uploads.schemas import upload_url
 
@@ -492,6 +495,81 @@ async def set_support(
     else:
         count = await repository.remove_support(session, proposal.id, principal.user_id)
     return SupportOut(support_count=count, supported_by_me=support)
+
+
+# --- similar suggestions ------------------------------------------------------------------
+
+# Text score at or above which two titles say the same thing: chosen on the labelled pairs of
+# tests/proposals/data/similar_pairs.csv (precision and recall in docs/proposals-deliberation.md).
+SIMILAR_THRESHOLD = 0.35
+SIMILAR_CANDIDATES = 30  # nearest titles by text, re-ranked by place and status
+SIMILAR_LIMIT = 5
+SIMILAR_NEAR_M = 300.0  # the boost for place halves every SIMILAR_NEAR_M metres
+OPEN_BOOST = 0.25
+NEAR_BOOST = 0.5
+
+
+def similar_rank(similarity: float, status: ProposalStatus, distance_m: float | None) -> float:
+    """Text first; an open suggestion (one a resident can still support) and a near one rank
+    higher: similarity × (1 + 0.25 if open) × (1 + 0.5 · 2^(−distance / 300 m))."""
+    score = similarity * (1 + (OPEN_BOOST if status in SUPPORTABLE else 0.0))
+    if distance_m is not None:
+        score *= 1 + NEAR_BOOST * 2 ** (-distance_m / SIMILAR_NEAR_M)
+    return score
+
+
+async def similar(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    title: str,
+    community_id: uuid.UUID | None,
+    location: Location | None,
+) -> list[SimilarOut]:
+    title = title.strip()
+    if not 1 <= len(title) <= TITLE_MAX:
+        raise validation_failed([{"field": "title", "message": f"1 to {TITLE_MAX} characters"}])
+    community_id = community_id or principal.community_id
+    if community_id is None:
+        raise area_required()
+    scope = await view_scope(
+        session, principal, community_id, AreaLevel.community, field="community_id"
+    )
+    text_form = similar_text(title)
+    if not text_form:
+        return []
+    rows = await repository.similar(
+        session,
+        scope.area.id,
+        text_form,
+        candidates=SIMILAR_CANDIDATES,
+        threshold=SIMILAR_THRESHOLD,
+    )
+    point = location.to_wgs84() if location is not None else None
+    outs = []
+    for row in rows:
+        distance = (
+            haversine_m(point[0], point[1], row.lat, row.lng)
+            if point is not None and row.lat is not None and row.lng is not None
+            else None
+        )
+        status = ProposalStatus(row.status)
+        outs.append(
+            (
+                similar_rank(row.similarity, status, distance),
+                SimilarOut(
+                    id=row.id,
+                    title=row.title,
+                    status=status,
+                    support_count=row.support_count,
+                    similarity=round(row.similarity, 3),
+                    distance_m=round(distance, 1) if distance is not None else None,
+                    created_at=row.created_at,
+                ),
+            )
+        )
+    outs.sort(key=lambda pair: (-pair[0], -pair[1].support_count, str(pair[1].id)))
+    return [out for _, out in outs[:SIMILAR_LIMIT]]
 
 
 # --- reacting (agree / disagree / pass) ----------------------------------------------------
