@@ -46,6 +46,7 @@ from src.identity.controllers import AuthController, DevLoginController, MeContr
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
 from src.integrations.city_portal.controllers import PortalController, PortalLoginController
+from src.moderation.controllers import ModerationController, ReportController
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
@@ -63,6 +64,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     AreaController,
     ProposalController,
     MyProposalsController,
+    ReportController,
+    ModerationController,
     UploadController,
     ProjectController,
     PortalLoginController,

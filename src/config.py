@@ -72,6 +72,14 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Moderation (src/moderation): the sensitive-word list ("" = the packaged list), what a
+    # word without its own action does to a suggestion ("refuse": 422 sensitive_content;
+    # "hold": accepted as pending_review), how often the file is checked for changes.
+    moderation_words_file: str = ""
+    moderation_mode: Literal["refuse", "hold"] = "refuse"
+    moderation_reload_s: float = 2.0
+    moderation_report_limit: int = 20  # reports per resident per hour
+
     # Suggestions (proposals), uploads and projects.
     proposal_submit_limit: int = 10  # suggestions per resident per window
     proposal_submit_window_s: int = 3600

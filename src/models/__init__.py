@@ -14,6 +14,7 @@ from src.models.event import (
 )
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
+from src.models.moderation import ItemSource, ItemStatus, ModerationItem, ProposalReport
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
@@ -62,6 +63,9 @@ __all__ = [
     "FacilityCategory",
     "FacilityDataState",
     "IdempotencyKey",
+    "ItemSource",
+    "ItemStatus",
+    "ModerationItem",
     "Notification",
     "NotificationKind",
     "OutboxItem",
@@ -77,6 +81,7 @@ __all__ = [
     "ProposalPhoto",
     "ProposalReaction",
     "ProposalReply",
+    "ProposalReport",
     "ProposalStatus",
     "ProposalSupport",
     "ProposalTransition",

@@ -41,6 +41,8 @@ class ProposalStatus(enum.StrEnum):
     adopted = "adopted"
     done = "done"
     hidden = "hidden"
+    # Held on submission for its words (moderation): seen by its author and staff only.
+    pending_review = "pending_review"
 
 
 class ReactionValue(enum.StrEnum):

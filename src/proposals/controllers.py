@@ -14,6 +14,7 @@ from src.core.errors import validation_failed, wants_english
 from src.core.geo import CoordSys, Location
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.models.proposal import ProposalStatus
+from src.moderation import screening
 from src.proposals import repository, service
 from src.proposals.schemas import (
     SORT_DESCRIPTION,
@@ -133,7 +134,9 @@ class ProposalController(Controller):
             settings.proposal_submit_limit,
             settings.proposal_submit_window_s,
         )
-        return await service.submit(db_session, _viewer(request, principal, coord_sys), data)
+        return await service.submit(
+            db_session, _viewer(request, principal, coord_sys), data, screening.screen(settings)
+        )
 
     @get("/", summary="List suggestions of a community or street")
     async def list_proposals(
@@ -233,12 +236,15 @@ class ProposalController(Controller):
     @post("/{proposal_id:uuid}/replies", summary="Official reply (committee, street, planner)")
     async def reply(
         self,
+        state: State,
         db_session: DbSession,
         principal: CurrentUser,
         proposal_id: FromPath[uuid.UUID],
         data: JSONBody[ReplyIn],
     ) -> ReplyOut:
-        return await service.reply(db_session, principal, proposal_id, data)
+        return await service.reply(
+            db_session, principal, proposal_id, data, screening.screen(state.settings)
+        )
 
     @post(
         "/{proposal_id:uuid}/transitions",

@@ -47,6 +47,10 @@ class ListFilter:
     include_hidden: bool = True
 
 
+# Seen by the author and the area's staff only (service.PRIVATE).
+PRIVATE_STATUSES = (ProposalStatus.hidden, ProposalStatus.pending_review)
+
+
 def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -116,7 +120,7 @@ def _conditions(flt: ListFilter, *, search: bool = True) -> list[Any]:
     if flt.event_id is not None:
         conditions.append(Proposal.event_id == flt.event_id)
     if not flt.include_hidden:
-        visible = Proposal.status != ProposalStatus.hidden
+        visible: Any = Proposal.status.notin_(PRIVATE_STATUSES)
         if flt.hidden_visible_to is not None:
             visible = or_(visible, Proposal.author_id == flt.hidden_visible_to)
         conditions.append(visible)
@@ -412,9 +416,12 @@ def _list_sql(shape: _ListShape) -> str:
     numbers = itertools.count(2)  # $1: the viewer
     where = [f"{{t}}.{column} = ${next(numbers)}" for column in shape.filters]
     if shape.hidden == "public":
-        where.append("{t}.status <> 'hidden'")
+        where.append("{t}.status NOT IN ('hidden', 'pending_review')")
     elif shape.hidden == "public_or_author":
-        where.append(f"({{t}}.status <> 'hidden' OR {{t}}.author_id = ${next(numbers)})")
+        where.append(
+            "({t}.status NOT IN ('hidden', 'pending_review') "
+            f"OR {{t}}.author_id = ${next(numbers)})"
+        )
     search = []
     if shape.indexed:
         # Served by ix_proposals_search (GIN over the stored character bigrams); ILIKE then
@@ -525,7 +532,7 @@ SELECT id, title, status::text, support_count, lat, lng, created_at, sim FROM (
     SELECT id, title, status, support_count, lat, lng, created_at,
            similarity(similar_text, $2) AS sim
     FROM proposals
-    WHERE community_id = $1 AND status NOT IN ('hidden', 'merged')
+    WHERE community_id = $1 AND status NOT IN ('hidden', 'pending_review', 'merged')
     ORDER BY similar_text <-> $2
     LIMIT $3
 ) AS near

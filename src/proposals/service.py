@@ -34,6 +34,7 @@ from src.core.policy import (
     view_scope,
 )
 from src.models.area import AreaLevel
+from src.models.moderation import ItemSource
 from src.models.project import Project
 from src.models.proposal import (
     NotificationKind,
@@ -44,6 +45,10 @@ from src.models.proposal import (
     ProposalTransition,
     ReactionValue,
 )
+from src.models.user import Role
+from src.moderation import repository as moderation_repository
+from src.moderation import screening as moderation
+from src.moderation.words import Screen
 from src.proposals import repository
 from src.proposals.repository import ListFilter
 from src.proposals.schemas import (
@@ -85,7 +90,11 @@ TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
     S.rejected: frozenset({S.hidden}),
     S.merged: frozenset({S.hidden}),
     S.hidden: frozenset({S.under_review}),
+    # Held for its words: only a moderation decision moves it (src/moderation).
+    S.pending_review: frozenset(),
 }
+# Seen by the author and the area's staff only.
+PRIVATE = frozenset({S.hidden, S.pending_review})
 # Supports only count while a suggestion is still being decided or carried out.
 SUPPORTABLE = frozenset({S.submitted, S.under_review, S.accepted, S.adopted})
 NEEDS_REASON = frozenset({S.rejected, S.hidden})
@@ -106,7 +115,7 @@ def can_see(principal: Principal, proposal: Proposal, path: list[uuid.UUID]) -> 
     if proposal.author_id == principal.user_id:
         return True
     staff = covers(principal, path, VIEW_ROLES)
-    if proposal.status == S.hidden and not staff:
+    if proposal.status in PRIVATE and not staff:
         return False
     return staff or principal.community_id == proposal.community_id
 
@@ -407,7 +416,9 @@ async def list_mine(
 # --- submitting ---------------------------------------------------------------------------
 
 
-async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> ProposalDetailOut:
+async def submit(
+    session: AsyncSession, viewer: Viewer, data: ProposalIn, screen: Screen
+) -> ProposalDetailOut:
     principal = viewer.principal
     community_id = data.community_id or principal.community_id
     if community_id is None:
@@ -433,6 +444,8 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
         )
     if errors:
         raise validation_failed(errors)
+    # Sensitive words refuse the suggestion (422 sensitive_content) or hold it for review.
+    held_for = moderation.held(screen, {"title": data.title, "body": data.body})
     lat, lng = data.location.to_wgs84() if data.location else (None, None)
     proposal = Proposal(
         community_id=scope.area.id,
@@ -445,7 +458,7 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
         lat=lat,
         lng=lng,
         event_id=data.event_id,
-        status=S.submitted,
+        status=S.submitted if held_for is None else S.pending_review,
         support_count=0,
     )
     session.add(proposal)
@@ -454,6 +467,20 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
         session.add(ProposalPhoto(proposal_id=proposal.id, upload_id=upload_id, position=position))
     await session.flush()
     await session.refresh(proposal)
+    if held_for is None:
+        await _announce_created(session, proposal)
+    else:
+        # The portal hears of a held suggestion only once it is kept (``moderate``).
+        await moderation_repository.open_item(
+            session, proposal, source=ItemSource.sensitive_words, words=held_for
+        )
+    # A new suggestion has no supports, replies or history yet: no need to ask the database.
+    fresh = repository.Extras(False, list(data.photo_ids), principal.display_name)
+    [base] = await build_outs(session, viewer, [proposal], {proposal.id: fresh})
+    return ProposalDetailOut(**base.model_dump(), replies=[], history=[])
+
+
+async def _announce_created(session: AsyncSession, proposal: Proposal) -> None:
     await outbox.enqueue(
         session,
         "proposal.created",
@@ -469,10 +496,6 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
             "created_at": proposal.created_at.isoformat(),
         },
     )
-    # A new suggestion has no supports, replies or history yet: no need to ask the database.
-    fresh = repository.Extras(False, list(data.photo_ids), principal.display_name)
-    [base] = await build_outs(session, viewer, [proposal], {proposal.id: fresh})
-    return ProposalDetailOut(**base.model_dump(), replies=[], history=[])
 
 
 # --- supporting ---------------------------------------------------------------------------
@@ -607,10 +630,15 @@ async def set_reaction(
 
 
 async def reply(
-    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, data: ReplyIn
+    session: AsyncSession,
+    principal: Principal,
+    proposal_id: uuid.UUID,
+    data: ReplyIn,
+    screen: Screen,
 ) -> ReplyOut:
     proposal, path = await visible_proposal(session, principal, proposal_id)
     role = acting_role(principal, path, REPLY_ROLES)
+    moderation.require_clean(screen, {"body": data.body})
     item = ProposalReply(
         proposal_id=proposal.id, author_id=principal.user_id, author_role=role.value, body=data.body
     )
@@ -622,7 +650,7 @@ async def reply(
         proposal.id,
         NotificationKind.reply,
         actor_id=principal.user_id,
-        author_only=proposal.status == S.hidden,
+        author_only=proposal.status in PRIVATE,
     )
     await outbox.enqueue(
         session,
@@ -767,6 +795,70 @@ async def transition(
     )
     await session.refresh(proposal)
     return await detail(session, viewer, proposal)
+
+
+async def moderate(
+    session: AsyncSession,
+    principal: Principal,
+    role: Role,
+    proposal_id: uuid.UUID,
+    *,
+    hide: bool,
+    reason: str,
+) -> None:
+    """A moderation decision on a suggestion (the caller holds its row lock and has checked
+    the role). Hide: ``hidden`` from any status (content that breaks the rules goes whatever
+    stage it is in). Keep: a held suggestion is released as ``submitted`` (and announced to
+    the portal); a reported one stays as it is. The author is told of every status change."""
+    proposal = await repository.get(session, proposal_id)
+    assert proposal is not None
+    current = proposal.status
+    if hide:
+        to = S.hidden
+    elif current == S.pending_review:
+        to = S.submitted
+    else:
+        return
+    if to == current:
+        return
+    proposal.status = to
+    proposal.updated_at = dt.datetime.now(dt.UTC)
+    session.add(
+        ProposalTransition(
+            proposal_id=proposal.id,
+            actor_id=principal.user_id,
+            actor_role=role.value,
+            from_status=current,
+            to_status=to,
+            reason=reason,
+        )
+    )
+    await session.flush()
+    await repository.notify(
+        session,
+        proposal.id,
+        NotificationKind.status_changed,
+        actor_id=principal.user_id,
+        status=to.value,
+        author_only=True,
+    )
+    if current == S.pending_review:
+        if to == S.submitted:
+            await _announce_created(session, proposal)
+        return
+    await outbox.enqueue(
+        session,
+        "proposal.status_changed",
+        f"proposal:{proposal.id}",
+        {
+            "id": str(proposal.id),
+            "from": current.value,
+            "to": to.value,
+            "reason": reason,
+            "merged_into": str(proposal.merged_into) if proposal.merged_into else None,
+            "project_id": str(proposal.project_id) if proposal.project_id else None,
+        },
+    )
 
 
 # --- notifications ------------------------------------------------------------------------
