@@ -45,7 +45,7 @@ async def fill_similar_text(ctx: Context) -> dict[str, Any]:
         )
         await conn.execute(
             "CREATE INDEX ix_proposals_similar ON proposals "
-            "USING gist (community_id, similar_text gist_trgm_ops)"
+            "USING gist (community_id, similar_text gist_trgm_ops(siglen=256))"
         )
         await conn.execute("VACUUM ANALYZE proposals")
     finally:

@@ -10,7 +10,8 @@ community's suggestions. ``similar_text`` holds each title's comparable form, wr
 character bigrams, space-separated) on submission; this migration fills it for the rows there
 are. pg_trgm's ``similarity`` over it is the text score, and its GiST index (led by the
 community, through btree_gist) finds the nearest titles (``<->``) without reading every
-candidate. pg_trgm keeps CJK characters as word characters in a UTF-8 ctype; the tests check
+candidate. The index keeps 256-byte signatures (the default 12 bytes prune too little: a
+title with no near match read most of a community's index, 40–70 ms on 50,000 rows). pg_trgm keeps CJK characters as word characters in a UTF-8 ctype; the tests check
 it on every run (tests/proposals/test_similar.py).
 """
 
@@ -38,7 +39,7 @@ def upgrade() -> None:
         )
     op.execute(
         "CREATE INDEX ix_proposals_similar ON proposals "
-        "USING gist (community_id, similar_text gist_trgm_ops)"
+        "USING gist (community_id, similar_text gist_trgm_ops(siglen=256))"
     )
 
 

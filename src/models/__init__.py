@@ -29,6 +29,7 @@ from src.models.proposal import (
     ProposalSupport,
     ProposalTransition,
 )
+from src.models.subscription import SubscribeKind, WeChatSubscription
 from src.models.rating import (
     Rating,
     RatingCriterion,
@@ -77,6 +78,8 @@ __all__ = [
     "ProjectProgressPhoto",
     "ProjectStatus",
     "Proposal",
+    "SubscribeKind",
+    "WeChatSubscription",
     "ProposalCategory",
     "ProposalPhoto",
     "ProposalReaction",

@@ -136,7 +136,7 @@ class Proposal(Base):
             "community_id",
             "similar_text",
             postgresql_using="gist",
-            postgresql_ops={"similar_text": "gist_trgm_ops"},
+            postgresql_ops={"similar_text": "gist_trgm_ops(siglen=256)"},
         ),
         Index("ix_proposals_author", "author_id", text("created_at DESC"), text("id DESC")),
         Index(

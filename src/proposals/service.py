@@ -525,7 +525,7 @@ async def set_support(
 # Text score at or above which two titles say the same thing: chosen on the labelled pairs of
 # tests/proposals/data/similar_pairs.csv (precision and recall in docs/proposals-deliberation.md).
 SIMILAR_THRESHOLD = 0.35
-SIMILAR_CANDIDATES = 30  # nearest titles by text, re-ranked by place and status
+SIMILAR_CANDIDATES = 20  # nearest titles by text (KNN on the GiST index), re-ranked by place and status
 SIMILAR_LIMIT = 5
 SIMILAR_NEAR_M = 300.0  # the boost for place halves every SIMILAR_NEAR_M metres
 OPEN_BOOST = 0.25

@@ -39,6 +39,7 @@ _CLAIM = text(
     WITH due AS (
         SELECT o.id FROM outbox o
         WHERE o.status = 'pending'
+          AND o.channel = 'portal'
           AND o.next_attempt_at <= now()
           AND (o.claimed_until IS NULL OR o.claimed_until < now())
           AND NOT EXISTS (
