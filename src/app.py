@@ -43,6 +43,7 @@ from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
 from src.facilities_nearby.runtime import facilities_lifespan
 from src.identity.controllers import AuthController, DevLoginController, MeController
+from src.identity.subscription_controllers import SubscriptionController
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
 from src.integrations.city_portal.controllers import PortalController, PortalLoginController
@@ -66,6 +67,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     MyProposalsController,
     ReportController,
     ModerationController,
+    SubscriptionController,
     UploadController,
     ProjectController,
     PortalLoginController,

@@ -70,14 +70,13 @@ class Settings(BaseSettings):
     wechat_app_secret: str = "wx-demo-secret"
     http_timeout_s: float = 5.0
     # Subscribe messages (订阅消息): our notification kind → the mini-program's template id,
-    # the page a message opens, and the delivery worker (src/identity/subscribe_worker.py).
+    # and the delivery worker (src/identity/subscribe_worker.py).
     wechat_subscribe_templates: dict[str, str] = {
         "reply": "tmpl-proposal-reply",
         "status_changed": "tmpl-proposal-status",
         "event_reminder": "tmpl-event-reminder",
         "survey_opened": "tmpl-survey-opened",
     }
-    wechat_subscribe_page: str = "pages/proposals/detail"
     wechat_send_batch: int = 50
     wechat_send_max_attempts: int = 8
     wechat_send_lease_s: float = 30.0

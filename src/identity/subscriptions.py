@@ -68,7 +68,9 @@ async def _state(session: AsyncSession, settings: Settings, user_id: uuid.UUID) 
     )
 
 
-async def grants(session: AsyncSession, settings: Settings, principal: Principal) -> SubscriptionsOut:
+async def grants(
+    session: AsyncSession, settings: Settings, principal: Principal
+) -> SubscriptionsOut:
     return await _state(session, settings, principal.user_id)
 
 
@@ -76,7 +78,9 @@ async def set_grants(
     session: AsyncSession, settings: Settings, principal: Principal, data: SubscriptionsIn
 ) -> SubscriptionsOut:
     """The kinds the resident has just granted hold one unused grant each; the others none."""
-    unknown = [k.value for k in data.templates if k.value not in settings.wechat_subscribe_templates]
+    unknown = [
+        k.value for k in data.templates if k.value not in settings.wechat_subscribe_templates
+    ]
     if unknown:
         raise validation_failed(
             [{"field": "templates", "message": f"no template for {', '.join(unknown)}"}]
@@ -153,9 +157,12 @@ def fields(**values: str) -> dict[str, dict[str, str]]:
     return out
 
 
+# The mini-program page a message opens, per object.
+PROPOSAL_PAGE = "pages/proposals/detail?id={id}"
+
+
 async def push(
     session: AsyncSession,
-    settings: Settings | None,
     kind: SubscribeKind,
     user_ids: Sequence[uuid.UUID],
     *,

@@ -29,7 +29,6 @@ from src.models.proposal import (
     ProposalSupport,
     ProposalTransition,
 )
-from src.models.subscription import SubscribeKind, WeChatSubscription
 from src.models.rating import (
     Rating,
     RatingCriterion,
@@ -41,6 +40,7 @@ from src.models.rating import (
     RatingRollup,
     RatingTally,
 )
+from src.models.subscription import SubscribeKind, WeChatSubscription
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.upload import Upload
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
@@ -78,8 +78,6 @@ __all__ = [
     "ProjectProgressPhoto",
     "ProjectStatus",
     "Proposal",
-    "SubscribeKind",
-    "WeChatSubscription",
     "ProposalCategory",
     "ProposalPhoto",
     "ProposalReaction",
@@ -100,8 +98,10 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RoleGrant",
+    "SubscribeKind",
     "Upload",
     "User",
     "WalkEdge",
     "WalkNode",
+    "WeChatSubscription",
 ]

@@ -729,22 +729,24 @@ async def notify(
     actor_id: uuid.UUID,
     status: str | None = None,
     author_only: bool = False,
-) -> None:
-    """One notification for the author and (unless ``author_only``) every supporter."""
+) -> list[uuid.UUID]:
+    """One notification for the author and (unless ``author_only``) every supporter; the
+    users notified."""
     supporters = (
         ""
         if author_only
         else "UNION SELECT user_id FROM proposal_supports WHERE proposal_id = :pid"
     )
-    await session.execute(
+    rows = await session.execute(
         text(
             "INSERT INTO notifications (id, user_id, kind, proposal_id, status) "
             "SELECT gen_random_uuid(), u, CAST(:kind AS notification_kind), :pid, :status "
             f"FROM (SELECT author_id AS u FROM proposals WHERE id = :pid {supporters}) AS s "
-            "WHERE u <> :actor"
+            "WHERE u <> :actor RETURNING user_id"
         ),
         {"pid": proposal_id, "kind": kind.value, "status": status, "actor": actor_id},
     )
+    return [row.user_id for row in rows]
 
 
 async def notifications_page(

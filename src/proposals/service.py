@@ -33,6 +33,7 @@ from src.core.policy import (
     load_area,
     view_scope,
 )
+from src.identity import subscriptions
 from src.models.area import AreaLevel
 from src.models.moderation import ItemSource
 from src.models.project import Project
@@ -45,6 +46,7 @@ from src.models.proposal import (
     ProposalTransition,
     ReactionValue,
 )
+from src.models.subscription import SubscribeKind
 from src.models.user import Role
 from src.moderation import repository as moderation_repository
 from src.moderation import screening as moderation
@@ -525,7 +527,8 @@ async def set_support(
 # Text score at or above which two titles say the same thing: chosen on the labelled pairs of
 # tests/proposals/data/similar_pairs.csv (precision and recall in docs/proposals-deliberation.md).
 SIMILAR_THRESHOLD = 0.35
-SIMILAR_CANDIDATES = 20  # nearest titles by text (KNN on the GiST index), re-ranked by place and status
+# The nearest titles by text (KNN on the GiST index), then re-ranked by place and status.
+SIMILAR_CANDIDATES = 20
 SIMILAR_LIMIT = 5
 SIMILAR_NEAR_M = 300.0  # the boost for place halves every SIMILAR_NEAR_M metres
 OPEN_BOOST = 0.25
@@ -645,7 +648,7 @@ async def reply(
     session.add(item)
     await session.flush()
     await session.refresh(item)
-    await repository.notify(
+    await _notify(
         session,
         proposal.id,
         NotificationKind.reply,
@@ -763,7 +766,7 @@ async def transition(
         )
     )
     await session.flush()
-    await repository.notify(
+    await _notify(
         session,
         proposal.id,
         NotificationKind.status_changed,
@@ -834,7 +837,7 @@ async def moderate(
         )
     )
     await session.flush()
-    await repository.notify(
+    await _notify(
         session,
         proposal.id,
         NotificationKind.status_changed,
@@ -859,6 +862,54 @@ async def moderate(
             "project_id": str(proposal.project_id) if proposal.project_id else None,
         },
     )
+
+
+async def _notify(
+    session: AsyncSession,
+    proposal_id: uuid.UUID,
+    kind: NotificationKind,
+    *,
+    actor_id: uuid.UUID,
+    status: str | None = None,
+    author_only: bool = False,
+) -> None:
+    """The feed's notifications, each also a WeChat subscribe message for whoever granted
+    one of its kind (src/identity/subscriptions.py)."""
+    users = await repository.notify(
+        session, proposal_id, kind, actor_id=actor_id, status=status, author_only=author_only
+    )
+    if not users:
+        return
+    proposal = await repository.get(session, proposal_id)
+    assert proposal is not None
+    when = dt.datetime.now(CHINA).strftime("%Y-%m-%d %H:%M")
+    if kind == NotificationKind.reply:
+        data = subscriptions.fields(thing1=proposal.title, thing2="社区有了新的答复", time3=when)
+    else:
+        label = STATUS_LABELS.get(status or "", status or "")
+        data = subscriptions.fields(thing1=proposal.title, phrase2=label, time3=when)
+    await subscriptions.push(
+        session,
+        SubscribeKind(kind.value),
+        users,
+        page=subscriptions.PROPOSAL_PAGE.format(id=proposal.id),
+        data=data,
+    )
+
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+# Short labels for subscribe messages ("phrase" fields hold at most 5 characters).
+STATUS_LABELS = {
+    "submitted": "已受理",
+    "under_review": "审核中",
+    "accepted": "已采纳",
+    "rejected": "未采纳",
+    "merged": "已合并",
+    "adopted": "已立项",
+    "done": "已完成",
+    "hidden": "已隐藏",
+    "pending_review": "待审核",
+}
 
 
 # --- notifications ------------------------------------------------------------------------
