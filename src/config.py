@@ -71,12 +71,12 @@ class Settings(BaseSettings):
     http_timeout_s: float = 5.0
     # Subscribe messages (订阅消息): our notification kind → the mini-program's template id,
     # and the delivery worker (src/identity/subscribe_worker.py).
-    wechat_subscribe_templates: dict[str, str] = {
-        "reply": "tmpl-proposal-reply",
-        "status_changed": "tmpl-proposal-status",
-        "event_reminder": "tmpl-event-reminder",
-        "survey_opened": "tmpl-survey-opened",
-    }
+    # "kind=template_id" pairs, comma-separated (a plain string: `lifecircle run` hands every
+    # setting to its workers as an environment variable).
+    wechat_subscribe_templates: str = (
+        "reply=tmpl-proposal-reply,status_changed=tmpl-proposal-status,"
+        "event_reminder=tmpl-event-reminder,survey_opened=tmpl-survey-opened"
+    )
     wechat_send_batch: int = 50
     wechat_send_max_attempts: int = 8
     wechat_send_lease_s: float = 30.0

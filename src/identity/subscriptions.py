@@ -30,6 +30,12 @@ from src.models.subscription import SubscribeKind
 TOPIC = "wechat.subscribe_message"
 
 
+def templates(settings: Settings) -> dict[str, str]:
+    """Our notification kind → the mini-program's template id (``wechat_subscribe_templates``)."""
+    pairs = (item.split("=", 1) for item in settings.wechat_subscribe_templates.split(","))
+    return {kind.strip(): tmpl.strip() for kind, tmpl in (p for p in pairs if len(p) == 2)}
+
+
 class SubscriptionsIn(RequestModel):
     templates: list[SubscribeKind] = Field(max_length=len(SubscribeKind))
 
@@ -59,11 +65,11 @@ async def _state(session: AsyncSession, settings: Settings, user_id: uuid.UUID) 
         templates=[
             TemplateOut(
                 kind=kind,
-                template_id=settings.wechat_subscribe_templates.get(kind.value, ""),
+                template_id=templates(settings).get(kind.value, ""),
                 granted=kind.value in granted,
             )
             for kind in SubscribeKind
-            if kind.value in settings.wechat_subscribe_templates
+            if kind.value in templates(settings)
         ],
     )
 
@@ -78,9 +84,7 @@ async def set_grants(
     session: AsyncSession, settings: Settings, principal: Principal, data: SubscriptionsIn
 ) -> SubscriptionsOut:
     """The kinds the resident has just granted hold one unused grant each; the others none."""
-    unknown = [
-        k.value for k in data.templates if k.value not in settings.wechat_subscribe_templates
-    ]
+    unknown = [k.value for k in data.templates if k.value not in templates(settings)]
     if unknown:
         raise validation_failed(
             [{"field": "templates", "message": f"no template for {', '.join(unknown)}"}]
@@ -114,7 +118,7 @@ async def set_grants(
                 "id": uuid.uuid4(),
                 "u": principal.user_id,
                 "kind": kind,
-                "tmpl": settings.wechat_subscribe_templates[kind],
+                "tmpl": templates(settings)[kind],
             },
         )
     return await _state(session, settings, principal.user_id)
