@@ -100,6 +100,8 @@ def downgrade() -> None:
     op.execute(
         "UPDATE proposal_transitions SET to_status = 'hidden' WHERE to_status = 'pending_review'"
     )
+    # The one constraint that compares the type (0100's merged_has_target) is rebuilt with it.
+    op.execute("ALTER TABLE proposals DROP CONSTRAINT ck_proposals_merged_has_target")
     op.execute("ALTER TYPE proposal_status RENAME TO proposal_status_old")
     op.execute(f"CREATE TYPE proposal_status AS ENUM ({STATUSES_BEFORE})")
     for table, column in (
@@ -112,3 +114,7 @@ def downgrade() -> None:
             f"USING {column}::text::proposal_status"
         )
     op.execute("DROP TYPE proposal_status_old")
+    op.execute(
+        "ALTER TABLE proposals ADD CONSTRAINT ck_proposals_merged_has_target "
+        "CHECK (status <> 'merged' OR merged_into IS NOT NULL)"
+    )

@@ -263,3 +263,23 @@ async def test_word_list_reloads_and_default_mode(
     words.write_text("黑心物业\n", encoding="utf-8")
     os.utime(words, (future + 5, future + 5))
     assert (await post(client, w.h["resident"], body="黑心物业")).status_code == 422
+
+
+async def test_rating_comments_are_screened(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    from tests.ratings import helpers as ratings
+
+    w = await ratings.make_world(db, client)
+    event = await ratings.make_meeting(db, w.a, w.committee)
+    refused = await ratings.rate(client, w.h["resident"], event, comment="施工队一群 废-物")
+    assert refused.status_code == 422 and refused.json()["code"] == "sensitive_content"
+    assert refused.json()["errors"][0]["field"] == "comment"
+    fine = await ratings.rate(client, w.h["resident"], event, comment="做得不错")
+    assert fine.status_code == 201
+    changed = await client.put(
+        f"/api/v1/events/{event}/ratings/mine",
+        json={"scores": ratings.SCORES, "comment": "代开發票"},
+        headers=w.h["resident"],
+    )
+    assert changed.status_code == 422 and changed.json()["code"] == "sensitive_content"
