@@ -43,9 +43,11 @@ from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
 from src.facilities_nearby.runtime import facilities_lifespan
 from src.identity.controllers import AuthController, DevLoginController, MeController
+from src.identity.subscription_controllers import SubscriptionController
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
 from src.integrations.city_portal.controllers import PortalController, PortalLoginController
+from src.moderation.controllers import ModerationController, ReportController
 from src.needs.controllers import AreaNeedsController, NeedController
 from src.projects.controllers import ProjectController, ProjectStatsController
 from src.proposals.controllers import MyProposalsController, ProposalController
@@ -64,6 +66,9 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     AreaController,
     ProposalController,
     MyProposalsController,
+    ReportController,
+    ModerationController,
+    SubscriptionController,
     UploadController,
     ProjectController, ProjectStatsController, NeedController, AreaNeedsController,
     PortalLoginController,
@@ -76,7 +81,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     SatisfactionController,
     VoteController,
     live_screen,
-    StaffController, UserAdminController,
+    StaffController,
+    UserAdminController,
     ExportController,
 ]
 

@@ -182,6 +182,7 @@ CLI_MODULES: list[str] = [
     "src.integrations.city_portal.cli",
     "src.facilities_nearby.cli",
     "src.retention.cli",
+    "src.identity.cli",
 ]
 
 

@@ -69,8 +69,27 @@ class Settings(BaseSettings):
     wechat_app_id: str = "wx-demo-app"
     wechat_app_secret: str = "wx-demo-secret"
     http_timeout_s: float = 5.0
+    # Subscribe messages (订阅消息): our notification kind → the mini-program's template id,
+    # and the delivery worker (src/identity/subscribe_worker.py).
+    # "kind=template_id" pairs, comma-separated (a plain string: `lifecircle run` hands every
+    # setting to its workers as an environment variable).
+    wechat_subscribe_templates: str = (
+        "reply=tmpl-proposal-reply,status_changed=tmpl-proposal-status,"
+        "event_reminder=tmpl-event-reminder,survey_opened=tmpl-survey-opened"
+    )
+    wechat_send_batch: int = 50
+    wechat_send_max_attempts: int = 8
+    wechat_send_lease_s: float = 30.0
 
     log_level: str = "INFO"
+
+    # Moderation (src/moderation): the sensitive-word list ("" = the packaged list), what a
+    # word without its own action does to a suggestion ("refuse": 422 sensitive_content;
+    # "hold": accepted as pending_review), how often the file is checked for changes.
+    moderation_words_file: str = ""
+    moderation_mode: Literal["refuse", "hold"] = "refuse"
+    moderation_reload_s: float = 2.0
+    moderation_report_limit: int = 20  # reports per resident per hour
 
     # Suggestions (proposals), uploads and projects.
     proposal_submit_limit: int = 10  # suggestions per resident per window
@@ -161,9 +180,7 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
         if getattr(settings, name) == defaults[name].default:
             problems.append(f"LIFECIRCLE_{name.upper()} (still the development default)")
     if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
-        problems.append(
-            f"LIFECIRCLE_SECRET_KEY (shorter than {MIN_SECRET_KEY_LENGTH} characters)"
-        )
+        problems.append(f"LIFECIRCLE_SECRET_KEY (shorter than {MIN_SECRET_KEY_LENGTH} characters)")
     if settings.metrics_enabled and not settings.metrics_token:
         problems.append(
             "LIFECIRCLE_METRICS_TOKEN (unset: /metrics would be open;"

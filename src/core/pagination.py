@@ -76,6 +76,16 @@ def int64(value: Any) -> int:
     return value
 
 
+def finite_float(value: Any) -> float:
+    """A finite number (a float sort key, as written by ``json.dumps``: exact round trip)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("not a number")
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    return number
+
+
 def text_value(value: Any) -> str:
     if not isinstance(value, str) or "\x00" in value or len(value) > 500:
         raise ValueError("not a text value")

@@ -10,7 +10,9 @@
 Guards: :func:`require_roles` (the caller holds one of the roles somewhere),
 :func:`authorize_area` / :func:`covers` (one of the roles in the area or above it),
 :func:`view_scope` (may read a community's or street's objects), :func:`acting_role` (which
-role the caller acts in), :func:`require_city_admin` (city-wide objects such as the outbox).
+role the caller acts in), :func:`require_city_admin` (city-wide objects such as the outbox),
+:func:`moderation_area` (who works a moderation queue; a decision on one item asks
+:func:`acting_role` with ``MODERATE_ROLES`` over the suggestion's community).
 """
 
 from __future__ import annotations
@@ -156,6 +158,22 @@ def acting_role(principal: Principal, path: list[uuid.UUID], roles: tuple[Role, 
         if covers(principal, path, (role,)):
             return role
     raise forbidden("role_required", "当前身份无权执行此操作", "Your role may not do this")
+
+
+async def moderation_area(
+    session: AsyncSession, principal: Principal, area_id: uuid.UUID
+) -> AreaRef:
+    """The caller works the moderation queue of ``area_id`` (a community or a street): a
+    committee, street or admin role over it (403 otherwise, 404 for an unknown area)."""
+    require_roles(principal, *MODERATE_ROLES)
+    area = await load_area(session, area_id)
+    if area is None:
+        raise not_found("区域", "Area")
+    if area.level not in (AreaLevel.community, AreaLevel.street):
+        raise validation_failed([{"field": "area_id", "message": "not a community or street"}])
+    if not covers(principal, area.path, MODERATE_ROLES):
+        raise forbidden("area_forbidden", "无权访问该区域的数据", "Not allowed in this area")
+    return area
 
 
 def area_required() -> AppError:

@@ -33,6 +33,7 @@ STATUS_LABELS: dict[ProposalStatus, tuple[str, str]] = {
     ProposalStatus.adopted: ("已立项", "Adopted into a project"),
     ProposalStatus.done: ("已完成", "Done"),
     ProposalStatus.hidden: ("已隐藏", "Hidden"),
+    ProposalStatus.pending_review: ("待审核", "Pending review"),
 }
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     "committee": ("居委会", "Committee"),

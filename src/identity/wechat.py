@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -93,3 +94,84 @@ def _unavailable() -> AppError:
         "wechat_unavailable",
         Message("微信登录暂不可用，请稍后再试", "WeChat sign-in is unavailable, try later"),
     )
+
+
+# --- subscribe messages (订阅消息) -----------------------------------------------------------
+
+# errcodes: the access token is invalid or expired (fetch a new one); the user has no grant
+# left or refused (the grant is spent: nothing to retry); the request can never succeed.
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+REFUSED = frozenset({43101})
+PERMANENT = frozenset({40003, 40037, 47003, 41030})
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """``errcode`` 0 is delivered; ``retry`` says a later attempt may succeed."""
+
+    errcode: int
+    errmsg: str
+    retry: bool
+
+
+class HttpWeChatSender:
+    """``/cgi-bin/token`` (cached until shortly before it expires) and
+    ``/cgi-bin/message/subscribe/send``."""
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, app_id: str, secret: str) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.app_id = app_id
+        self.secret = secret
+        self._token: str | None = None
+        self._token_until = 0.0
+
+    async def _access_token(self, *, fresh: bool = False) -> str | None:
+        if not fresh and self._token is not None and time.monotonic() < self._token_until:
+            return self._token
+        try:
+            response = await self.http.get(
+                f"{self.base_url}/cgi-bin/token",
+                params={
+                    "grant_type": "client_credential",
+                    "appid": self.app_id,
+                    "secret": self.secret,
+                },
+            )
+            data = inputs.loads(response.content)
+        except (httpx.HTTPError, ValueError):
+            return None
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            return None
+        expires = data.get("expires_in", 7200)
+        lifetime = float(expires) if isinstance(expires, int | float) else 7200.0
+        self._token, self._token_until = token, time.monotonic() + max(60.0, lifetime - 300)
+        return token
+
+    async def send(self, message: dict[str, Any]) -> SendResult:
+        result = await self._send_once(message, fresh=False)
+        if result.errcode in TOKEN_ERRORS:
+            result = await self._send_once(message, fresh=True)
+        return result
+
+    async def _send_once(self, message: dict[str, Any], *, fresh: bool) -> SendResult:
+        token = await self._access_token(fresh=fresh)
+        if token is None:
+            return SendResult(-1, "no access token", retry=True)
+        try:
+            response = await self.http.post(
+                f"{self.base_url}/cgi-bin/message/subscribe/send",
+                params={"access_token": token},
+                json=message,
+            )
+            data = inputs.loads(response.content)
+        except (httpx.HTTPError, ValueError) as exc:
+            return SendResult(-1, type(exc).__name__, retry=True)
+        if response.status_code >= 500 or not isinstance(data, dict):
+            return SendResult(-1, f"HTTP {response.status_code}", retry=True)
+        errcode = data.get("errcode", 0)
+        errcode = errcode if isinstance(errcode, int) else -1
+        errmsg = str(data.get("errmsg", ""))[:200]
+        retry = errcode != 0 and errcode not in REFUSED | PERMANENT
+        return SendResult(errcode, errmsg, retry=retry)

@@ -15,6 +15,7 @@ from src.models.event import (
 )
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
+from src.models.moderation import ItemSource, ItemStatus, ModerationItem, ProposalReport
 from src.models.need import EvidenceKind, Need, NeedEvidence, NeedStatus, ProjectNeed
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import (
@@ -30,6 +31,7 @@ from src.models.proposal import (
     Proposal,
     ProposalCategory,
     ProposalPhoto,
+    ProposalReaction,
     ProposalReply,
     ProposalStatus,
     ProposalSupport,
@@ -46,6 +48,7 @@ from src.models.rating import (
     RatingRollup,
     RatingTally,
 )
+from src.models.subscription import SubscribeKind, WeChatSubscription
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.upload import Upload
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
@@ -71,6 +74,9 @@ __all__ = [
     "FacilityCategory",
     "FacilityDataState",
     "IdempotencyKey",
+    "ItemSource",
+    "ItemStatus",
+    "ModerationItem",
     "Need",
     "NeedEvidence",
     "NeedStatus",
@@ -89,7 +95,9 @@ __all__ = [
     "Proposal",
     "ProposalCategory",
     "ProposalPhoto",
+    "ProposalReaction",
     "ProposalReply",
+    "ProposalReport",
     "ProposalStatus",
     "ProposalSupport",
     "ProposalTransition",
@@ -105,8 +113,10 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RoleGrant",
+    "SubscribeKind",
     "Upload",
     "User",
     "WalkEdge",
     "WalkNode",
+    "WeChatSubscription",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from src.core.db import Base, TimestampMixin
 from src.core.ids import new_id
+from src.proposals.similarity import similar_text
 
 
 class ProposalStatus(enum.StrEnum):
@@ -39,11 +41,25 @@ class ProposalStatus(enum.StrEnum):
     adopted = "adopted"
     done = "done"
     hidden = "hidden"
+    # Held on submission for its words (moderation): seen by its author and staff only.
+    pending_review = "pending_review"
+
+
+class ReactionValue(enum.StrEnum):
+    """A resident's opinion of a suggestion (agree / disagree / pass, as in Polis)."""
+
+    agree = "agree"
+    disagree = "disagree"
+    pass_ = "pass"
 
 
 class NotificationKind(enum.StrEnum):
     reply = "reply"
     status_changed = "status_changed"
+
+
+def _similar_text_default(context: Any) -> str:
+    return similar_text(str(context.get_current_parameters()["title"]))
 
 
 class ProposalCategory(Base):
@@ -85,6 +101,43 @@ class Proposal(Base):
             text("support_count DESC"),
             text("id DESC"),
         ),
+        # sort=consensus / sort=controversial (migration 1600).
+        Index(
+            "ix_proposals_community_consensus",
+            "community_id",
+            text("consensus_score DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_proposals_community_controversy",
+            "community_id",
+            text("controversy_score DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_proposals_street_consensus",
+            "street_id",
+            text("consensus_score DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_proposals_street_controversy",
+            "street_id",
+            text("controversy_score DESC"),
+            text("id DESC"),
+        ),
+        CheckConstraint(
+            "agree_count >= 0 AND disagree_count >= 0 AND pass_count >= 0",
+            name="reaction_counts_non_negative",
+        ),
+        # Similar suggestions: nearest titles of a community (migration 1601).
+        Index(
+            "ix_proposals_similar",
+            "community_id",
+            "similar_text",
+            postgresql_using="gist",
+            postgresql_ops={"similar_text": "gist_trgm_ops(siglen=256)"},
+        ),
         Index("ix_proposals_author", "author_id", text("created_at DESC"), text("id DESC")),
         Index(
             "ix_proposals_project", "project_id", postgresql_where=text("project_id IS NOT NULL")
@@ -119,6 +172,32 @@ class Proposal(Base):
         Enum(ProposalStatus, name="proposal_status"), default=ProposalStatus.submitted
     )
     support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Reactions (ProposalReaction), kept exact under the row lock like support_count.
+    agree_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disagree_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pass_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The ranking scores: SQL function lc_wilson_lower (migration 1600,
+    # docs/proposals-deliberation.md).
+    consensus_score: Mapped[float] = mapped_column(
+        Float,
+        Computed(
+            "lc_wilson_lower(agree_count, agree_count + disagree_count + pass_count)",
+            persisted=True,
+        ),
+    )
+    controversy_score: Mapped[float] = mapped_column(
+        Float,
+        Computed(
+            "lc_wilson_lower(least(agree_count, disagree_count), agree_count + disagree_count)"
+            " * ln(1 + agree_count + disagree_count)",
+            persisted=True,
+        ),
+    )
+    # The title as similar suggestions compare it (src/proposals/similarity.py), written on
+    # every insert from the title.
+    similar_text: Mapped[str] = mapped_column(
+        Text, default=_similar_text_default, server_default=""
+    )
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     # Kept by PostgreSQL; never loaded (only searched).
@@ -144,6 +223,30 @@ class ProposalSupport(Base):
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (Index("ix_proposal_supports_user", "user_id"),)
+
+
+class ProposalReaction(Base):
+    """One row per resident per suggestion: the primary key makes "one reaction" a database
+    rule; ``value`` changes in place. Rows (not only counters) keep who said what, for a later
+    group-aware (Polis-style) consensus."""
+
+    __tablename__ = "proposal_reactions"
+
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[ReactionValue] = mapped_column(
+        Enum(
+            ReactionValue, name="proposal_reaction", values_callable=lambda e: [m.value for m in e]
+        )
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_proposal_reactions_user", "user_id"),)
 
 
 class ProposalReply(TimestampMixin, Base):

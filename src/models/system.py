@@ -63,3 +63,6 @@ class OutboxItem(Base):
     # The worker's lease on a claimed row (migration 0500, src/integrations/city_portal).
     claimed_until: Mapped[dt.datetime | None]
     claim_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # Who delivers it: "portal" (the city-portal worker) or "wechat" (subscribe messages,
+    # src/identity/subscribe_worker.py); migration 1603.
+    channel: Mapped[str] = mapped_column(String(16), default="portal", server_default="portal")

@@ -1,21 +1,23 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from src.core.auth import Principal
 from src.core.deps import CurrentUser, DbSession
-from src.core.errors import wants_english
-from src.core.geo import CoordSys
+from src.core.errors import validation_failed, wants_english
+from src.core.geo import CoordSys, Location
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
 from src.models.proposal import ProposalStatus
+from src.moderation import screening
 from src.proposals import repository, service
 from src.proposals.schemas import (
+    SORT_DESCRIPTION,
     CategoryOut,
     NotificationOut,
     NotificationsReadIn,
@@ -23,9 +25,12 @@ from src.proposals.schemas import (
     ProposalIn,
     ProposalOut,
     ProposalSort,
+    ReactionIn,
+    ReactionOut,
     ReadOut,
     ReplyIn,
     ReplyOut,
+    SimilarOut,
     StatsOut,
     SupportOut,
     TransitionIn,
@@ -79,6 +84,40 @@ class ProposalController(Controller):
             event_id=event_id,
         )
 
+    @get(
+        "/similar",
+        summary="Suggestions like the one being written (text, place and status)",
+        description=(
+            "Up to 5 suggestions of the community whose title says the same thing as `title` "
+            "(character bigrams and a synonym list, pg_trgm similarity ≥ 0.35), ranked by "
+            "similarity × 1.25 when still open × (1 + 0.5 · 2^(−distance/300 m)) when `lat`/"
+            "`lng` are given (in `coord_sys`, default gcj02). Hidden and merged suggestions are "
+            "left out. Meant to be called while the resident types."
+        ),
+    )
+    async def similar(
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        title: Annotated[str, QueryParameter(min_length=1, max_length=200)],
+        community_id: FromQuery[uuid.UUID | None] = None,
+        lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
+        lng: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+    ) -> Page[SimilarOut]:
+        if (lat is None) != (lng is None):
+            raise validation_failed([{"field": "lat", "message": "give lat and lng together"}])
+        location = (
+            Location(lat=lat, lng=lng, coord_sys=coord_sys)
+            if lat is not None and lng is not None
+            else None
+        )
+        items = await service.similar(
+            db_session, principal, title=title, community_id=community_id, location=location
+        )
+        return Page(items=items, next_cursor=None)
+
     @post("/", summary="Submit a suggestion")
     async def submit(
         self,
@@ -95,7 +134,9 @@ class ProposalController(Controller):
             settings.proposal_submit_limit,
             settings.proposal_submit_window_s,
         )
-        return await service.submit(db_session, _viewer(request, principal, coord_sys), data)
+        return await service.submit(
+            db_session, _viewer(request, principal, coord_sys), data, screening.screen(settings)
+        )
 
     @get("/", summary="List suggestions of a community or street")
     async def list_proposals(
@@ -109,7 +150,9 @@ class ProposalController(Controller):
         category: FromQuery[str | None] = None,
         event_id: FromQuery[uuid.UUID | None] = None,
         q: FromQuery[str | None] = None,
-        sort: FromQuery[ProposalSort] = ProposalSort.newest,
+        sort: Annotated[ProposalSort, QueryParameter(description=SORT_DESCRIPTION)] = (
+            ProposalSort.newest
+        ),
         cursor: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
@@ -164,15 +207,44 @@ class ProposalController(Controller):
         await _limit_support(state, principal)
         return await service.set_support(db_session, principal, proposal_id, support=False)
 
+    @put(
+        "/{proposal_id:uuid}/reaction",
+        summary="Agree, disagree or pass on a suggestion (one reaction, changeable)",
+    )
+    async def react(
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        proposal_id: FromPath[uuid.UUID],
+        data: JSONBody[ReactionIn],
+    ) -> ReactionOut:
+        await _limit_support(state, principal)
+        return await service.set_reaction(db_session, principal, proposal_id, data)
+
+    @delete("/{proposal_id:uuid}/reaction", status_code=HTTP_200_OK, summary="Withdraw my reaction")
+    async def unreact(
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        proposal_id: FromPath[uuid.UUID],
+    ) -> ReactionOut:
+        await _limit_support(state, principal)
+        return await service.set_reaction(db_session, principal, proposal_id, None)
+
     @post("/{proposal_id:uuid}/replies", summary="Official reply (committee, street, planner)")
     async def reply(
         self,
+        state: State,
         db_session: DbSession,
         principal: CurrentUser,
         proposal_id: FromPath[uuid.UUID],
         data: JSONBody[ReplyIn],
     ) -> ReplyOut:
-        return await service.reply(db_session, principal, proposal_id, data)
+        return await service.reply(
+            db_session, principal, proposal_id, data, screening.screen(state.settings)
+        )
 
     @post(
         "/{proposal_id:uuid}/transitions",

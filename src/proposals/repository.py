@@ -22,12 +22,14 @@ from src.models.proposal import (
     Proposal,
     ProposalCategory,
     ProposalPhoto,
+    ProposalReaction,
     ProposalReply,
     ProposalStatus,
     ProposalSupport,
     ProposalTransition,
 )
 from src.models.user import User
+from src.proposals.similarity import similar_text
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class ListFilter:
     # None: hidden ones too (staff, or the author's own list); else hide all but this user's.
     hidden_visible_to: uuid.UUID | None = None
     include_hidden: bool = True
+
+
+# Seen by the author and the area's staff only (service.PRIVATE).
+PRIVATE_STATUSES = (ProposalStatus.hidden, ProposalStatus.pending_review)
 
 
 def escape_like(value: str) -> str:
@@ -114,7 +120,7 @@ def _conditions(flt: ListFilter, *, search: bool = True) -> list[Any]:
     if flt.event_id is not None:
         conditions.append(Proposal.event_id == flt.event_id)
     if not flt.include_hidden:
-        visible = Proposal.status != ProposalStatus.hidden
+        visible: Any = Proposal.status.notin_(PRIVATE_STATUSES)
         if flt.hidden_visible_to is not None:
             visible = or_(visible, Proposal.author_id == flt.hidden_visible_to)
         conditions.append(visible)
@@ -180,6 +186,10 @@ def _wider_window(window: int, found: int, limit: int) -> int | None:
 def _sort_key(sort: str) -> tuple[Any, Any]:
     if sort == "most_supported":
         return Proposal.support_count, Proposal.id
+    if sort == "consensus":
+        return Proposal.consensus_score, Proposal.id
+    if sort == "controversial":
+        return Proposal.controversy_score, Proposal.id
     return Proposal.created_at, Proposal.id
 
 
@@ -279,6 +289,7 @@ class Extras:
     supported: bool
     photos: list[uuid.UUID]
     author_name: str
+    my_reaction: str | None = None
 
 
 # --- the list (hot path: hand-written SQL on the request's asyncpg connection) -------------
@@ -292,6 +303,7 @@ class Extras:
 _LIST_COLUMNS = (
     "id, community_id, street_id, author_id, anonymous, title, body, category, lat, lng, "
     "event_id, project_id, merged_into, support_count, created_at, updated_at, status"
+    ", agree_count, disagree_count, pass_count, consensus_score, controversy_score"
 )
 _FILTER_COLUMNS = (
     "community_id",
@@ -305,6 +317,8 @@ _FILTER_COLUMNS = (
 _SORT_COLUMNS = {
     "newest": ("created_at", "timestamptz"),
     "most_supported": ("support_count", "int4"),
+    "consensus": ("consensus_score", "float8"),
+    "controversial": ("controversy_score", "float8"),
 }
 
 
@@ -329,9 +343,15 @@ class ListRow(NamedTuple):
     created_at: dt.datetime
     updated_at: dt.datetime
     status: ProposalStatus
+    agree_count: int
+    disagree_count: int
+    pass_count: int
+    consensus_score: float
+    controversy_score: float
     supported: bool
     photos: list[uuid.UUID]
     author_name: str
+    my_reaction: str | None
 
 
 @dataclass(frozen=True)
@@ -396,9 +416,12 @@ def _list_sql(shape: _ListShape) -> str:
     numbers = itertools.count(2)  # $1: the viewer
     where = [f"{{t}}.{column} = ${next(numbers)}" for column in shape.filters]
     if shape.hidden == "public":
-        where.append("{t}.status <> 'hidden'")
+        where.append("{t}.status NOT IN ('hidden', 'pending_review')")
     elif shape.hidden == "public_or_author":
-        where.append(f"({{t}}.status <> 'hidden' OR {{t}}.author_id = ${next(numbers)})")
+        where.append(
+            "({t}.status NOT IN ('hidden', 'pending_review') "
+            f"OR {{t}}.author_id = ${next(numbers)})"
+        )
     search = []
     if shape.indexed:
         # Served by ix_proposals_search (GIN over the stored character bigrams); ILIKE then
@@ -417,7 +440,9 @@ def _list_sql(shape: _ListShape) -> str:
         "ARRAY(SELECT ph.upload_id FROM proposal_photos ph "
         "WHERE ph.proposal_id = p.id ORDER BY ph.position) AS photos, "
         "coalesce((SELECT u.display_name FROM users u WHERE u.id = p.author_id), '') "
-        "AS author_name"
+        "AS author_name, "
+        "(SELECT r.value::text FROM proposal_reactions r "
+        "WHERE r.proposal_id = p.id AND r.user_id = $1) AS my_reaction"
     )
     if shape.windowed:
         # The first rows of the list in its order, then the terms checked on them alone.
@@ -472,6 +497,67 @@ async def list_page_with_extras(
         if window is None or len(records) > limit:
             return [_list_row(record) for record in records]
         window = _wider_window(window, len(records), limit)
+
+
+async def reactions_of(
+    session: AsyncSession, user_id: uuid.UUID, proposal_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The viewer's reaction to each of ``proposal_ids`` that they reacted to."""
+    if not proposal_ids:
+        return {}
+    rows = await session.execute(
+        select(ProposalReaction.proposal_id, ProposalReaction.value).where(
+            ProposalReaction.user_id == user_id,
+            ProposalReaction.proposal_id.in_(list(proposal_ids)),
+        )
+    )
+    return {row.proposal_id: row.value.value for row in rows}
+
+
+class SimilarRow(NamedTuple):
+    id: uuid.UUID
+    title: str
+    status: str
+    support_count: int
+    lat: float | None
+    lng: float | None
+    created_at: dt.datetime
+    similarity: float
+
+
+# The nearest titles of one community by pg_trgm distance (the GiST index ix_proposals_similar
+# answers ORDER BY … <-> … LIMIT without reading every candidate), then those similar enough.
+_SIMILAR_SQL = """
+SELECT id, title, status::text, support_count, lat, lng, created_at, sim FROM (
+    SELECT id, title, status, support_count, lat, lng, created_at,
+           similarity(similar_text, $2) AS sim
+    FROM proposals
+    WHERE community_id = $1 AND status NOT IN ('hidden', 'pending_review', 'merged')
+    ORDER BY similar_text <-> $2
+    LIMIT $3
+) AS near
+WHERE sim >= $4
+"""
+
+
+async def similar(
+    session: AsyncSession,
+    community_id: uuid.UUID,
+    text_form: str,
+    *,
+    candidates: int,
+    threshold: float,
+) -> list[SimilarRow]:
+    conn = await driver_connection(session)
+    records = await conn.fetch(_SIMILAR_SQL, community_id, text_form, candidates, threshold)
+    return [SimilarRow(*record) for record in records]
+
+
+async def text_similarity(session: AsyncSession, a: str, b: str) -> float:
+    """The text score of two titles, as ``similar`` computes it."""
+    conn = await driver_connection(session)
+    value = await conn.fetchval("SELECT similarity($1, $2)", similar_text(a), similar_text(b))
+    return float(value)
 
 
 async def supported_ids(
@@ -559,6 +645,61 @@ async def _bump(session: AsyncSession, proposal_id: uuid.UUID, delta: int) -> in
     return int(count or 0)
 
 
+class ReactionCounts(NamedTuple):
+    agree: int
+    disagree: int
+    pass_: int
+
+
+# One statement: the old value (the CTE sees the row as before the statement), the upsert or
+# delete, and the counters moved by the difference. The caller holds the suggestion's row lock,
+# so the changes of one suggestion are serialised and the counters stay exact.
+_REACT_SQL = """
+WITH old AS (
+    SELECT value FROM proposal_reactions WHERE proposal_id = $1 AND user_id = $2
+), new AS (
+    {change}
+), delta AS (
+    SELECT v, (SELECT count(*) FROM new WHERE new.value = v)
+              - (SELECT count(*) FROM old WHERE old.value = v) AS d
+    FROM unnest(enum_range(NULL::proposal_reaction)) AS v
+)
+UPDATE proposals SET
+    agree_count = agree_count + (SELECT d FROM delta WHERE v = 'agree'),
+    disagree_count = disagree_count + (SELECT d FROM delta WHERE v = 'disagree'),
+    pass_count = pass_count + (SELECT d FROM delta WHERE v = 'pass')
+WHERE id = $1
+RETURNING agree_count, disagree_count, pass_count
+"""
+_UPSERT = (
+    "INSERT INTO proposal_reactions (proposal_id, user_id, value) "
+    "VALUES ($1, $2, $3::proposal_reaction) "
+    "ON CONFLICT (proposal_id, user_id) DO UPDATE SET value = EXCLUDED.value, "
+    "updated_at = CASE WHEN proposal_reactions.value = EXCLUDED.value "
+    "THEN proposal_reactions.updated_at ELSE now() END "
+    "RETURNING value"
+)
+# After a withdrawal there is no new value: the deleted row returns NULL, which counts nowhere.
+_DELETE = (
+    "DELETE FROM proposal_reactions WHERE proposal_id = $1 AND user_id = $2 "
+    "RETURNING NULL::proposal_reaction AS value"
+)
+
+
+async def set_reaction(
+    session: AsyncSession, proposal_id: uuid.UUID, user_id: uuid.UUID, value: str | None
+) -> ReactionCounts:
+    """Record (or, with ``value`` None, withdraw) a reaction; the counts after it. The caller
+    holds the suggestion's row lock."""
+    conn = await driver_connection(session)
+    if value is None:
+        row = await conn.fetchrow(_REACT_SQL.format(change=_DELETE), proposal_id, user_id)
+    else:
+        row = await conn.fetchrow(_REACT_SQL.format(change=_UPSERT), proposal_id, user_id, value)
+    assert row is not None
+    return ReactionCounts(row[0], row[1], row[2])
+
+
 async def carry_supports(session: AsyncSession, source: uuid.UUID, target: uuid.UUID) -> int:
     """Copy the source's supporters to the target (each counted once) and recount it."""
     await session.execute(
@@ -588,22 +729,24 @@ async def notify(
     actor_id: uuid.UUID,
     status: str | None = None,
     author_only: bool = False,
-) -> None:
-    """One notification for the author and (unless ``author_only``) every supporter."""
+) -> list[uuid.UUID]:
+    """One notification for the author and (unless ``author_only``) every supporter; the
+    users notified."""
     supporters = (
         ""
         if author_only
         else "UNION SELECT user_id FROM proposal_supports WHERE proposal_id = :pid"
     )
-    await session.execute(
+    rows = await session.execute(
         text(
             "INSERT INTO notifications (id, user_id, kind, proposal_id, status) "
             "SELECT gen_random_uuid(), u, CAST(:kind AS notification_kind), :pid, :status "
             f"FROM (SELECT author_id AS u FROM proposals WHERE id = :pid {supporters}) AS s "
-            "WHERE u <> :actor"
+            "WHERE u <> :actor RETURNING user_id"
         ),
         {"pid": proposal_id, "kind": kind.value, "status": status, "actor": actor_id},
     )
+    return [row.user_id for row in rows]
 
 
 async def notifications_page(

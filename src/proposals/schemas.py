@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from src.core.geo import Location
 from src.core.schemas import RequestModel, ResponseModel
-from src.models.proposal import NotificationKind, ProposalStatus
+from src.models.proposal import NotificationKind, ProposalStatus, ReactionValue
 
 TITLE_MAX = 80
 BODY_MAX = 2000
@@ -20,9 +20,23 @@ ANONYMOUS_ZH = "匿名居民"
 ANONYMOUS_EN = "Anonymous resident"
 
 
+SORT_DESCRIPTION = (
+    "`newest` (default); `most_supported`; `consensus`: most widely agreed first, ranked by "
+    "the Wilson lower bound (95 %, z = 1.96) of the agree share among all reactions "
+    "(agree / (agree + disagree + pass)); `controversial`: most divided first, ranked by the "
+    "Wilson lower bound of the minority share min(agree, disagree) / (agree + disagree) times "
+    "ln(1 + agree + disagree). Lower bounds keep a handful of reactions from outranking "
+    "hundreds; ties by id."
+)
+
+
 class ProposalSort(StrEnum):
+    """How a list is ordered (SORT_DESCRIPTION; docs/proposals-deliberation.md)."""
+
     newest = "newest"
     most_supported = "most_supported"
+    consensus = "consensus"
+    controversial = "controversial"
 
 
 class ProposalIn(RequestModel):
@@ -34,6 +48,10 @@ class ProposalIn(RequestModel):
     event_id: uuid.UUID | None = None
     anonymous: bool = False
     photo_ids: list[uuid.UUID] = Field(default_factory=list, max_length=PHOTOS_MAX)
+
+
+class ReactionIn(RequestModel):
+    value: ReactionValue
 
 
 class ReplyIn(RequestModel):
@@ -94,6 +112,10 @@ class ProposalOut(ResponseModel):
     status: ProposalStatus
     support_count: int
     supported_by_me: bool
+    agree_count: int
+    disagree_count: int
+    pass_count: int
+    my_reaction: ReactionValue | None
     anonymous: bool
     is_mine: bool
     author: AuthorOut
@@ -130,6 +152,23 @@ class ProposalDetailOut(ProposalOut):
 class SupportOut(ResponseModel):
     support_count: int
     supported_by_me: bool
+
+
+class ReactionOut(ResponseModel):
+    agree_count: int
+    disagree_count: int
+    pass_count: int
+    my_reaction: ReactionValue | None
+
+
+class SimilarOut(ResponseModel):
+    id: uuid.UUID
+    title: str
+    status: ProposalStatus
+    support_count: int
+    similarity: float  # the text score, 0–1 (pg_trgm over similar_text)
+    distance_m: float | None  # from the given point, when both have one
+    created_at: dt.datetime
 
 
 class NotificationOut(ResponseModel):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,8 +14,15 @@ from src.categories import service as categories
 from src.core import audit, outbox
 from src.core.auth import Principal
 from src.core.errors import AppError, Message, conflict, not_found, validation_failed
-from src.core.geo import CoordSys, Location
-from src.core.pagination import decode_cursor_as, int32, paginate, timestamp, uuid_value
+from src.core.geo import CoordSys, Location, haversine_m
+from src.core.pagination import (
+    decode_cursor_as,
+    finite_float,
+    int32,
+    paginate,
+    timestamp,
+    uuid_value,
+)
 from src.core.policy import (
     MODERATE_ROLES,
     REPLY_ROLES,
@@ -24,7 +33,9 @@ from src.core.policy import (
     load_area,
     view_scope,
 )
+from src.identity import subscriptions
 from src.models.area import AreaLevel
+from src.models.moderation import ItemSource
 from src.models.project import Project
 from src.models.proposal import (
     NotificationKind,
@@ -33,13 +44,20 @@ from src.models.proposal import (
     ProposalReply,
     ProposalStatus,
     ProposalTransition,
+    ReactionValue,
 )
+from src.models.subscription import SubscribeKind
+from src.models.user import Role
+from src.moderation import repository as moderation_repository
+from src.moderation import screening as moderation
+from src.moderation.words import Screen
 from src.proposals import repository
 from src.proposals.repository import ListFilter
 from src.proposals.schemas import (
     ANONYMOUS_EN,
     ANONYMOUS_ZH,
     QUERY_MAX,
+    TITLE_MAX,
     AuthorOut,
     NotificationOut,
     NotificationsReadIn,
@@ -48,14 +66,18 @@ from src.proposals.schemas import (
     ProposalIn,
     ProposalOut,
     ProposalSort,
+    ReactionIn,
+    ReactionOut,
     ReadOut,
     ReplyIn,
     ReplyOut,
+    SimilarOut,
     StatsOut,
     SupportOut,
     TransitionIn,
     TransitionOut,
 )
+from src.proposals.similarity import similar_text
 from src.uploads import service as uploads
 from src.uploads.schemas import upload_url
 
@@ -70,7 +92,11 @@ TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
     S.rejected: frozenset({S.hidden}),
     S.merged: frozenset({S.hidden}),
     S.hidden: frozenset({S.under_review}),
+    # Held for its words: only a moderation decision moves it (src/moderation).
+    S.pending_review: frozenset(),
 }
+# Seen by the author and the area's staff only.
+PRIVATE = frozenset({S.hidden, S.pending_review})
 # Supports only count while a suggestion is still being decided or carried out.
 SUPPORTABLE = frozenset({S.submitted, S.under_review, S.accepted, S.adopted})
 NEEDS_REASON = frozenset({S.rejected, S.hidden})
@@ -91,7 +117,7 @@ def can_see(principal: Principal, proposal: Proposal, path: list[uuid.UUID]) -> 
     if proposal.author_id == principal.user_id:
         return True
     staff = covers(principal, path, VIEW_ROLES)
-    if proposal.status == S.hidden and not staff:
+    if proposal.status in PRIVATE and not staff:
         return False
     return staff or principal.community_id == proposal.community_id
 
@@ -123,8 +149,10 @@ async def build_outs(
         supported = {i for i in ids if extras[i].supported}
         photos = {i: extras[i].photos for i in ids}
         names = {p.author_id: extras[p.id].author_name for p in proposals}
+        reactions = {i: r for i in ids if (r := extras[i].my_reaction) is not None}
     else:
         supported = await repository.supported_ids(session, me, ids)
+        reactions = await repository.reactions_of(session, me, ids)
         photos = await repository.photos_of(session, ids)
         names = await repository.author_names(
             session, [p.author_id for p in proposals if not p.anonymous or p.author_id == me]
@@ -138,6 +166,7 @@ async def build_outs(
             p.id in supported,
             photos.get(p.id, []),
             names.get(p.author_id, ""),
+            reactions.get(p.id),
         )
         for p in proposals
     ]
@@ -146,7 +175,13 @@ async def build_outs(
 def list_outs(viewer: Viewer, rows: list[repository.ListRow]) -> list[ProposalOut]:
     """Outputs for the rows of a list (they carry their extras)."""
     anonymous = _anonymous(viewer)
-    return [_out(viewer, r, anonymous, r.supported, r.photos, r.author_name) for r in rows]
+    return [
+        _out(viewer, r, anonymous, r.supported, r.photos, r.author_name, r.my_reaction)
+        for r in rows
+    ]
+
+
+_REACTIONS = {r.value: r for r in ReactionValue}
 
 
 def _anonymous(viewer: Viewer) -> AuthorOut:
@@ -160,6 +195,7 @@ def _out(
     supported: bool,
     photos: list[uuid.UUID],
     author_name: str,
+    my_reaction: str | None,
 ) -> ProposalOut:
     mine = p.author_id == viewer.principal.user_id
     author = (
@@ -182,6 +218,10 @@ def _out(
         status=p.status,
         support_count=p.support_count,
         supported_by_me=supported,
+        agree_count=p.agree_count,
+        disagree_count=p.disagree_count,
+        pass_count=p.pass_count,
+        my_reaction=_REACTIONS[my_reaction] if my_reaction is not None else None,
         anonymous=p.anonymous,
         is_mine=mine,
         author=author,
@@ -237,7 +277,11 @@ def search_terms(q: str | None) -> tuple[str, ...]:
 
 
 def _after(cursor: str | None, sort: ProposalSort) -> tuple[object, uuid.UUID] | None:
-    first = int32 if sort == ProposalSort.most_supported else timestamp
+    first: Callable[[Any], object] = timestamp
+    if sort == ProposalSort.most_supported:
+        first = int32
+    elif sort in (ProposalSort.consensus, ProposalSort.controversial):
+        first = finite_float
     values = decode_cursor_as(cursor, first, uuid_value)
     return (values[0], values[1]) if values is not None else None
 
@@ -348,6 +392,10 @@ async def list_proposals(
 def _cursor_key(sort: ProposalSort):  # type: ignore[no-untyped-def]
     if sort == ProposalSort.most_supported:
         return lambda p: (p.support_count, str(p.id))
+    if sort == ProposalSort.consensus:
+        return lambda p: (p.consensus_score, str(p.id))
+    if sort == ProposalSort.controversial:
+        return lambda p: (p.controversy_score, str(p.id))
     return lambda p: (p.created_at.isoformat(), str(p.id))
 
 
@@ -370,7 +418,9 @@ async def list_mine(
 # --- submitting ---------------------------------------------------------------------------
 
 
-async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> ProposalDetailOut:
+async def submit(
+    session: AsyncSession, viewer: Viewer, data: ProposalIn, screen: Screen
+) -> ProposalDetailOut:
     principal = viewer.principal
     community_id = data.community_id or principal.community_id
     if community_id is None:
@@ -396,6 +446,8 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
         )
     if errors:
         raise validation_failed(errors)
+    # Sensitive words refuse the suggestion (422 sensitive_content) or hold it for review.
+    held_for = moderation.held(screen, {"title": data.title, "body": data.body})
     lat, lng = data.location.to_wgs84() if data.location else (None, None)
     proposal = Proposal(
         community_id=scope.area.id,
@@ -408,7 +460,7 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
         lat=lat,
         lng=lng,
         event_id=data.event_id,
-        status=S.submitted,
+        status=S.submitted if held_for is None else S.pending_review,
         support_count=0,
     )
     session.add(proposal)
@@ -417,6 +469,20 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
         session.add(ProposalPhoto(proposal_id=proposal.id, upload_id=upload_id, position=position))
     await session.flush()
     await session.refresh(proposal)
+    if held_for is None:
+        await _announce_created(session, proposal)
+    else:
+        # The portal hears of a held suggestion only once it is kept (``moderate``).
+        await moderation_repository.open_item(
+            session, proposal, source=ItemSource.sensitive_words, words=held_for
+        )
+    # A new suggestion has no supports, replies or history yet: no need to ask the database.
+    fresh = repository.Extras(False, list(data.photo_ids), principal.display_name)
+    [base] = await build_outs(session, viewer, [proposal], {proposal.id: fresh})
+    return ProposalDetailOut(**base.model_dump(), replies=[], history=[])
+
+
+async def _announce_created(session: AsyncSession, proposal: Proposal) -> None:
     await outbox.enqueue(
         session,
         "proposal.created",
@@ -432,10 +498,6 @@ async def submit(session: AsyncSession, viewer: Viewer, data: ProposalIn) -> Pro
             "created_at": proposal.created_at.isoformat(),
         },
     )
-    # A new suggestion has no supports, replies or history yet: no need to ask the database.
-    fresh = repository.Extras(False, list(data.photo_ids), principal.display_name)
-    [base] = await build_outs(session, viewer, [proposal], {proposal.id: fresh})
-    return ProposalDetailOut(**base.model_dump(), replies=[], history=[])
 
 
 # --- supporting ---------------------------------------------------------------------------
@@ -460,26 +522,138 @@ async def set_support(
     return SupportOut(support_count=count, supported_by_me=support)
 
 
+# --- similar suggestions ------------------------------------------------------------------
+
+# Text score at or above which two titles say the same thing: chosen on the labelled pairs of
+# tests/proposals/data/similar_pairs.csv (precision and recall in docs/proposals-deliberation.md).
+SIMILAR_THRESHOLD = 0.35
+# The nearest titles by text (KNN on the GiST index), then re-ranked by place and status.
+SIMILAR_CANDIDATES = 20
+SIMILAR_LIMIT = 5
+SIMILAR_NEAR_M = 300.0  # the boost for place halves every SIMILAR_NEAR_M metres
+OPEN_BOOST = 0.25
+NEAR_BOOST = 0.5
+
+
+def similar_rank(similarity: float, status: ProposalStatus, distance_m: float | None) -> float:
+    """Text first; an open suggestion (one a resident can still support) and a near one rank
+    higher: similarity × (1 + 0.25 if open) × (1 + 0.5 · 2^(−distance / 300 m))."""
+    score = similarity * (1 + (OPEN_BOOST if status in SUPPORTABLE else 0.0))
+    if distance_m is not None:
+        score *= 1 + NEAR_BOOST * 2 ** (-distance_m / SIMILAR_NEAR_M)
+    return score
+
+
+async def similar(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    title: str,
+    community_id: uuid.UUID | None,
+    location: Location | None,
+) -> list[SimilarOut]:
+    title = title.strip()
+    if not 1 <= len(title) <= TITLE_MAX:
+        raise validation_failed([{"field": "title", "message": f"1 to {TITLE_MAX} characters"}])
+    community_id = community_id or principal.community_id
+    if community_id is None:
+        raise area_required()
+    scope = await view_scope(
+        session, principal, community_id, AreaLevel.community, field="community_id"
+    )
+    text_form = similar_text(title)
+    if not text_form:
+        return []
+    rows = await repository.similar(
+        session,
+        scope.area.id,
+        text_form,
+        candidates=SIMILAR_CANDIDATES,
+        threshold=SIMILAR_THRESHOLD,
+    )
+    point = location.to_wgs84() if location is not None else None
+    outs = []
+    for row in rows:
+        distance = (
+            haversine_m(point[0], point[1], row.lat, row.lng)
+            if point is not None and row.lat is not None and row.lng is not None
+            else None
+        )
+        status = ProposalStatus(row.status)
+        outs.append(
+            (
+                similar_rank(row.similarity, status, distance),
+                SimilarOut(
+                    id=row.id,
+                    title=row.title,
+                    status=status,
+                    support_count=row.support_count,
+                    similarity=round(row.similarity, 3),
+                    distance_m=round(distance, 1) if distance is not None else None,
+                    created_at=row.created_at,
+                ),
+            )
+        )
+    outs.sort(key=lambda pair: (-pair[0], -pair[1].support_count, str(pair[1].id)))
+    return [out for _, out in outs[:SIMILAR_LIMIT]]
+
+
+# --- reacting (agree / disagree / pass) ----------------------------------------------------
+
+
+async def set_reaction(
+    session: AsyncSession,
+    principal: Principal,
+    proposal_id: uuid.UUID,
+    data: ReactionIn | None,
+) -> ReactionOut:
+    """Record, change (``data``) or withdraw (None) the caller's reaction. As with supports,
+    the suggestion's row lock orders every change of it: a burst of taps leaves one row and
+    exact counts."""
+    proposal, _ = await visible_proposal(session, principal, proposal_id, lock=True)
+    if proposal.status not in SUPPORTABLE:
+        raise conflict(
+            "proposal_closed",
+            "该建议已结束，不能再表态",
+            "This suggestion is closed for reactions",
+        )
+    value = data.value if data is not None else None
+    counts = await repository.set_reaction(
+        session, proposal.id, principal.user_id, value.value if value is not None else None
+    )
+    return ReactionOut(
+        agree_count=counts.agree,
+        disagree_count=counts.disagree,
+        pass_count=counts.pass_,
+        my_reaction=value,
+    )
+
+
 # --- answering and moving -----------------------------------------------------------------
 
 
 async def reply(
-    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, data: ReplyIn
+    session: AsyncSession,
+    principal: Principal,
+    proposal_id: uuid.UUID,
+    data: ReplyIn,
+    screen: Screen,
 ) -> ReplyOut:
     proposal, path = await visible_proposal(session, principal, proposal_id)
     role = acting_role(principal, path, REPLY_ROLES)
+    moderation.require_clean(screen, {"body": data.body})
     item = ProposalReply(
         proposal_id=proposal.id, author_id=principal.user_id, author_role=role.value, body=data.body
     )
     session.add(item)
     await session.flush()
     await session.refresh(item)
-    await repository.notify(
+    await _notify(
         session,
         proposal.id,
         NotificationKind.reply,
         actor_id=principal.user_id,
-        author_only=proposal.status == S.hidden,
+        author_only=proposal.status in PRIVATE,
     )
     await outbox.enqueue(
         session,
@@ -592,7 +766,7 @@ async def transition(
         )
     )
     await session.flush()
-    await repository.notify(
+    await _notify(
         session,
         proposal.id,
         NotificationKind.status_changed,
@@ -624,6 +798,118 @@ async def transition(
     )
     await session.refresh(proposal)
     return await detail(session, viewer, proposal)
+
+
+async def moderate(
+    session: AsyncSession,
+    principal: Principal,
+    role: Role,
+    proposal_id: uuid.UUID,
+    *,
+    hide: bool,
+    reason: str,
+) -> None:
+    """A moderation decision on a suggestion (the caller holds its row lock and has checked
+    the role). Hide: ``hidden`` from any status (content that breaks the rules goes whatever
+    stage it is in). Keep: a held suggestion is released as ``submitted`` (and announced to
+    the portal); a reported one stays as it is. The author is told of every status change."""
+    proposal = await repository.get(session, proposal_id)
+    assert proposal is not None
+    current = proposal.status
+    if hide:
+        to = S.hidden
+    elif current == S.pending_review:
+        to = S.submitted
+    else:
+        return
+    if to == current:
+        return
+    proposal.status = to
+    proposal.updated_at = dt.datetime.now(dt.UTC)
+    session.add(
+        ProposalTransition(
+            proposal_id=proposal.id,
+            actor_id=principal.user_id,
+            actor_role=role.value,
+            from_status=current,
+            to_status=to,
+            reason=reason,
+        )
+    )
+    await session.flush()
+    await _notify(
+        session,
+        proposal.id,
+        NotificationKind.status_changed,
+        actor_id=principal.user_id,
+        status=to.value,
+        author_only=True,
+    )
+    if current == S.pending_review:
+        if to == S.submitted:
+            await _announce_created(session, proposal)
+        return
+    await outbox.enqueue(
+        session,
+        "proposal.status_changed",
+        f"proposal:{proposal.id}",
+        {
+            "id": str(proposal.id),
+            "from": current.value,
+            "to": to.value,
+            "reason": reason,
+            "merged_into": str(proposal.merged_into) if proposal.merged_into else None,
+            "project_id": str(proposal.project_id) if proposal.project_id else None,
+        },
+    )
+
+
+async def _notify(
+    session: AsyncSession,
+    proposal_id: uuid.UUID,
+    kind: NotificationKind,
+    *,
+    actor_id: uuid.UUID,
+    status: str | None = None,
+    author_only: bool = False,
+) -> None:
+    """The feed's notifications, each also a WeChat subscribe message for whoever granted
+    one of its kind (src/identity/subscriptions.py)."""
+    users = await repository.notify(
+        session, proposal_id, kind, actor_id=actor_id, status=status, author_only=author_only
+    )
+    if not users:
+        return
+    proposal = await repository.get(session, proposal_id)
+    assert proposal is not None
+    when = dt.datetime.now(CHINA).strftime("%Y-%m-%d %H:%M")
+    if kind == NotificationKind.reply:
+        data = subscriptions.fields(thing1=proposal.title, thing2="社区有了新的答复", time3=when)
+    else:
+        label = STATUS_LABELS.get(status or "", status or "")
+        data = subscriptions.fields(thing1=proposal.title, phrase2=label, time3=when)
+    await subscriptions.push(
+        session,
+        SubscribeKind(kind.value),
+        users,
+        page=subscriptions.PROPOSAL_PAGE.format(id=proposal.id),
+        data=data,
+    )
+
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+# Short labels for subscribe messages ("phrase" fields hold at most 5 characters).
+STATUS_LABELS = {
+    "submitted": "已受理",
+    "under_review": "审核中",
+    "accepted": "已采纳",
+    "rejected": "未采纳",
+    "merged": "已合并",
+    "adopted": "已立项",
+    "done": "已完成",
+    "hidden": "已隐藏",
+    "pending_review": "待审核",
+}
 
 
 # --- notifications ------------------------------------------------------------------------

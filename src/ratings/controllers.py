@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -11,6 +12,7 @@ from src.core.deps import CurrentUser, DbSession
 from src.core.errors import wants_english
 from src.core.geo import CoordSys
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
+from src.moderation import screening
 from src.proposals.schemas import ProposalDetailOut
 from src.proposals.service import Viewer
 from src.ratings import service
@@ -40,12 +42,14 @@ class EventRatingController(Controller):
     @post("/", summary="Rate the project of an open review meeting (once per resident)")
     async def rate(
         self,
+        state: State,
         db_session: DbSession,
         principal: CurrentUser,
         event_id: FromPath[uuid.UUID],
         data: JSONBody[RatingIn],
     ) -> RatingOut:
-        return await service.submit(db_session, principal, event_id, data)
+        screen = screening.screen(state.settings)
+        return await service.submit(db_session, principal, event_id, data, screen)
 
     @get("/mine", summary="My rating of this meeting, with its earlier versions")
     async def mine(
@@ -56,12 +60,14 @@ class EventRatingController(Controller):
     @put("/mine", summary="Change my rating while the meeting is open (history kept)")
     async def change_mine(
         self,
+        state: State,
         db_session: DbSession,
         principal: CurrentUser,
         event_id: FromPath[uuid.UUID],
         data: JSONBody[RatingIn],
     ) -> MyRatingOut:
-        return await service.change_mine(db_session, principal, event_id, data)
+        screen = screening.screen(state.settings)
+        return await service.change_mine(db_session, principal, event_id, data, screen)
 
     @get("/summary", summary="Count, means, distribution and satisfaction rate of the meeting")
     async def summary(

@@ -21,6 +21,8 @@ from src.models.event import Event, EventKind, EventStatus
 from src.models.project import Project
 from src.models.proposal import Proposal, ProposalStatus
 from src.models.rating import Rating, RatingRevision
+from src.moderation import screening
+from src.moderation.words import Screen
 from src.proposals import repository as proposals_repository
 from src.proposals import service as proposals
 from src.proposals.schemas import PhotoOut, ProposalDetailOut
@@ -258,10 +260,15 @@ def _deltas(scores: dict[str, int], sign: int) -> dict[tuple[str, int], int]:
 
 
 async def submit(
-    session: AsyncSession, principal: Principal, event_id: uuid.UUID, data: RatingIn
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    data: RatingIn,
+    screen: Screen,
 ) -> RatingOut:
     meeting, criteria = await _open_meeting_for_rating(session, principal, event_id)
     check_scores(data.scores, criteria)
+    screening.require_clean(screen, {"comment": data.comment or ""})
     await _check_photos(session, principal, data.photo_ids)
     event = meeting.event
     rating = await repository.insert_rating(
@@ -303,10 +310,15 @@ def _new_rating_out(rating: Rating, photo_ids: Sequence[uuid.UUID]) -> RatingOut
 
 
 async def change_mine(
-    session: AsyncSession, principal: Principal, event_id: uuid.UUID, data: RatingIn
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    data: RatingIn,
+    screen: Screen,
 ) -> MyRatingOut:
     meeting, criteria = await _open_meeting_for_rating(session, principal, event_id)
     check_scores(data.scores, criteria)
+    screening.require_clean(screen, {"comment": data.comment or ""})
     rating = await repository.rating_of(session, event_id, principal.user_id, lock=True)
     if rating is None:
         raise _rating_not_found()
@@ -436,9 +448,7 @@ async def event_summary(
     )
 
 
-async def _viewer_scope(
-    session: AsyncSession, principal: Principal, area: AreaRef
-) -> bool | None:
+async def _viewer_scope(session: AsyncSession, principal: Principal, area: AreaRef) -> bool | None:
     """None: may not see the area; True: staff (open and closed meetings); False: a
     resident living in it (closed meetings only)."""
     if covers(principal, area.path, VIEW_ROLES):

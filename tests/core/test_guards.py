@@ -73,9 +73,7 @@ async def test_a_committee_of_one_community_is_refused_another_over_http(
 ) -> None:
     tree = await make_tree(db, 2)
     a, b = tree.communities
-    committee = await login(
-        client, await make_user(db, community=a, role=Role.committee, area=a)
-    )
+    committee = await login(client, await make_user(db, community=a, role=Role.committee, area=a))
     own = await client.get(f"/api/v1/proposals?community_id={a.id}", headers=committee)
     assert own.status_code == 200
     foreign = await client.get(f"/api/v1/proposals?community_id={b.id}", headers=committee)

@@ -75,9 +75,7 @@ async def test_metrics_token_when_configured(settings: Settings) -> None:
             assert refused.status_code == 401
             assert refused.headers["content-type"].startswith("application/problem+json")
             assert refused.json()["code"] == "metrics_token_required"
-            allowed = await http.get(
-                "/metrics", headers={"Authorization": "Bearer scrape-secret"}
-            )
+            allowed = await http.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
             assert allowed.status_code == 200
 
 

@@ -48,9 +48,9 @@ async def test_the_per_user_limit_counts_each_user_alone(
     async with serve(app, "10.8.0.1") as client:
 
         async def submit(phone: str) -> httpx.Response:
-            token = (
-                await client.post("/api/v1/auth/dev-login", json={"phone": phone})
-            ).json()["access_token"]
+            token = (await client.post("/api/v1/auth/dev-login", json={"phone": phone})).json()[
+                "access_token"
+            ]
             return await client.post(
                 "/api/v1/proposals", json=body, headers={"Authorization": f"Bearer {token}"}
             )

@@ -25,8 +25,7 @@ async def _write_then_maybe_fail(session: AsyncSession, tag: str, fail: bool) ->
     await outbox.enqueue(session, "test.happened", f"test:{tag}", {"tag": tag})
     await session.execute(
         text(
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, state) "
-            "VALUES (:s, :k, '', 'x')"
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, state) VALUES (:s, :k, '', 'x')"
         ),
         {"s": "test-tx", "k": tag},
     )

@@ -78,4 +78,3 @@ async def test_300_streams_at_once_get_no_redis_503(
     finally:
         server.should_exit = True
         await asyncio.to_thread(thread.join, GUARD_S)
-

@@ -93,8 +93,9 @@ async def test_failures_are_retried_until_delivered_once(
 ) -> None:
     key = new_key()
     ids = await enqueue(db, key, 30)
-    fake_portal.set_faults(Faults(error_rate=0.3, drop_rate=0.2, rate_limit_rate=0.1,
-                                  retry_after_s=0))
+    fake_portal.set_faults(
+        Faults(error_rate=0.3, drop_rate=0.2, rate_limit_rate=0.1, retry_after_s=0)
+    )
 
     await drain(make_worker(max_attempts=100), db, [key])
 
@@ -307,7 +308,7 @@ async def test_outbox_admin_list_filters_and_pages(
         params: dict[str, Any] = {"ordering_key": key, "limit": 2, "status": "pending"}
         if cursor:
             params["cursor"] = cursor
-        page = (await client.get("/api/v1/integrations/portal/outbox", params=params, headers=h))
+        page = await client.get("/api/v1/integrations/portal/outbox", params=params, headers=h)
         assert page.status_code == 200, page.text
         seen += [i["id"] for i in page.json()["items"]]
         cursor = page.json()["next_cursor"]

@@ -69,9 +69,7 @@ async def test_signing_in_again_updates_the_same_user(
     moved = Identity(who.portal_user_id, who.name, new_home.code)
 
     one = await client.post("/api/v1/auth/portal", json={"ticket": fake_portal.issue_ticket(who)})
-    two = await client.post(
-        "/api/v1/auth/portal", json={"ticket": fake_portal.issue_ticket(moved)}
-    )
+    two = await client.post("/api/v1/auth/portal", json={"ticket": fake_portal.issue_ticket(moved)})
 
     assert one.json()["user"]["verified"] is False
     assert two.json()["user"]["id"] == one.json()["user"]["id"]

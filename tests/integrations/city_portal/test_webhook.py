@@ -53,8 +53,12 @@ async def test_portal_statuses_move_a_suggestion_through_legal_steps(
     proposal = await submit(client, world.h["resident"])
     pid = proposal["id"]
 
-    steps = [("RECEIVED", "under_review"), ("ACCEPTED", "accepted"), ("IN_PROGRESS", "adopted"),
-             ("COMPLETED", "done")]
+    steps = [
+        ("RECEIVED", "under_review"),
+        ("ACCEPTED", "accepted"),
+        ("IN_PROGRESS", "adopted"),
+        ("COMPLETED", "done"),
+    ]
     for portal_status, ours in steps:
         response = await post_signed(client, settings, status_event(pid, portal_status))
         assert response.status_code == 200, response.text
@@ -172,7 +176,10 @@ async def test_unsigned_forged_stale_and_replayed_calls_are_401(
     codes = [r.json()["code"] for r in (unsigned, forged, stranger, stale, future)]
     assert [r.status_code for r in (unsigned, forged, stranger, stale, future)] == [401] * 5
     assert codes == [
-        "invalid_signature", "invalid_signature", "invalid_signature", "stale_request",
+        "invalid_signature",
+        "invalid_signature",
+        "invalid_signature",
+        "stale_request",
         "stale_request",
     ]
     assert first.status_code == 200
@@ -223,8 +230,11 @@ async def test_identity_changes_update_the_resident(
     unknown = await post_signed(
         client,
         settings,
-        {**event, "event_id": f"evt-{_run}-{next(_events)}",
-         "data": {"portal_user_id": "nobody-here", "verified": True}},
+        {
+            **event,
+            "event_id": f"evt-{_run}-{next(_events)}",
+            "data": {"portal_user_id": "nobody-here", "verified": True},
+        },
     )
 
     assert response.json()["outcome"] == "applied"
