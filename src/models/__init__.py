@@ -11,6 +11,7 @@ from src.models.event import (
     EventOption,
     EventStatus,
     PaperCount,
+    SealedBallot,
 )
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
@@ -90,6 +91,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RoleGrant",
+    "SealedBallot",
     "Upload",
     "User",
     "WalkEdge",

@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.core.servers import free_port
 from tests.events.helpers import make_world
-from tests.votes.helpers import GUARD_S, OPTIONS, LiveServer, coordination, vote
+from tests.votes.helpers import (
+    GUARD_S,
+    OPTIONS,
+    LiveServer,
+    coordination,
+    more_residents,
+    vote,
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -102,12 +109,18 @@ async def test_big_screen_in_chromium(
     while await _script(http, session, text) != "2":
         assert time.monotonic() < deadline, "the page did not follow the stream"
         await asyncio.sleep(0.2)
+    # Three more make a crowd of five: the choices are counted (src/votes/secrecy.py).
+    for headers in await more_residents(db, client, w, 3):
+        assert (await vote(client, headers, eid, [opts[2]])).status_code == 201
+    while await _script(http, session, text) != "5":
+        assert time.monotonic() < deadline, "the page did not follow the stream"
+        await asyncio.sleep(0.2)
 
     dom = (await http.get(f"{session}/source")).json()["value"]
     assert "口袋公园设计方案协调会" in dom  # the meeting's title, read with the token
     for title in OPTIONS:
         assert title in dom
-    assert dom.count("1 票 · 50%") == 2
+    assert dom.count("1 票 · 20%") == 2 and dom.count("3 票 · 60%") == 1
     assert (
         await _script(http, session, "return document.getElementById('turnout').textContent")
         == "100%"
