@@ -8,12 +8,18 @@ scrubber rewrites ``ballots`` and ``sealed_ballots`` into new files (``VACUUM FU
 copies the live rows only and drops the old files; it cannot run inside a transaction, hence
 the autocommit engine). It holds an exclusive lock on those tables while it runs: ballots of
 other meetings wait for it (they are not refused).
+
+A dead row version that some transaction could still see (a snapshot older than the close,
+anywhere in the cluster: a backup, a long report) is copied, not dropped. The scrubber reads
+VACUUM's own count of those ("N dead row versions cannot be removed yet") and runs again,
+backing off, until there are none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -24,6 +30,9 @@ logger = logging.getLogger("lifecircle.votes.scrub")
 
 TABLES = ("ballots", "sealed_ballots")
 _KEY = "lc_ballots_scrub"
+_KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")
+FIRST_RETRY_S = 0.5
+MAX_RETRY_S = 30.0
 
 
 class Scrubber:
@@ -49,20 +58,41 @@ class Scrubber:
             await asyncio.shield(self._task)
 
     async def _run(self) -> None:
+        wait_s = FIRST_RETRY_S
         while True:
             self._again = False
             try:
-                await self.scrub()
+                kept = await self.scrub()
             except Exception:
                 logger.warning("scrub of the ballot tables failed", exc_info=True)
-            if not self._again:
+                kept = -1
+            if kept == 0 and not self._again:
                 return
+            if kept > 0:
+                logger.info("ballot tables: %d dead row versions still visible; again soon", kept)
+            await asyncio.sleep(wait_s)
+            wait_s = min(wait_s * 2, MAX_RETRY_S)
 
-    async def scrub(self) -> None:
+    async def scrub(self) -> int:
+        """Rewrite the ballot tables; returns how many dead row versions VACUUM had to keep."""
+        kept = 0
+
+        def heard(_conn: Any, message: Any) -> None:
+            nonlocal kept
+            for text in (getattr(message, "message", ""), getattr(message, "detail", "")):
+                found = _KEPT.search(text or "")
+                if found:
+                    kept += int(found.group(1))
+
         async with self.engine.connect() as connection:
             conn: Any = (await connection.get_raw_connection()).driver_connection
-            for table in TABLES:
-                await conn.execute(f"VACUUM (FULL) {table}")
+            conn.add_log_listener(heard)
+            try:
+                for table in TABLES:
+                    await conn.execute(f"VACUUM (FULL, VERBOSE) {table}")
+            finally:
+                conn.remove_log_listener(heard)
+        return kept
 
 
 _scrubbers: list[Scrubber] = []
