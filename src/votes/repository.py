@@ -21,7 +21,8 @@ from src.votes.secrecy import Choice
 # sign-in must not be revoked), look up each Idempotency-Key's stored reply (``stored_sql``),
 # and record the voters that may vote and have no reply yet. The primary key of ballot_voters
 # makes a second ballot impossible; ON CONFLICT waits for a racing twin (a double tap in
-# another worker) and does nothing. The ballots themselves are written by a later statement
+# another worker) and does nothing. Voters are inserted in one order for every batch (by user
+# id, not by arrival): two batches holding each other's twins would otherwise deadlock. The ballots themselves are written by a later statement
 # of the same transaction, in shuffled order (``write_ballots``), so that nothing of their
 # writing follows the order of the voters.
 _VOTERS = f"""
@@ -44,6 +45,7 @@ WITH ev AS (
     INSERT INTO ballot_voters (event_id, user_id)
     SELECT $1, who.id FROM who, ev
     WHERE ev.status = 'open' AND NOT EXISTS (SELECT 1 FROM earlier WHERE earlier.i = who.i)
+    ORDER BY who.id
     ON CONFLICT DO NOTHING
     RETURNING user_id
 )
