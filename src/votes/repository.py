@@ -22,9 +22,9 @@ from src.votes.secrecy import Choice
 # and record the voters that may vote and have no reply yet. The primary key of ballot_voters
 # makes a second ballot impossible; ON CONFLICT waits for a racing twin (a double tap in
 # another worker) and does nothing. Voters are inserted in one order for every batch (by user
-# id, not by arrival): two batches holding each other's twins would otherwise deadlock. The ballots themselves are written by a later statement
-# of the same transaction, in shuffled order (``write_ballots``), so that nothing of their
-# writing follows the order of the voters.
+# id, not by arrival): two batches holding each other's twins would otherwise deadlock. The
+# ballots themselves are written by a later statement of the same transaction, in shuffled
+# order (``write_ballots``), so that nothing of their writing follows the order of the voters.
 _VOTERS = f"""
 WITH ev AS (
     SELECT status FROM events WHERE id = $1 FOR KEY SHARE
