@@ -106,6 +106,11 @@ class BallotBatcher:
         for task in list(self._writing):
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
+        # Requests still queued were written by no batch: a 503, the client retries.
+        while self._queue:
+            item = self._queue.popleft()
+            if not item.future.done():
+                item.future.set_exception(ConnectionError("the worker is stopping"))
 
     async def cast(self, item: Cast) -> tuple[CastOutcome, Answer | None]:
         """Queue one ballot; returns once its batch has committed (or failed: raises). The
