@@ -17,8 +17,9 @@ Invariants (exit 1 when one fails): during faults only 503s or connection errors
 500, no other 5xx, no 4xx but ``already_voted`` and a retried ``request_in_progress``, no 2xx
 without a receipt, a replay never with another receipt); after each fault ``/ready`` is 200
 again without restarting the server; every voter that got a 2xx has exactly one
-``ballot_voters`` row; ballots = voters rows; the results read as the committee and the first
-tally of the SSE stream match the ballots counted in SQL. Prints a summary of the figures.
+``ballot_voters`` row; ballots (in clear plus sealed, src/votes/secrecy.py) = voters rows; the
+results read as the committee and the first tally of the SSE stream match the ballots counted
+in SQL (the option counts: the ballots in clear). Prints a summary of the figures.
 """
 
 from __future__ import annotations
@@ -635,7 +636,17 @@ async def main_async(args: argparse.Namespace) -> int:
                 "SELECT count(DISTINCT user_id) FROM ballot_voters WHERE event_id = $1",
                 uuid.UUID(eid),
             )
-            ballots = await conn.fetchval(
+            # Ballots in clear, and those still sealed waiting for a crowd (fewer than
+            # src/votes/secrecy.CROWD): opened here with the run's server secret.
+            from src.votes.secrecy import Sealer
+
+            sealed = [
+                Sealer(SECRET).open(uuid.UUID(eid), bytes(r["sealed"]))
+                for r in await conn.fetch(
+                    "SELECT sealed FROM sealed_ballots WHERE event_id = $1", uuid.UUID(eid)
+                )
+            ]
+            ballots = len(sealed) + await conn.fetchval(
                 "SELECT count(*) FROM ballots WHERE event_id = $1", uuid.UUID(eid)
             )
             per_option = {
@@ -651,7 +662,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 for r in await conn.fetch(
                     "SELECT receipt FROM ballots WHERE event_id = $1", uuid.UUID(eid)
                 )
-            }
+            } | {c.receipt for c in sealed}
         finally:
             await conn.close()
 

@@ -12,6 +12,7 @@ from src.models.event import (
     EventOption,
     EventStatus,
     PaperCount,
+    SealedBallot,
 )
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
@@ -113,6 +114,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RoleGrant",
+    "SealedBallot",
     "SubscribeKind",
     "Upload",
     "User",

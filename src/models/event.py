@@ -2,8 +2,10 @@
 and the secret ballot of coordination meetings.
 
 Secrecy: ``ballot_voters`` records *who* voted, ``ballots`` *what* was chosen. Nothing links
-the two: ballots carry a random (v4) id, no user, no timestamp; at close the ballots of the
-meeting are rewritten in random order, so the physical order no longer tells the sequence.
+the two: ballots carry a random (v4) id, no user, no timestamp, and are written in shuffled
+batches apart from the voter rows; a batch too small to hide in waits in ``sealed_ballots``;
+at close the ballots of the meeting are rewritten in random order and the tables rewritten
+(docs/ballot-secrecy.md).
 """
 
 from __future__ import annotations
@@ -146,6 +148,20 @@ class Ballot(Base):
     )
     receipt: Mapped[str] = mapped_column(String(32), unique=True)
     option_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
+
+
+class SealedBallot(Base):
+    """A ballot of a batch smaller than the crowd (src/votes/secrecy.py), sealed with a key of
+    the server secret until enough others join it. No voter, no time, no choice in clear."""
+
+    __tablename__ = "sealed_ballots"
+    __table_args__ = (Index("ix_sealed_ballots_event", "event_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("events.id", ondelete="CASCADE")
+    )
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class PaperCount(Base):

@@ -52,8 +52,9 @@ class VoteController(Controller):
     @post(
         "/ballots",
         summary="Cast a secret ballot (once)",
-        # One statement, no BEGIN/COMMIT; its Idempotency-Key reply is sealed
-        # (src/core/idempotency.py): the stored first reply names the ballot, so only the
+        # Written with this worker's next batch (src/votes/batcher.py), not in a transaction
+        # of the request; its Idempotency-Key reply is sealed (src/core/idempotency.py) and
+        # stored with the ballot: the stored first reply names the ballot, so only the
         # client's key opens it. No per-address limit: a venue's residents share one address
         # and vote once each.
         opt={"idempotency": "sealed", "db_transaction": False, "ip_rate_limit": False},
@@ -72,7 +73,7 @@ class VoteController(Controller):
             raise unauthorized()
         request.scope["state"]["user_id"] = str(claims.user_id)
         out, replayed = await service.cast_ballot(
-            unit, state.ballot_rules, claims, event_id, data.option_ids
+            unit, state.ballot_rules, state.ballot_batcher, claims, event_id, data.option_ids
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return Response(out, status_code=HTTP_201_CREATED, headers=headers)

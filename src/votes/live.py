@@ -301,16 +301,39 @@ def _on_rollback(session: Session) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Start this process's hub (after the lifespan that made ``state.sessionmaker``)."""
+    """Start this process's hub, ballot batcher and sealer (after the lifespan that made
+    ``state.sessionmaker``)."""
+    from src.core.db import autocommit_engine, create_engine
+    from src.votes import scrub, secrecy
+    from src.votes.batcher import BallotBatcher
     from src.votes.service import RulesCache
 
+    settings = app.state.settings
     hub = TallyHub(app.state.sessionmaker, app.state.redis)
     await hub.start()
     app.state.tally_hub = hub
     app.state.ballot_rules = RulesCache()
+    sealer = secrecy.Sealer(settings.secret_key)
+    secrecy.install(sealer)
+    lanes = 2
+    engine = create_engine(settings.database_url, lanes, 0, settings.db_pool_timeout_s)
+    batcher = BallotBatcher(
+        autocommit_engine(engine), sealer, lanes=lanes, ttl_s=settings.idempotency_ttl_s
+    )
+    await batcher.start()
+    app.state.ballot_batcher = batcher
+    scrubber = scrub.Scrubber(app.state.autocommit_engine)
+    scrubber.start()
+    scrub.install(scrubber)
+    app.state.ballot_scrubber = scrubber
     install(hub)
     try:
         yield
     finally:
         uninstall(hub)
+        scrub.uninstall(scrubber)
+        await scrubber.idle()
+        await batcher.stop()
+        await engine.dispose()
+        secrecy.uninstall(sealer)
         await hub.stop()

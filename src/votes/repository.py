@@ -1,6 +1,6 @@
-"""All SQL of votes. The ballot itself is one hand-written statement on the raw asyncpg
-connection of the request's unit of work: it is the hottest write of the system (thousands of
-residents within minutes)."""
+"""All SQL of votes. Ballots are hand-written statements on raw asyncpg connections of the
+ballot batcher (src/votes/batcher.py): the hottest write of the system (thousands of residents
+within minutes), written a batch per transaction for secrecy (src/votes/secrecy.py)."""
 
 from __future__ import annotations
 
@@ -14,48 +14,84 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.core.idempotency import insert_sql, stored_sql
 from src.events.eligibility import refusal_sql
 from src.models.event import EventDisplayLink
+from src.votes.secrecy import Choice
 
-# One statement, one round trip, atomic (it runs on its own, without BEGIN/COMMIT): lock the
-# meeting FOR KEY SHARE (a close takes FOR UPDATE and waits for ballots in flight), check the
-# caller by the one eligibility rule (``refusal_sql``; the sign-in must not be revoked), then
-# record the voter, the ballot and, when the request has an Idempotency-Key, its sealed reply
-# (src/core/idempotency.py) together: a reply exists only for a recorded ballot. The primary
-# key of ballot_voters makes a second ballot impossible; ON CONFLICT waits for a racing twin
-# (a double tap) and does nothing. A key whose reply is stored already records nothing and
-# returns that reply (``earlier``).
-_CAST = f"""
+# The ballots of one meeting in a batch (src/votes/batcher.py), inside the batch's transaction.
+# One statement: lock the meeting FOR KEY SHARE (a close takes FOR UPDATE and waits for the
+# batches in flight), check each caller by the one eligibility rule (``refusal_sql``; the
+# sign-in must not be revoked), look up each Idempotency-Key's stored reply (``stored_sql``),
+# and record the voters that may vote and have no reply yet. The primary key of ballot_voters
+# makes a second ballot impossible; ON CONFLICT waits for a racing twin (a double tap in
+# another worker) and does nothing. Voters are inserted in one order for every batch (by user
+# id, not by arrival): two batches holding each other's twins would otherwise deadlock. The
+# ballots themselves are written by a later statement of the same transaction, in shuffled
+# order (``write_ballots``), so that nothing of their writing follows the order of the voters.
+_VOTERS = f"""
 WITH ev AS (
     SELECT status FROM events WHERE id = $1 FOR KEY SHARE
+), item AS (
+    SELECT * FROM unnest($4::int[], $5::uuid[], $6::uuid[], $7::text[], $8::text[])
+           AS t(i, user_id, family_id, scope, key)
 ), earlier AS (
-    {stored_sql("$9", "$10", "$15::int")}
+    SELECT item.i, k.*
+    FROM item CROSS JOIN LATERAL ({stored_sql("item.scope", "item.key", "$9::int")}) AS k
+    WHERE item.key IS NOT NULL
 ), who AS (
-    SELECT u.id
-    FROM users u
-    JOIN auth_families f ON f.id = $3 AND f.user_id = u.id AND f.revoked_at IS NULL
-    WHERE u.id = $2 AND ({refusal_sql("$1", "$4::uuid", "$5::boolean")}) IS NULL
+    SELECT item.i, u.id
+    FROM item
+    JOIN users u ON u.id = item.user_id
+    JOIN auth_families f ON f.id = item.family_id AND f.user_id = u.id AND f.revoked_at IS NULL
+    WHERE ({refusal_sql("$1", "$2::uuid", "$3::boolean")}) IS NULL
 ), voter AS (
     INSERT INTO ballot_voters (event_id, user_id)
     SELECT $1, who.id FROM who, ev
-    WHERE ev.status = 'open' AND NOT EXISTS (SELECT 1 FROM earlier)
+    WHERE ev.status = 'open' AND NOT EXISTS (SELECT 1 FROM earlier WHERE earlier.i = who.i)
+    ORDER BY who.id
     ON CONFLICT DO NOTHING
-    RETURNING 1
-), ballot AS (
-    INSERT INTO ballots (id, event_id, receipt, option_ids)
-    SELECT $6, $1, $7, $8::uuid[] FROM voter
-    RETURNING 1
-), reply AS ({insert_sql(9, source="voter WHERE $9::text IS NOT NULL")})
-SELECT (SELECT status::text FROM ev) AS status,
-       EXISTS (SELECT 1 FROM who) AS eligible,
-       EXISTS (SELECT 1 FROM ballot) AS inserted,
+    RETURNING user_id
+)
+SELECT item.i, (SELECT status::text FROM ev) AS status,
+       who.i IS NOT NULL AS eligible, voter.user_id IS NOT NULL AS inserted,
        earlier.fingerprint, earlier.response_status, earlier.response_headers,
        earlier.response_body
-FROM (SELECT 1) AS one LEFT JOIN earlier ON true
+FROM item
+LEFT JOIN who ON who.i = item.i
+LEFT JOIN voter ON voter.user_id = item.user_id
+LEFT JOIN earlier ON earlier.i = item.i
 """
+# Waiting sealed ballots of the meeting, taken out to be written with this batch's (rows
+# another batch is taking right now are left to it).
+_DRAIN = """
+DELETE FROM sealed_ballots WHERE id IN (
+    SELECT id FROM sealed_ballots WHERE event_id = $1 FOR UPDATE SKIP LOCKED
+) RETURNING sealed
+"""
+_BALLOTS = """
+INSERT INTO ballots (id, event_id, receipt, option_ids)
+SELECT t.id, $1, t.receipt, t.options::uuid[]
+FROM unnest($2::uuid[], $3::text[], $4::text[]) AS t(id, receipt, options)
+"""
+_SEALED = """
+INSERT INTO sealed_ballots (id, event_id, sealed)
+SELECT t.id, $1, t.sealed FROM unnest($2::uuid[], $3::bytea[]) AS t(id, sealed)
+"""
+_REPLY = insert_sql(1)
 _RULES = """
 SELECT e.community_id, e.status::text AS status, e.kind::text AS kind, e.voting,
        array(SELECT o.id FROM event_options o WHERE o.event_id = e.id) AS option_ids
 FROM events e WHERE e.id = $1
 """
+
+
+@dataclass(frozen=True)
+class Caster:
+    """One ballot request of a batch: who, with which sign-in, and the Idempotency-Key's
+    scope and stored key (None without a key)."""
+
+    user_id: uuid.UUID
+    family_id: uuid.UUID
+    scope: str | None
+    key: str | None
 
 
 @dataclass(frozen=True)
@@ -66,35 +102,60 @@ class CastOutcome:
     earlier: Any  # the stored reply of the request's Idempotency-Key, when there was one
 
 
-async def cast(
+async def record_voters(
     conn: Any,
     *,
     event_id: uuid.UUID,
-    user_id: uuid.UUID,
-    family_id: uuid.UUID,
     community_id: uuid.UUID,
     need_check_in: bool,
-    ballot_id: uuid.UUID,
-    receipt: str,
-    option_ids: list[uuid.UUID],
-    reply: list[Any] | None,
-) -> CastOutcome:
-    """``reply``: the Idempotency-Key's reply as ``Claim.reply_args`` gives it, or None."""
-    row = await conn.fetchrow(
-        _CAST,
+    casters: list[Caster],
+    ttl_s: int,
+) -> list[CastOutcome]:
+    """Record the voters of a batch (see ``_VOTERS``); one outcome per caster, in order."""
+    rows = await conn.fetch(
+        _VOTERS,
         event_id,
-        user_id,
-        family_id,
         community_id,
         need_check_in,
-        ballot_id,
-        receipt,
-        option_ids,
-        *(reply or [None] * 6 + [0]),
+        list(range(len(casters))),
+        [c.user_id for c in casters],
+        [c.family_id for c in casters],
+        [c.scope for c in casters],
+        [c.key for c in casters],
+        ttl_s,
     )
-    assert row is not None
-    earlier = row if row["response_status"] is not None else None
-    return CastOutcome(row["status"], row["eligible"], row["inserted"], earlier)
+    by_index = {r["i"]: r for r in rows}
+    outcomes = []
+    for i in range(len(casters)):
+        row = by_index[i]
+        earlier = row if row["response_status"] is not None else None
+        outcomes.append(CastOutcome(row["status"], row["eligible"], row["inserted"], earlier))
+    return outcomes
+
+
+async def take_sealed(conn: Any, event_id: uuid.UUID) -> list[bytes]:
+    return [r["sealed"] for r in await conn.fetch(_DRAIN, event_id)]
+
+
+async def write_ballots(conn: Any, event_id: uuid.UUID, choices: list[Choice]) -> None:
+    """Ballots in clear, in the order given (the caller shuffles)."""
+    await conn.execute(
+        _BALLOTS,
+        event_id,
+        [c.ballot_id for c in choices],
+        [c.receipt for c in choices],
+        ["{" + ",".join(str(o) for o in c.option_ids) + "}" for c in choices],
+    )
+
+
+async def write_sealed(conn: Any, event_id: uuid.UUID, sealed: list[bytes]) -> None:
+    await conn.execute(_SEALED, event_id, [uuid.uuid4() for _ in sealed], sealed)
+
+
+async def store_replies(conn: Any, replies: list[list[Any]]) -> None:
+    """The sealed first replies (``Claim.reply_args``) of the ballots just recorded."""
+    if replies:
+        await conn.executemany(_REPLY, replies)
 
 
 async def ballot_rules(conn: Any, event_id: uuid.UUID) -> dict[str, Any] | None:

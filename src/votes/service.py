@@ -22,6 +22,7 @@ from src.events.service import Access, event_not_open, load_access, load_managed
 from src.events.visibility import may_see_results as results_rule
 from src.models.event import Event, EventKind, EventStatus
 from src.votes import live, repository, secrecy, tally
+from src.votes.batcher import BallotBatcher, Cast
 from src.votes.schemas import BallotOut, MyBallotOut, PaperCountsIn, ReceiptOut, ResultsOut
 
 MAX_PAPER_COUNT = 1_000_000
@@ -78,6 +79,10 @@ class RulesCache:
         self.limit = limit
         self._rules: dict[uuid.UUID, BallotRules] = {}
 
+    def known(self, event_id: uuid.UUID) -> BallotRules | None:
+        """The cached rules, without a look at the database."""
+        return self._rules.get(event_id)
+
     async def get(self, conn: Any, event_id: uuid.UUID) -> BallotRules | None:
         found = self._rules.get(event_id)
         if found is not None:
@@ -120,19 +125,22 @@ async def _explain_refusal(
 async def cast_ballot(
     unit: UnitOfWork,
     cache: RulesCache,
+    batcher: BallotBatcher,
     claims: TokenClaims,
     event_id: uuid.UUID,
     option_ids: list[uuid.UUID],
 ) -> tuple[BallotOut, bool]:
-    """Record one ballot in one statement; returns (reply, replayed). A retry with the same
-    ``Idempotency-Key`` gets the first reply (sealed, kept by that statement: ``unit.claim``);
-    any other second ballot is ``already_voted``."""
-    conn = await unit.raw_connection()
-    rules = await cache.get(conn, event_id)
+    """Record one ballot with the next batch of this worker (src/votes/batcher.py); returns
+    (reply, replayed). A retry with the same ``Idempotency-Key`` gets the first reply (sealed,
+    stored with the ballot: ``unit.claim``); any other second ballot is ``already_voted``."""
+    rules = cache.known(event_id)
     if rules is None or not rules.accepts(option_ids):
-        await _explain_refusal(unit.session, claims, event_id, option_ids)
+        conn = await unit.raw_connection()
         rules = await cache.get(conn, event_id)
-        assert rules is not None
+        if rules is None or not rules.accepts(option_ids):
+            await _explain_refusal(unit.session, claims, event_id, option_ids)
+            rules = await cache.get(conn, event_id)
+            assert rules is not None
     receipt, _ = secrecy.new_receipt()
     out = BallotOut(ballot_id=uuid.uuid4(), receipt=receipt)
     key = unit.claim
@@ -140,28 +148,25 @@ async def cast_ballot(
     if key is not None:
         headers = {"content-type": "application/json"}
         reply = key.reply_args(201, headers, out.model_dump_json().encode())
-    outcome = await repository.cast(
-        conn,
-        event_id=event_id,
-        user_id=claims.user_id,
-        family_id=claims.family_id,
-        community_id=rules.community_id,
-        need_check_in=rules.need_check_in,
-        ballot_id=out.ballot_id,
-        receipt=receipt,
-        option_ids=sorted(option_ids),
-        reply=reply,
+    outcome, answer = await batcher.cast(
+        Cast(
+            event_id=event_id,
+            community_id=rules.community_id,
+            need_check_in=rules.need_check_in,
+            user_id=claims.user_id,
+            family_id=claims.family_id,
+            choice=secrecy.Choice(out.ballot_id, receipt, tuple(sorted(option_ids))),
+            claim=key,
+            reply=reply,
+        )
     )
     if outcome.inserted:
-        live.announce(event_id)  # committed: the statement ran on its own
+        live.announce(event_id)  # committed with its batch
         return out, False
-    if key is not None:
-        # The first copy's reply: seen by the statement, or committed by a twin meanwhile.
-        answer = key.answer(outcome.earlier) if outcome.earlier else await key.stored(conn)
-        if answer is not None:
-            if answer.error is not None:
-                raise answer.error
-            return BallotOut.model_validate_json(answer.body), True
+    if answer is not None:  # the first copy's reply
+        if answer.error is not None:
+            raise answer.error
+        return BallotOut.model_validate_json(answer.body), True
     if outcome.status != EventStatus.open.value or not outcome.eligible:
         await _explain_refusal(unit.session, claims, event_id, option_ids)
         raise event_not_open()  # closed between the two looks

@@ -1,8 +1,9 @@
 """The count of a coordination meeting, always recomputed from PostgreSQL (the truth).
 
 Online ballots and the paper/hand counts entered by the committee are shown apart and in the
-totals. At close the count is frozen into ``events.final_results`` and the ballots are
-rewritten in random order.
+totals. Ballots still sealed (a batch smaller than the crowd, src/votes/secrecy.py) are not in
+the option counts yet; their voters are. At close the count is frozen into
+``events.final_results`` and the ballots are rewritten in random order.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.core.db import driver_connection
 from src.events.eligibility import eligible_count, rules_of
 from src.models.event import Event, EventStatus
+from src.votes import repository, scrub, secrecy
 from src.votes.digest import receipts_digest
+from src.votes.secrecy import Choice
 
 _OPTIONS = text(
     """
@@ -41,13 +45,12 @@ _PEOPLE = text(
     """
 )
 
-# Physical order of rows must not reveal the order in which residents voted.
-_SHUFFLE = text(
-    """
-    WITH moved AS (DELETE FROM ballots WHERE event_id = :event_id RETURNING *)
-    INSERT INTO ballots SELECT * FROM moved ORDER BY random()
-    """
+# At close every ballot of the meeting, in clear or still sealed, is taken out and written
+# again in one shuffled batch: physical order and transaction ids no longer tell anything.
+_TAKE_BALLOTS = text(
+    "DELETE FROM ballots WHERE event_id = :event_id RETURNING id, receipt, option_ids"
 )
+_TAKE_SEALED = text("DELETE FROM sealed_ballots WHERE event_id = :event_id RETURNING sealed")
 
 
 def _ratio(part: int, whole: int) -> float:
@@ -110,9 +113,19 @@ async def compute(session: AsyncSession, event: Event) -> dict[str, Any]:
 
 
 async def freeze(session: AsyncSession, event: Event) -> dict[str, Any]:
-    """At close (the event row locked FOR UPDATE, status already ``closed``): shuffle the
-    ballots, compute the final count and store it."""
-    await session.execute(_SHUFFLE, {"event_id": event.id})
+    """At close (the event row locked FOR UPDATE, status already ``closed``: no batch is in
+    flight): rewrite the ballots, the sealed ones opened, in random order; compute the final
+    count and store it. Once committed the ballot tables are rewritten (src/votes/scrub.py)."""
+    params = {"event_id": event.id}
+    sealer = secrecy.sealer()
+    waiting = (await session.execute(_TAKE_SEALED, params)).scalars().all()
+    choices = [sealer.open(event.id, s) for s in waiting]
+    for row in await session.execute(_TAKE_BALLOTS, params):
+        choices.append(Choice(row.id, row.receipt, tuple(row.option_ids)))
+    if choices:
+        conn = await driver_connection(session)
+        await repository.write_ballots(conn, event.id, secrecy.shuffled(choices))
+    scrub.after_commit(session)
     final = await compute(session, event)
     final["digest"] = await receipts_digest(session, event.id)  # the receipts as published
     event.final_results = final
