@@ -50,6 +50,7 @@ from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
 from src.staff.controllers import StaffController, UserAdminController
+from src.surveys.controllers import SurveyController, SurveyExportController
 from src.uploads.controllers import UploadController
 from src.votes import live as votes_live
 from src.votes.controllers import VoteController, live_screen
@@ -77,6 +78,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     live_screen,
     StaffController, UserAdminController,
     ExportController,
+    SurveyController, SurveyExportController,
 ]
 
 

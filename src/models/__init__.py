@@ -38,6 +38,14 @@ from src.models.rating import (
     RatingRollup,
     RatingTally,
 )
+from src.models.survey import (
+    Survey,
+    SurveyOption,
+    SurveyQuestion,
+    SurveyRespondent,
+    SurveyResponse,
+    SurveyTally,
+)
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.upload import Upload
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
@@ -90,6 +98,12 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RoleGrant",
+    "Survey",
+    "SurveyOption",
+    "SurveyQuestion",
+    "SurveyRespondent",
+    "SurveyResponse",
+    "SurveyTally",
     "Upload",
     "User",
     "WalkEdge",
