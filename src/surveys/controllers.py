@@ -28,8 +28,8 @@ from src.surveys.schemas import (
     TextOut,
 )
 
-Year = Annotated[int, QueryParameter(ge=2000, le=2100)]
-Search = Annotated[str, QueryParameter(min_length=1, max_length=50)]
+Year = Annotated[int | None, QueryParameter(ge=2000, le=2100)]
+Search = Annotated[str | None, QueryParameter(min_length=1, max_length=50)]
 PointsLimit = Annotated[int, QueryParameter(ge=1, le=service.POINTS_PAGE_MAX)]
 
 
@@ -56,7 +56,7 @@ class SurveyController(Controller):
         principal: CurrentUser,
         area_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[SurveyStatus | None] = None,
-        year: Year | None = None,
+        year: Year = None,
         cursor: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[SurveyOut]:
@@ -129,7 +129,7 @@ class SurveyController(Controller):
     @get("/{survey_id:uuid}/results/{key:str}/texts", summary="Text answers, paged, searchable")
     async def texts(
         self, db_session: DbSession, principal: CurrentUser, survey_id: FromPath[uuid.UUID],
-        key: FromPath[str], q: Search | None = None, cursor: FromQuery[str | None] = None,
+        key: FromPath[str], q: Search = None, cursor: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[TextOut]:
         items, next_cursor = await service.texts_page(

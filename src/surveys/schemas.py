@@ -183,6 +183,7 @@ class ResultsOut(ResponseModel):
     paper: int
     residents: int
     response_rate: float | None
+    response_rate_with_paper: float | None
     questions: list[QuestionResultOut]
 
 

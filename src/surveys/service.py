@@ -616,7 +616,10 @@ async def compute_results(conn: Any, survey: SurveyRow, coord_sys: CoordSys) -> 
         online=online,
         paper=paper,
         residents=residents,
-        response_rate=round((online + paper) / residents, 4) if residents else None,
+        # Registered residents answer at most once each: online ÷ residents is at most 1. Paper
+        # sheets come also from residents not on the app, so their rate may pass 1.
+        response_rate=round(online / residents, 4) if residents else None,
+        response_rate_with_paper=round((online + paper) / residents, 4) if residents else None,
         questions=questions,
     )
 
