@@ -86,16 +86,16 @@ def check_questions(questions: Sequence[QuestionIn]) -> Errors:
         if q.kind is QuestionKind.single:
             if q.max_choices not in (None, 1) or q.min_choices not in (None, 0, 1):
                 err("max_choices", "a single-choice question takes exactly one option")
-        elif q.kind in (QuestionKind.multiple, QuestionKind.ranking):
+        elif q.kind in (QuestionKind.multiple, QuestionKind.ranking) and n >= 2:
             top = q.max_choices if q.max_choices is not None else n
             low = q.min_choices if q.min_choices is not None else 1
-            if n and top > n:
+            if top > n:
                 err("max_choices", f"at most {n} (the number of options)")
             if low > top:
                 err("min_choices", "must not exceed max_choices")
             if low < 1:
                 err("min_choices", "at least 1 (leave the question unanswered instead)")
-        elif q.min_choices is not None or q.max_choices is not None:
+        elif q.kind not in CHOICE_KINDS and (q.min_choices is not None or q.max_choices is not None):
             err("max_choices", f"a {q.kind.value} question has no choice limits")
         if q.kind is QuestionKind.scale:
             if q.scale is None:
