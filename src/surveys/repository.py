@@ -313,19 +313,14 @@ async def insert_paper(
 ) -> None:
     """Paper sheets: (id, survey_id, community_id, sheet_no, entered_by, answers JSON) rows,
     by COPY (the bulk import's speed)."""
+    now = dt.datetime.now(dt.UTC)
     await conn.copy_records_to_table(
         "survey_responses",
-        records=[(*r, "paper", 1) for r in rows],
+        records=[(*r, "paper", 1, now, now) for r in rows],
         columns=[
             "id", "survey_id", "community_id", "sheet_no", "entered_by", "answers",
-            "channel", "revision",
+            "channel", "revision", "created_at", "updated_at",
         ],
-    )
-    # COPY leaves created_at empty: stamp the batch once.
-    await conn.execute(
-        "UPDATE survey_responses SET created_at = now(), updated_at = now()"
-        " WHERE id = ANY($1::uuid[])",
-        [r[0] for r in rows],
     )
 
 
