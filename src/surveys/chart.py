@@ -58,14 +58,23 @@ def bars(q: QuestionResultOut) -> tuple[list[Bar], str]:
         )
     if q.kind in (QuestionKind.text, QuestionKind.location):
         what = "文字意见" if q.kind is QuestionKind.text else "地图标注"
-        return [Bar(what, q.answered_online, q.answered_paper, f"{q.answered} 条")], f"{q.answered} 人作答"
+        return [
+            Bar(what, q.answered_online, q.answered_paper, f"{q.answered} 条")
+        ], f"{q.answered} 人作答"
     out = []
     for key, n in q.counts.items():
         label = q.labels.get(key, key)
         if q.kind is QuestionKind.scale and key in q.labels:
             label = f"{key} {q.labels[key]}"
         share = q.shares.get(key, 0.0)
-        out.append(Bar(label, q.counts_online.get(key, 0), q.counts_paper.get(key, 0), f"{n}（{share:.0%}）"))
+        out.append(
+            Bar(
+                label,
+                q.counts_online.get(key, 0),
+                q.counts_paper.get(key, 0),
+                f"{n}（{share:.0%}）",
+            )
+        )
     caption = f"{q.answered} 人作答"
     if q.mean is not None:
         caption += f" · 平均 {q.mean:g}"
@@ -87,7 +96,8 @@ def svg(survey_title: str, q: QuestionResultOut, results: ResultsOut) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="{escape(FONT_FAMILY)}">',
         f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
-        f'<text x="20" y="30" font-size="20" font-weight="bold" fill="#222">{escape(_clip(q.title, 30))}</text>',
+        f'<text x="20" y="30" font-size="20" font-weight="bold" fill="#222">'
+        f"{escape(_clip(q.title, 30))}</text>",
         f'<text x="20" y="56" font-size="13" fill="#666">{escape(_clip(survey_title, 24))} · '
         f"{escape(caption)}</text>",
     ]
@@ -152,12 +162,22 @@ def png(survey_title: str, q: QuestionResultOut, results: ResultsOut) -> bytes |
         y = TOP + i * (BAR_H + GAP)
         w_online = span * b.online / top
         w_paper = span * b.paper / top
-        draw.text((LABEL_W - 10, y + BAR_H / 2), _clip(b.label), fill="#333333", font=small, anchor="rm")
+        draw.text(
+            (LABEL_W - 10, y + BAR_H / 2), _clip(b.label), fill="#333333", font=small, anchor="rm"
+        )
         if w_online:
             draw.rectangle((LABEL_W, y, LABEL_W + w_online, y + BAR_H), fill=COLOR)
         if w_paper:
-            draw.rectangle((LABEL_W + w_online, y, LABEL_W + w_online + w_paper, y + BAR_H), fill=PAPER)
-        draw.text((LABEL_W + w_online + w_paper + 8, y + BAR_H / 2), b.note, fill="#333333", font=font(13), anchor="lm")
+            draw.rectangle(
+                (LABEL_W + w_online, y, LABEL_W + w_online + w_paper, y + BAR_H), fill=PAPER
+            )
+        draw.text(
+            (LABEL_W + w_online + w_paper + 8, y + BAR_H / 2),
+            b.note,
+            fill="#333333",
+            font=font(13),
+            anchor="lm",
+        )
     legend_y = height - 24
     draw.rectangle((20, legend_y, 32, legend_y + 12), fill=COLOR)
     draw.text((38, legend_y - 2), f"线上 {results.online}", fill="#555555", font=font(12))

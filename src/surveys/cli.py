@@ -20,14 +20,19 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     imp = actions.add_parser(
         "import-paper", help="enter paper questionnaires from a CSV file (src/surveys/paper.py)"
     )
-    imp.add_argument("file", type=Path, help="UTF-8 CSV: sheet_no, community, one column per question")
+    imp.add_argument(
+        "file", type=Path, help="UTF-8 CSV: sheet_no, community, one column per question"
+    )
     imp.add_argument("--survey", required=True, type=uuid.UUID, help="the survey's id")
     imp.add_argument(
         "--strict", action="store_true", help="all or nothing: one bad row and nothing is saved"
     )
     imp.add_argument("--report", type=Path, help="write the rejected rows to this CSV file")
     imp.add_argument(
-        "--coord-sys", type=CoordSys, default=CoordSys.gcj02, choices=list(CoordSys),
+        "--coord-sys",
+        type=CoordSys,
+        default=CoordSys.gcj02,
+        choices=list(CoordSys),
         help="system of the lat,lng cells (default gcj02)",
     )
 
@@ -51,7 +56,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"✗ paper questionnaires: {exc}; nothing done", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
-    columns = [SHEET, COMMUNITY, *sorted({k for e in summary.rejected for k in e.values} - {SHEET, COMMUNITY, "__extra__"})]
+    columns = [
+        SHEET,
+        COMMUNITY,
+        *sorted({k for e in summary.rejected for k in e.values} - {SHEET, COMMUNITY, "__extra__"}),
+    ]
     code = print_outcome(summary, sys.stdout, sys.stderr, args.report, columns)
     print(f"  {summary.applied} sheets in {elapsed:.2f} s", flush=True)
     return code

@@ -35,7 +35,9 @@ PointsLimit = Annotated[int, QueryParameter(ge=1, le=service.POINTS_PAGE_MAX)]
 
 def _chart_format_unknown() -> AppError:
     return AppError(
-        404, "chart_format_unknown", Message("图表格式只支持 .svg 或 .png", "Charts are .svg or .png")
+        404,
+        "chart_format_unknown",
+        Message("图表格式只支持 .svg 或 .png", "Charts are .svg or .png"),
     )
 
 
@@ -61,21 +63,32 @@ class SurveyController(Controller):
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[SurveyOut]:
         items, next_cursor = await service.list_surveys(
-            db_session, principal, area_id=area_id, status=status, year=year,
-            cursor=cursor, limit=limit,
+            db_session,
+            principal,
+            area_id=area_id,
+            status=status,
+            year=year,
+            cursor=cursor,
+            limit=limit,
         )
         return Page(items=items, next_cursor=next_cursor)
 
     @get("/{survey_id:uuid}", summary="A survey with its questions")
     async def detail(
-        self, state: State, db_session: DbSession, principal: CurrentUser,
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
         survey_id: FromPath[uuid.UUID],
     ) -> SurveyOut:
         return await service.get(db_session, principal, survey_id, state.settings.secret_key)
 
     @patch("/{survey_id:uuid}", summary="Change a draft (questions only while draft)")
     async def update(
-        self, db_session: DbSession, principal: CurrentUser, survey_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        survey_id: FromPath[uuid.UUID],
         data: JSONBody[SurveyPatch],
     ) -> SurveyOut:
         return await service.update(db_session, principal, survey_id, data)
@@ -98,8 +111,12 @@ class SurveyController(Controller):
         opt={"idempotency": "sealed"},
     )
     async def respond(
-        self, state: State, db_session: DbSession, principal: CurrentUser,
-        survey_id: FromPath[uuid.UUID], data: JSONBody[ResponseIn],
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        survey_id: FromPath[uuid.UUID],
+        data: JSONBody[ResponseIn],
     ) -> ResponseOut:
         return await service.submit(
             db_session, principal, survey_id, data, state.settings.secret_key
@@ -107,29 +124,43 @@ class SurveyController(Controller):
 
     @get("/{survey_id:uuid}/responses/mine", summary="My response")
     async def mine(
-        self, state: State, db_session: DbSession, principal: CurrentUser,
+        self,
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
         survey_id: FromPath[uuid.UUID],
     ) -> ResponseOut:
         return await service.get_mine(db_session, principal, survey_id, state.settings.secret_key)
 
     @put("/{survey_id:uuid}/responses/mine", summary="Change my response while the survey is open")
     async def change_mine(
-        self, db_session: DbSession, principal: CurrentUser, survey_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        survey_id: FromPath[uuid.UUID],
         data: JSONBody[ResponseIn],
     ) -> ResponseOut:
         return await service.change_mine(db_session, principal, survey_id, data)
 
     @get("/{survey_id:uuid}/results", summary="Counts, shares, means, rankings, texts, points")
     async def results(
-        self, db_session: DbSession, principal: CurrentUser, survey_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        survey_id: FromPath[uuid.UUID],
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
     ) -> ResultsOut:
         return await service.results(db_session, principal, survey_id, coord_sys)
 
     @get("/{survey_id:uuid}/results/{key:str}/texts", summary="Text answers, paged, searchable")
     async def texts(
-        self, db_session: DbSession, principal: CurrentUser, survey_id: FromPath[uuid.UUID],
-        key: FromPath[str], q: Search = None, cursor: FromQuery[str | None] = None,
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        survey_id: FromPath[uuid.UUID],
+        key: FromPath[str],
+        q: Search = None,
+        cursor: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[TextOut]:
         items, next_cursor = await service.texts_page(
@@ -139,9 +170,14 @@ class SurveyController(Controller):
 
     @get("/{survey_id:uuid}/results/{key:str}/points", summary="Map points of a question, paged")
     async def points(
-        self, db_session: DbSession, principal: CurrentUser, survey_id: FromPath[uuid.UUID],
-        key: FromPath[str], coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
-        cursor: FromQuery[str | None] = None, limit: PointsLimit = 500,
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        survey_id: FromPath[uuid.UUID],
+        key: FromPath[str],
+        coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
+        cursor: FromQuery[str | None] = None,
+        limit: PointsLimit = 500,
     ) -> Page[PointOut]:
         items, next_cursor = await service.points_page(
             db_session, principal, survey_id, key, coord_sys=coord_sys, cursor=cursor, limit=limit
@@ -150,7 +186,10 @@ class SurveyController(Controller):
 
     @get("/{survey_id:uuid}/results/{chart_name:str}", summary="A question's chart (.svg, .png)")
     async def chart(
-        self, db_session: DbSession, principal: CurrentUser, survey_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        survey_id: FromPath[uuid.UUID],
         chart_name: FromPath[str],
     ) -> Response[bytes]:
         key, dot, ext = chart_name.rpartition(".")
@@ -180,8 +219,12 @@ class SurveyExportController(Controller):
         ),
     )
     async def survey(
-        self, request: Request[Any, Any, Any], state: State, db_session: DbSession,
-        principal: CurrentUser, survey_id: FromPath[uuid.UUID],
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        survey_id: FromPath[uuid.UUID],
         format: FromQuery[ExportFormat] = ExportFormat.csv,
     ) -> Stream:
         settings = state.settings

@@ -67,7 +67,9 @@ def _answer_column(kind: QuestionKind, key: str, title: str) -> tuple[Column, st
     return Column(key, title, title, Kind.text, 30), expr
 
 
-def survey_query(survey: SurveyRow, *, english: bool, fmt: ExportFormat) -> tuple[str, list[Any], tuple[Column, ...]]:
+def survey_query(
+    survey: SurveyRow, *, english: bool, fmt: ExportFormat
+) -> tuple[str, list[Any], tuple[Column, ...]]:
     shape = _shape(fmt)
     columns = list(BASE_COLUMNS)
     expressions = [

@@ -143,7 +143,11 @@ async def _communities(conn: Any, survey: SurveyRow) -> dict[str, uuid.UUID]:
 
 
 def _progress(out: TextIO, done: int, total: int, what: str) -> None:
-    print(f"  {LABEL}: {what} {done}/{total} rows ({done * 100 // max(total, 1)}%)", file=out, flush=True)
+    print(
+        f"  {LABEL}: {what} {done}/{total} rows ({done * 100 // max(total, 1)}%)",
+        file=out,
+        flush=True,
+    )
 
 
 async def import_paper(
@@ -162,7 +166,9 @@ async def import_paper(
         if survey is None:
             raise ImportFileError(f"no survey {survey_id}")
         if survey.status is not SurveyStatus.open:
-            raise ImportFileError(f"the survey is {survey.status.value}: paper is entered while open")
+            raise ImportFileError(
+                f"the survey is {survey.status.value}: paper is entered while open"
+            )
         keys = [q.key for q in survey.questions]
         required = [q.key for q in survey.questions if q.required]
         rows = read_rows(path, required, [SHEET, COMMUNITY, *keys])
@@ -187,8 +193,14 @@ async def import_paper(
                 await repository.insert_paper(
                     conn,
                     [
-                        (uuid.uuid4(), survey.id, s.community_id, s.sheet_no, None,
-                         json.dumps(s.answers, ensure_ascii=False))
+                        (
+                            uuid.uuid4(),
+                            survey.id,
+                            s.community_id,
+                            s.sheet_no,
+                            None,
+                            json.dumps(s.answers, ensure_ascii=False),
+                        )
                         for s in batch
                     ],
                 )

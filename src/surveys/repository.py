@@ -119,8 +119,16 @@ async def insert_survey(
                              closes_at, anonymous, status, created_by)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10)
         """,
-        survey_id, area_id, street_id, title, description, year, opens_at, closes_at,
-        anonymous, created_by,
+        survey_id,
+        area_id,
+        street_id,
+        title,
+        description,
+        year,
+        opens_at,
+        closes_at,
+        anonymous,
+        created_by,
     )
 
 
@@ -148,8 +156,16 @@ async def replace_questions(
         """,
         [
             (
-                survey_id, q["key"], i, q["kind"], q["title"], q["required"],
-                q["min_choices"], q["max_choices"], q["scale_min"], q["scale_max"],
+                survey_id,
+                q["key"],
+                i,
+                q["kind"],
+                q["title"],
+                q["required"],
+                q["min_choices"],
+                q["max_choices"],
+                q["scale_min"],
+                q["scale_max"],
                 None if q["scale_labels"] is None else json.dumps(q["scale_labels"]),
             )
             for i, q in enumerate(questions)
@@ -273,7 +289,11 @@ async def insert_named(
         ON CONFLICT (survey_id, user_id) WHERE user_id IS NOT NULL DO NOTHING
         RETURNING id, revision, created_at, updated_at
         """,
-        response_id, survey_id, user_id, community_id, json.dumps(answers, ensure_ascii=False),
+        response_id,
+        survey_id,
+        user_id,
+        community_id,
+        json.dumps(answers, ensure_ascii=False),
     )
     return None if row is None else dict(row)
 
@@ -295,7 +315,9 @@ async def insert_anonymous(
         )
         SELECT EXISTS (SELECT 1 FROM answer)
         """,
-        survey_id, tag, json.dumps(answers, ensure_ascii=False),
+        survey_id,
+        tag,
+        json.dumps(answers, ensure_ascii=False),
     )
     return inserted
 
@@ -309,7 +331,9 @@ async def has_tag(conn: Any, survey_id: uuid.UUID, tag: bytes) -> bool:
 
 async def insert_paper(
     conn: Any,
-    rows: Sequence[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, str | None, uuid.UUID | None, str]],
+    rows: Sequence[
+        tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, str | None, uuid.UUID | None, str]
+    ],
 ) -> None:
     """Paper sheets: (id, survey_id, community_id, sheet_no, entered_by, answers JSON) rows,
     by COPY (the bulk import's speed)."""
@@ -318,8 +342,16 @@ async def insert_paper(
         "survey_responses",
         records=[(*r, "paper", 1, now, now) for r in rows],
         columns=[
-            "id", "survey_id", "community_id", "sheet_no", "entered_by", "answers",
-            "channel", "revision", "created_at", "updated_at",
+            "id",
+            "survey_id",
+            "community_id",
+            "sheet_no",
+            "entered_by",
+            "answers",
+            "channel",
+            "revision",
+            "created_at",
+            "updated_at",
         ],
     )
 
@@ -378,7 +410,8 @@ async def add_tallies(
         FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS u(q, i, n, t)
         ORDER BY q, i
         ON CONFLICT (survey_id, channel, question_key, item)
-        DO UPDATE SET n = survey_tallies.n + excluded.n, total = survey_tallies.total + excluded.total
+        DO UPDATE SET n = survey_tallies.n + excluded.n,
+                      total = survey_tallies.total + excluded.total
         """,
         survey_id,
         channel.value,
@@ -432,7 +465,11 @@ async def texts(
           AND ($4::uuid IS NULL OR id > $4)
         ORDER BY id LIMIT $5
         """,
-        survey_id, key, q, after, limit,
+        survey_id,
+        key,
+        q,
+        after,
+        limit,
     )
     return [(r["id"], r["body"], r["channel"]) for r in rows]
 
@@ -448,7 +485,10 @@ async def points(
         WHERE survey_id = $1 AND answers ? $2 AND ($3::uuid IS NULL OR id > $3)
         ORDER BY id LIMIT $4
         """,
-        survey_id, key, after, limit,
+        survey_id,
+        key,
+        after,
+        limit,
     )
     return [(r["id"], r["lat"], r["lng"], r["channel"]) for r in rows]
 

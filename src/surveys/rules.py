@@ -95,7 +95,9 @@ def check_questions(questions: Sequence[QuestionIn]) -> Errors:
                 err("min_choices", "must not exceed max_choices")
             if low < 1:
                 err("min_choices", "at least 1 (leave the question unanswered instead)")
-        elif q.kind not in CHOICE_KINDS and (q.min_choices is not None or q.max_choices is not None):
+        elif q.kind not in CHOICE_KINDS and (
+            q.min_choices is not None or q.max_choices is not None
+        ):
             err("max_choices", f"a {q.kind.value} question has no choice limits")
         if q.kind is QuestionKind.scale:
             if q.scale is None:
@@ -166,9 +168,7 @@ def check_answer(q: Question, value: Any, field_name: str, errors: Errors) -> An
             return None
         assert q.scale_min is not None and q.scale_max is not None
         if not q.scale_min <= value <= q.scale_max:
-            errors.append(
-                {"field": field_name, "message": f"must be {q.scale_min}..{q.scale_max}"}
-            )
+            errors.append({"field": field_name, "message": f"must be {q.scale_min}..{q.scale_max}"})
             return None
         return value
     if kind is QuestionKind.text:
@@ -217,7 +217,9 @@ def check_answers(
 TallyKey = tuple[str, str]
 
 
-def tally_items(questions: Iterable[Question], stored: dict[str, Any]) -> list[tuple[str, str, int, int]]:
+def tally_items(
+    questions: Iterable[Question], stored: dict[str, Any]
+) -> list[tuple[str, str, int, int]]:
     """What one response adds: (question_key, item, n, total) rows."""
     rows: list[tuple[str, str, int, int]] = [(SURVEY_ITEM, SURVEY_ITEM, 1, 0)]
     for q in questions:
@@ -236,7 +238,9 @@ def tally_items(questions: Iterable[Question], stored: dict[str, Any]) -> list[t
     return rows
 
 
-def merge(*deltas: tuple[int, Iterable[tuple[str, str, int, int]]]) -> list[tuple[str, str, int, int]]:
+def merge(
+    *deltas: tuple[int, Iterable[tuple[str, str, int, int]]],
+) -> list[tuple[str, str, int, int]]:
     """Sum (sign, rows) pairs per (question_key, item), in key order (the upsert locks rows
     in that order: concurrent responses never deadlock); rows that net to zero are dropped."""
     acc: dict[TallyKey, list[int]] = defaultdict(lambda: [0, 0])

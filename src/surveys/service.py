@@ -85,7 +85,9 @@ def survey_closed() -> AppError:
 
 
 def already_responded() -> AppError:
-    return conflict("already_responded", "您已提交过本问卷", "You have already answered this survey")
+    return conflict(
+        "already_responded", "您已提交过本问卷", "You have already answered this survey"
+    )
 
 
 def response_final() -> AppError:
@@ -262,7 +264,12 @@ async def create(session: AsyncSession, principal: Principal, data: SurveyIn) ->
     )
     await repository.replace_questions(conn, survey_id, _question_rows(data.questions))
     await audit.record(
-        session, principal, "survey.create", "survey", survey_id, area_id=area.id,
+        session,
+        principal,
+        "survey.create",
+        "survey",
+        survey_id,
+        area_id=area.id,
         details={"questions": len(data.questions), "anonymous": data.anonymous},
     )
     survey = await repository.load(conn, survey_id)
@@ -290,13 +297,20 @@ async def update(
         errors += check_questions(data.questions)
     if errors:
         raise validation_failed(errors)
-    changes = {k: getattr(data, k) for k in given if k != "questions" and getattr(data, k) is not None}
+    changes = {
+        k: getattr(data, k) for k in given if k != "questions" and getattr(data, k) is not None
+    }
     if changes:
         await repository.update_survey(conn, survey_id, changes)
     if data.questions is not None:
         await repository.replace_questions(conn, survey_id, _question_rows(data.questions))
     await audit.record(
-        session, principal, "survey.update", "survey", survey_id, area_id=survey.area_id,
+        session,
+        principal,
+        "survey.update",
+        "survey",
+        survey_id,
+        area_id=survey.area_id,
         details={"fields": sorted(given)},
     )
     fresh = await repository.load(conn, survey_id)
@@ -304,7 +318,9 @@ async def update(
     return survey_out(fresh)
 
 
-async def open_survey(session: AsyncSession, principal: Principal, survey_id: uuid.UUID) -> SurveyOut:
+async def open_survey(
+    session: AsyncSession, principal: Principal, survey_id: uuid.UUID
+) -> SurveyOut:
     conn = await driver_connection(session)
     survey = await _managed(conn, principal, survey_id)
     if survey.status is not SurveyStatus.draft:
@@ -312,7 +328,9 @@ async def open_survey(session: AsyncSession, principal: Principal, survey_id: uu
     if survey.closes_at <= survey.now:
         raise validation_failed([{"field": "closes_at", "message": "the window is already over"}])
     await repository.set_status(conn, survey_id, SurveyStatus.open)
-    await audit.record(session, principal, "survey.open", "survey", survey_id, area_id=survey.area_id)
+    await audit.record(
+        session, principal, "survey.open", "survey", survey_id, area_id=survey.area_id
+    )
     fresh = await repository.load(conn, survey_id)
     assert fresh is not None
     return survey_out(fresh)
@@ -330,7 +348,12 @@ async def close_survey(
     await repository.set_status(conn, survey_id, SurveyStatus.closed)
     shuffled = await repository.shuffle_anonymous(conn, survey_id) if survey.anonymous else 0
     await audit.record(
-        session, principal, "survey.close", "survey", survey_id, area_id=survey.area_id,
+        session,
+        principal,
+        "survey.close",
+        "survey",
+        survey_id,
+        area_id=survey.area_id,
         details={"anonymous_rewritten": shuffled},
     )
     fresh = await repository.load(conn, survey_id)
@@ -342,7 +365,7 @@ async def get(
     session: AsyncSession, principal: Principal, survey_id: uuid.UUID, secret: str
 ) -> SurveyOut:
     conn = await driver_connection(session)
-    survey, staff = await _visible(conn, principal, survey_id)
+    survey, _ = await _visible(conn, principal, survey_id)
     responded = None
     if await lives_in(conn, principal, survey):
         responded = await _has_responded(conn, survey, principal, secret)
@@ -351,8 +374,12 @@ async def get(
 
 async def _has_responded(conn: Any, survey: SurveyRow, principal: Principal, secret: str) -> bool:
     if survey.anonymous:
-        return await repository.has_tag(conn, survey.id, respondent_tag(secret, survey.id, principal.user_id))
-    return await repository.mine_for_update(conn, survey.id, principal.user_id, lock=False) is not None
+        return await repository.has_tag(
+            conn, survey.id, respondent_tag(secret, survey.id, principal.user_id)
+        )
+    return (
+        await repository.mine_for_update(conn, survey.id, principal.user_id, lock=False) is not None
+    )
 
 
 async def list_surveys(
@@ -377,7 +404,10 @@ async def list_surveys(
     staff = covers(principal, area.path, VIEW_ROLES)
     resident = principal.community_id is not None and (
         principal.community_id == area.id
-        or (area.level is AreaLevel.street and await repository.street_of(conn, principal.community_id) == area.id)
+        or (
+            area.level is AreaLevel.street
+            and await repository.street_of(conn, principal.community_id) == area.id
+        )
     )
     if not staff and not resident:
         raise not_found("区域", "Area")
@@ -386,8 +416,13 @@ async def list_surveys(
         areas.append(area.parent_id)
     after = decode_cursor_as(cursor, timestamp, uuid_value)
     ids = await repository.list_ids(
-        conn, areas, status=status, year=year, after=after,  # type: ignore[arg-type]
-        with_drafts=staff, limit=limit + 1,
+        conn,
+        areas,
+        status=status,
+        year=year,
+        after=after,
+        with_drafts=staff,
+        limit=limit + 1,
     )
     items = []
     for sid in ids[:limit]:
@@ -438,7 +473,9 @@ async def submit(
     stored = _checked(survey, data.answers)
     if survey.anonymous:
         tag = respondent_tag(secret, survey.id, principal.user_id)
-        if not await repository.insert_anonymous(conn, survey_id=survey.id, tag=tag, answers=stored):
+        if not await repository.insert_anonymous(
+            conn, survey_id=survey.id, tag=tag, answers=stored
+        ):
             raise already_responded()
         await repository.add_tallies(
             conn, survey.id, Channel.online, merge((1, tally_items(survey.questions, stored)))
@@ -457,7 +494,9 @@ async def submit(
     await repository.add_tallies(
         conn, survey.id, Channel.online, merge((1, tally_items(survey.questions, stored)))
     )
-    return ResponseOut(survey_id=survey.id, channel=Channel.online, answers=stored, final=False, **row)
+    return ResponseOut(
+        survey_id=survey.id, channel=Channel.online, answers=stored, final=False, **row
+    )
 
 
 async def _enter_paper(
@@ -471,14 +510,24 @@ async def _enter_paper(
         raise survey_closed() if survey.status is SurveyStatus.closed else survey_not_open()
     stored = _checked(survey, data.answers)
     community_id = await _paper_community(session, survey, data.community_id)
-    if data.sheet_no is not None and await repository.existing_sheets(conn, survey.id, [data.sheet_no]):
+    if data.sheet_no is not None and await repository.existing_sheets(
+        conn, survey.id, [data.sheet_no]
+    ):
         raise duplicate_sheet(data.sheet_no)
     response_id = uuid.uuid4()
     try:
         await repository.insert_paper(
             conn,
-            [(response_id, survey.id, community_id, data.sheet_no, principal.user_id,
-              json.dumps(stored, ensure_ascii=False))],
+            [
+                (
+                    response_id,
+                    survey.id,
+                    community_id,
+                    data.sheet_no,
+                    principal.user_id,
+                    json.dumps(stored, ensure_ascii=False),
+                )
+            ],
         )
     except asyncpg.exceptions.UniqueViolationError as exc:  # a racing twin with the same sheet
         raise duplicate_sheet(data.sheet_no or "") from exc
@@ -486,18 +535,30 @@ async def _enter_paper(
         conn, survey.id, Channel.paper, merge((1, tally_items(survey.questions, stored)))
     )
     await audit.record(
-        session, principal, "survey.paper", "survey", survey.id, area_id=survey.area_id,
+        session,
+        principal,
+        "survey.paper",
+        "survey",
+        survey.id,
+        area_id=survey.area_id,
         details={"sheet_no": data.sheet_no},
     )
     return ResponseOut(
-        survey_id=survey.id, channel=Channel.paper, id=response_id, answers=stored,
-        sheet_no=data.sheet_no, revision=1, final=True,
+        survey_id=survey.id,
+        channel=Channel.paper,
+        id=response_id,
+        answers=stored,
+        sheet_no=data.sheet_no,
+        revision=1,
+        final=True,
     )
 
 
 def duplicate_sheet(sheet_no: str) -> AppError:
     return conflict(
-        "duplicate_sheet", f"纸质问卷 {sheet_no} 已录入", f"Paper sheet {sheet_no} is entered already"
+        "duplicate_sheet",
+        f"纸质问卷 {sheet_no} 已录入",
+        f"Paper sheet {sheet_no} is entered already",
     )
 
 
@@ -506,13 +567,17 @@ async def _paper_community(
 ) -> uuid.UUID | None:
     if survey.area_level == AreaLevel.community.value:
         if community_id not in (None, survey.area_id):
-            raise validation_failed([{"field": "community_id", "message": "not the survey's community"}])
+            raise validation_failed(
+                [{"field": "community_id", "message": "not the survey's community"}]
+            )
         return survey.area_id
     if community_id is None:
         return None
     area = await load_area(session, community_id)
     if area is None or area.parent_id != survey.area_id:
-        raise validation_failed([{"field": "community_id", "message": "not a community of the survey's street"}])
+        raise validation_failed(
+            [{"field": "community_id", "message": "not a community of the survey's street"}]
+        )
     return community_id
 
 
@@ -522,7 +587,9 @@ async def get_mine(
     conn = await driver_connection(session)
     survey, _ = await _visible(conn, principal, survey_id)
     if survey.anonymous:
-        if not await repository.has_tag(conn, survey.id, respondent_tag(secret, survey.id, principal.user_id)):
+        if not await repository.has_tag(
+            conn, survey.id, respondent_tag(secret, survey.id, principal.user_id)
+        ):
             raise no_response()
         return ResponseOut(survey_id=survey.id, channel=Channel.online, final=True)
     row = await repository.mine_for_update(conn, survey.id, principal.user_id, lock=False)
@@ -540,8 +607,10 @@ async def change_mine(
     if data.channel is not Channel.online or data.sheet_no or data.community_id:
         raise validation_failed([{"field": "channel", "message": "only your own online response"}])
     survey = await repository.load(conn, survey_id, lock="KEY SHARE")
-    if survey is None or survey.status is SurveyStatus.draft or not (
-        await lives_in(conn, principal, survey) or is_staff(principal, survey)
+    if (
+        survey is None
+        or survey.status is SurveyStatus.draft
+        or not (await lives_in(conn, principal, survey) or is_staff(principal, survey))
     ):
         raise survey_not_found()
     if survey.anonymous:
@@ -558,15 +627,15 @@ async def change_mine(
     )
     row = await repository.update_answers(conn, mine["id"], stored)
     await repository.add_tallies(conn, survey.id, Channel.online, deltas)
-    return ResponseOut(survey_id=survey.id, channel=Channel.online, answers=stored, final=False, **row)
+    return ResponseOut(
+        survey_id=survey.id, channel=Channel.online, answers=stored, final=False, **row
+    )
 
 
 # --- results --------------------------------------------------------------------------------
 
 
-async def _results_access(
-    conn: Any, principal: Principal, survey_id: uuid.UUID
-) -> SurveyRow:
+async def _results_access(conn: Any, principal: Principal, survey_id: uuid.UUID) -> SurveyRow:
     survey, staff = await _visible(conn, principal, survey_id)
     if not staff and survey.status is not SurveyStatus.closed:
         raise results_hidden()
@@ -582,7 +651,12 @@ def _question(survey: SurveyRow, key: str) -> Question:
 
 def _point(lat: float, lng: float, coord_sys: CoordSys, channel: str) -> PointOut:
     out_lat, out_lng = convert(lat, lng, CoordSys.wgs84, coord_sys)
-    return PointOut(lat=round(out_lat, 6), lng=round(out_lng, 6), coord_sys=coord_sys.value, channel=Channel(channel))
+    return PointOut(
+        lat=round(out_lat, 6),
+        lng=round(out_lng, 6),
+        coord_sys=coord_sys.value,
+        channel=Channel(channel),
+    )
 
 
 async def results(
@@ -671,13 +745,21 @@ async def _question_result(
     elif q.kind is QuestionKind.ranking:
         out.ranking = ranking(q, {k: (n_of(k), total_of(k)) for k in keys})
     elif q.kind is QuestionKind.text:
-        page = await repository.texts(conn, survey.id, q.key, q=None, after=None, limit=TEXTS_INLINE + 1)
+        page = await repository.texts(
+            conn, survey.id, q.key, q=None, after=None, limit=TEXTS_INLINE + 1
+        )
         out.texts = [TextOut(id=i, text=t, channel=Channel(c)) for i, t, c in page[:TEXTS_INLINE]]
-        out.texts_cursor = encode_cursor([str(page[TEXTS_INLINE - 1][0])]) if len(page) > TEXTS_INLINE else None
+        out.texts_cursor = (
+            encode_cursor([str(page[TEXTS_INLINE - 1][0])]) if len(page) > TEXTS_INLINE else None
+        )
     elif q.kind is QuestionKind.location:
         found = await repository.points(conn, survey.id, q.key, after=None, limit=POINTS_INLINE + 1)
         out.points = [_point(lat, lng, coord_sys, c) for _, lat, lng, c in found[:POINTS_INLINE]]
-        out.points_cursor = encode_cursor([str(found[POINTS_INLINE - 1][0])]) if len(found) > POINTS_INLINE else None
+        out.points_cursor = (
+            encode_cursor([str(found[POINTS_INLINE - 1][0])])
+            if len(found) > POINTS_INLINE
+            else None
+        )
     return out
 
 

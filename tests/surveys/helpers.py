@@ -129,9 +129,14 @@ async def open_survey(
 
 
 async def respond(
-    client: httpx.AsyncClient, headers: dict[str, str], survey_id: str, answers: dict[str, Any],
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    survey_id: str,
+    answers: dict[str, Any],
     **extra: Any,
 ) -> httpx.Response:
     return await client.post(
-        f"/api/v1/surveys/{survey_id}/responses", json={"answers": answers, **extra}, headers=headers
+        f"/api/v1/surveys/{survey_id}/responses",
+        json={"answers": answers, **extra},
+        headers=headers,
     )

@@ -23,7 +23,10 @@ async def test_anonymous_answers_do_not_name_their_respondent(
     users = [await make_user(db, community=w.a) for _ in range(6)]
     headers = [await login(client, u) for u in users]
     replies = await asyncio.gather(
-        *(respond(client, h, sid, {**ANSWERS, "satisfied": 1 + i % 5}) for i, h in enumerate(headers)),
+        *(
+            respond(client, h, sid, {**ANSWERS, "satisfied": 1 + i % 5})
+            for i, h in enumerate(headers)
+        ),
         respond(client, headers[0], sid, ANSWERS),  # a double tap
     )
     assert sorted(r.status_code for r in replies) == [201] * 6 + [409]
@@ -45,7 +48,8 @@ async def test_anonymous_answers_do_not_name_their_respondent(
         answers = (
             await session.execute(
                 text(
-                    "SELECT id, user_id, community_id, created_at, answers::text AS a, xmin::text AS x"
+                    "SELECT id, user_id, community_id, created_at, answers::text AS a,"
+                    " xmin::text AS x"
                     " FROM survey_responses WHERE survey_id = :s"
                 ),
                 {"s": sid},
@@ -71,7 +75,9 @@ async def test_anonymous_answers_do_not_name_their_respondent(
             ).scalars()
         )
     assert len(answers) == 6 and len(respondents) == 6
-    assert all(r.user_id is None and r.community_id is None and r.created_at is None for r in answers)
+    assert all(
+        r.user_id is None and r.community_id is None and r.created_at is None for r in answers
+    )
     assert all(r.id.version == 4 for r in answers)  # random ids: no time inside
     assert columns == {"survey_id", "tag"}
     for r in respondents:  # the tag is no user id, in any spelling

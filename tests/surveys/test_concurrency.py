@@ -13,7 +13,9 @@ from tests.builders import login, make_user
 from tests.surveys.helpers import ANSWERS, make_world, open_survey, respond
 
 
-async def recount(db: async_sessionmaker[AsyncSession], survey_id: str) -> dict[tuple[str, str, str], int]:
+async def recount(
+    db: async_sessionmaker[AsyncSession], survey_id: str
+) -> dict[tuple[str, str, str], int]:
     """The tallies recomputed from the response rows (plain SQL)."""
     async with db() as session:
         rows = await session.execute(
@@ -23,7 +25,8 @@ async def recount(db: async_sessionmaker[AsyncSession], survey_id: str) -> dict[
                 FROM survey_responses WHERE survey_id = :s GROUP BY 1
                 UNION ALL
                 SELECT r.channel::text, a.key, '', count(*)
-                FROM survey_responses r, jsonb_each(r.answers) a WHERE r.survey_id = :s GROUP BY 1, 2
+                FROM survey_responses r, jsonb_each(r.answers) a
+                WHERE r.survey_id = :s GROUP BY 1, 2
                 UNION ALL
                 SELECT r.channel::text, a.key, a.value #>> '{}', count(*)
                 FROM survey_responses r, jsonb_each(r.answers) a
@@ -41,7 +44,9 @@ async def recount(db: async_sessionmaker[AsyncSession], survey_id: str) -> dict[
         return {(r.c, r.q, r.i): r.n for r in rows}
 
 
-async def tallies(db: async_sessionmaker[AsyncSession], survey_id: str) -> dict[tuple[str, str, str], int]:
+async def tallies(
+    db: async_sessionmaker[AsyncSession], survey_id: str
+) -> dict[tuple[str, str, str], int]:
     async with db() as session:
         rows = await session.execute(
             text(
@@ -111,11 +116,15 @@ async def test_burst_of_residents_and_changes_keeps_tallies_exact(
             for _ in range(2)
         ),
         *(
-            respond(client, w.h["committee"], sid, {"need": "kids", "satisfied": 3}, channel="paper")
+            respond(
+                client, w.h["committee"], sid, {"need": "kids", "satisfied": 3}, channel="paper"
+            )
             for _ in range(5)
         ),
     )
-    assert all(r.status_code in (200, 201) for r in changes), [r.text for r in changes if r.status_code >= 300]
+    assert all(r.status_code in (200, 201) for r in changes), [
+        r.text for r in changes if r.status_code >= 300
+    ]
     assert await tallies(db, sid) == await recount(db, sid)
     results = (await client.get(f"/api/v1/surveys/{sid}/results", headers=w.h["committee"])).json()
     assert (results["online"], results["paper"]) == (12, 5)

@@ -36,12 +36,20 @@ async def test_build_open_answer_change_close_results(
     outsider = await respond(client, w.h["outsider"], sid, ANSWERS)
     assert outsider.status_code == 404  # another community's survey is not theirs
     paper = await respond(
-        client, w.h["committee"], sid, {"need": "elder", "satisfied": 5, "also": ["meal"]},
-        channel="paper", sheet_no="P-001",
+        client,
+        w.h["committee"],
+        sid,
+        {"need": "elder", "satisfied": 5, "also": ["meal"]},
+        channel="paper",
+        sheet_no="P-001",
     )
     assert paper.status_code == 201, paper.text
     twice = await respond(
-        client, w.h["committee"], sid, {"need": "elder", "satisfied": 5}, channel="paper",
+        client,
+        w.h["committee"],
+        sid,
+        {"need": "elder", "satisfied": 5},
+        channel="paper",
         sheet_no="P-001",
     )
     assert twice.status_code == 409 and twice.json()["code"] == "duplicate_sheet"
@@ -104,9 +112,9 @@ async def test_street_survey_reaches_every_community(
     survey = await open_survey(client, w.h["street_staff"], w.street)
     for name in ("resident", "outsider"):
         assert (await respond(client, w.h[name], survey["id"], ANSWERS)).status_code == 201
-    listed = await client.get(
-        f"/api/v1/surveys?area_id={w.b.id}", headers=w.h["outsider"]
-    )
+    listed = await client.get(f"/api/v1/surveys?area_id={w.b.id}", headers=w.h["outsider"])
     assert [s["id"] for s in listed.json()["items"]] == [survey["id"]]
-    results = await client.get(f"/api/v1/surveys/{survey['id']}/results", headers=w.h["street_staff"])
+    results = await client.get(
+        f"/api/v1/surveys/{survey['id']}/results", headers=w.h["street_staff"]
+    )
     assert results.json()["online"] == 2

@@ -27,14 +27,19 @@ def write(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path
 async def _paper_count(db: async_sessionmaker[AsyncSession], sid: str) -> int:
     async with db() as session:
         count: int = await session.scalar(
-            text("SELECT count(*) FROM survey_responses WHERE survey_id = :s AND channel = 'paper'"),
+            text(
+                "SELECT count(*) FROM survey_responses WHERE survey_id = :s AND channel = 'paper'"
+            ),
             {"s": sid},
         )
     return count
 
 
 async def test_import_with_bad_rows_and_strict(
-    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], database_url: str, tmp_path: Path
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     w = await make_world(db, client)
     survey = await open_survey(client, w.h["street_staff"], w.street)
@@ -62,7 +67,13 @@ async def test_import_with_bad_rows_and_strict(
 
     report = tmp_path / "rejected.csv"
     code, out, err = await run_cli(
-        "surveys", "import-paper", str(path), "--survey", sid, "--report", str(report),
+        "surveys",
+        "import-paper",
+        str(path),
+        "--survey",
+        sid,
+        "--report",
+        str(report),
         database_url=database_url,
     )
     assert code == 1, (out, err)
@@ -78,12 +89,18 @@ async def test_import_with_bad_rows_and_strict(
 
     # Run again: the sheets are there already, each named.
     again, out, err = await run_cli(
-        "surveys", "import-paper", str(write(tmp_path / "again.csv", good[:1])), "--survey", sid,
+        "surveys",
+        "import-paper",
+        str(write(tmp_path / "again.csv", good[:1])),
+        "--survey",
+        sid,
         database_url=database_url,
     )
     assert again == 2 and "entered already" in err
 
-    results = (await client.get(f"/api/v1/surveys/{sid}/results", headers=w.h["street_staff"])).json()
+    results = (
+        await client.get(f"/api/v1/surveys/{sid}/results", headers=w.h["street_staff"])
+    ).json()
     assert (results["responses"], results["online"], results["paper"]) == (4, 1, 3)
     need = results["questions"][0]
     assert need["counts"] == {"elder": 3, "kids": 1, "sport": 0}
@@ -101,11 +118,16 @@ async def test_import_with_bad_rows_and_strict(
 
 
 async def test_unusable_file_or_survey_does_nothing(
-    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], database_url: str, tmp_path: Path
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     w = await make_world(db, client)
     survey = await open_survey(client, w.h["committee"], w.a)
-    unknown = write(tmp_path / "u.csv", [["1", "", "elder", "", "3", "", "", "", "x"]], [*HEADER, "colour"])
+    unknown = write(
+        tmp_path / "u.csv", [["1", "", "elder", "", "3", "", "", "", "x"]], [*HEADER, "colour"]
+    )
     code, _, err = await run_cli(
         "surveys", "import-paper", str(unknown), "--survey", survey["id"], database_url=database_url
     )

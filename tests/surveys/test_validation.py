@@ -24,15 +24,27 @@ async def test_bad_question_sets_name_their_fields(
 ) -> None:
     w = await make_world(db, client)
     questions: list[dict[str, Any]] = [
-        {"key": "a", "kind": "single", "title": "一个选项", "options": [{"key": "x", "label": "X"}]},
+        {
+            "key": "a",
+            "kind": "single",
+            "title": "一个选项",
+            "options": [{"key": "x", "label": "X"}],
+        },
         {"key": "a", "kind": "text", "title": "重复的键"},
         {"key": "s", "kind": "scale", "title": "倒过来", "scale": {"min": 5, "max": 1}},
         {
-            "key": "m", "kind": "multiple", "title": "太多",
+            "key": "m",
+            "kind": "multiple",
+            "title": "太多",
             "options": [{"key": "x", "label": "X"}, {"key": "y", "label": "Y"}],
             "max_choices": 3,
         },
-        {"key": "t", "kind": "text", "title": "文本不带选项", "options": [{"key": "x", "label": "X"}]},
+        {
+            "key": "t",
+            "kind": "text",
+            "title": "文本不带选项",
+            "options": [{"key": "x", "label": "X"}],
+        },
         {"key": "r", "kind": "ranking", "title": "无选项"},
     ]
     bad = await client.post(
@@ -52,7 +64,8 @@ async def test_bad_question_sets_name_their_fields(
         "closes_at"
     }
     district = await client.post(
-        "/api/v1/surveys", json=survey_body(w.street, area_id=str(w.street.parent_id)),
+        "/api/v1/surveys",
+        json=survey_body(w.street, area_id=str(w.street.parent_id)),
         headers=w.h["street_staff"],
     )
     assert district.status_code in (403, 422)
@@ -95,7 +108,8 @@ async def test_bad_answers_each_get_an_error(
     not_int = await respond(client, w.h["resident"], sid, {**ANSWERS, "satisfied": "4"})
     assert _fields(not_int) == {"answers.satisfied"}
     english = await client.post(
-        f"/api/v1/surveys/{sid}/responses", json={"answers": {}},
+        f"/api/v1/surveys/{sid}/responses",
+        json={"answers": {}},
         headers={**w.h["resident"], "Accept-Language": "en"},
     )
     assert english.json()["detail"] == "The request is not valid"
@@ -119,14 +133,17 @@ async def test_questions_freeze_once_open(
     kept = {o["key"]: o["id"] for o in created.json()["questions"][0]["options"]}
     fewer = [QUESTIONS[0], QUESTIONS[2]]
     edited = await client.patch(
-        f"/api/v1/surveys/{sid}", json={"questions": fewer, "title": "改过的标题"},
+        f"/api/v1/surveys/{sid}",
+        json={"questions": fewer, "title": "改过的标题"},
         headers=w.h["committee"],
     )
     assert edited.status_code == 200, edited.text
     assert [q["key"] for q in edited.json()["questions"]] == ["need", "satisfied"]
     # An option that keeps its key keeps its id (needs cite them).
     assert {o["key"]: o["id"] for o in edited.json()["questions"][0]["options"]} == kept
-    assert (await client.post(f"/api/v1/surveys/{sid}/open", headers=w.h["committee"])).status_code == 200
+    assert (
+        await client.post(f"/api/v1/surveys/{sid}/open", headers=w.h["committee"])
+    ).status_code == 200
     frozen = await client.patch(
         f"/api/v1/surveys/{sid}", json={"questions": QUESTIONS}, headers=w.h["committee"]
     )
@@ -134,7 +151,8 @@ async def test_questions_freeze_once_open(
     reopen = await client.post(f"/api/v1/surveys/{sid}/open", headers=w.h["committee"])
     assert reopen.status_code == 409 and reopen.json()["code"] == "survey_not_draft"
     longer = await client.patch(
-        f"/api/v1/surveys/{sid}", json={"closes_at": "2099-01-01T00:00:00+08:00"},
+        f"/api/v1/surveys/{sid}",
+        json={"closes_at": "2099-01-01T00:00:00+08:00"},
         headers=w.h["committee"],
     )
     assert longer.status_code == 200
@@ -147,8 +165,11 @@ async def test_window_not_started_refuses_answers(
 ) -> None:
     w = await make_world(db, client)
     survey = await open_survey(
-        client, w.h["committee"], w.a,
-        opens_at="2099-01-01T00:00:00+08:00", closes_at="2099-02-01T00:00:00+08:00",
+        client,
+        w.h["committee"],
+        w.a,
+        opens_at="2099-01-01T00:00:00+08:00",
+        closes_at="2099-02-01T00:00:00+08:00",
     )
     early = await respond(client, w.h["resident"], survey["id"], ANSWERS)
     assert early.status_code == 409 and early.json()["code"] == "survey_not_open"
