@@ -61,15 +61,37 @@ def _questions() -> list[dict[str, Any]]:
         return [{"key": k, "label": v} for k, v in pairs]
 
     return [
-        {"key": "need", "kind": "single", "title": "您最希望社区增加哪类服务设施？",
-         "required": True, "options": options(NEED)},
-        {"key": "improve", "kind": "multiple", "title": "居住环境中最需要改善的是（最多 3 项）",
-         "required": False, "options": options(IMPROVE), "max_choices": 3},
-        {"key": "satisfied", "kind": "scale", "title": "您对目前社区生活圈的满意度",
-         "required": True, "scale_min": 1, "scale_max": 5,
-         "scale_labels": {"1": "很不满意", "3": "一般", "5": "很满意"}},
-        {"key": "priority", "kind": "ranking", "title": "请给以下项目按迫切程度排序",
-         "required": False, "options": options(PRIORITY)},
+        {
+            "key": "need",
+            "kind": "single",
+            "title": "您最希望社区增加哪类服务设施？",
+            "required": True,
+            "options": options(NEED),
+        },
+        {
+            "key": "improve",
+            "kind": "multiple",
+            "title": "居住环境中最需要改善的是（最多 3 项）",
+            "required": False,
+            "options": options(IMPROVE),
+            "max_choices": 3,
+        },
+        {
+            "key": "satisfied",
+            "kind": "scale",
+            "title": "您对目前社区生活圈的满意度",
+            "required": True,
+            "scale_min": 1,
+            "scale_max": 5,
+            "scale_labels": {"1": "很不满意", "3": "一般", "5": "很满意"},
+        },
+        {
+            "key": "priority",
+            "kind": "ranking",
+            "title": "请给以下项目按迫切程度排序",
+            "required": False,
+            "options": options(PRIORITY),
+        },
         {"key": "idea", "kind": "text", "title": "其他意见和建议", "required": False},
         {"key": "where", "kind": "location", "title": "您觉得最需要改造的地点", "required": False},
     ]
@@ -114,15 +136,20 @@ async def seed_surveys_demo(session: AsyncSession, areas: dict[str, Area]) -> No
     if street is None:
         return
     staff = await session.scalar(
-        select(RoleGrant.user_id).where(RoleGrant.area_id == street.id, RoleGrant.role == Role.street)
+        select(RoleGrant.user_id).where(
+            RoleGrant.area_id == street.id, RoleGrant.role == Role.street
+        )
     )
     if staff is None:
         return
     rng = random.Random(2026)
     communities = [areas[c] for c in COMMUNITIES]
     people = [
-        User(display_name=f"曹杨居民{i + 1:03d}", verified=True,
-             home_community_id=communities[i % len(communities)].id)
+        User(
+            display_name=f"曹杨居民{i + 1:03d}",
+            verified=True,
+            home_community_id=communities[i % len(communities)].id,
+        )
         for i in range(RESPONDENTS)
     ]
     session.add_all(people)
@@ -152,8 +179,12 @@ async def seed_surveys_demo(session: AsyncSession, areas: dict[str, Area]) -> No
         home = next(c for c in communities if c.id == person.home_community_id)
         answers = _answers(rng, (home.centroid_lat, home.centroid_lng))
         await repository.insert_named(
-            conn, response_id=uuid.uuid4(), survey_id=closed_id, user_id=person.id,
-            community_id=home.id, answers=answers,
+            conn,
+            response_id=uuid.uuid4(),
+            survey_id=closed_id,
+            user_id=person.id,
+            community_id=home.id,
+            answers=answers,
         )
         online.append((1, tally_items(survey.questions, answers)))
     paper_rows = []
@@ -162,8 +193,14 @@ async def seed_surveys_demo(session: AsyncSession, areas: dict[str, Area]) -> No
         home = communities[i % len(communities)]
         answers = _answers(rng, (home.centroid_lat, home.centroid_lng))
         paper_rows.append(
-            (uuid.uuid4(), closed_id, home.id, f"CY2026-{i + 1:04d}", staff,
-             json.dumps(answers, ensure_ascii=False))
+            (
+                uuid.uuid4(),
+                closed_id,
+                home.id,
+                f"CY2026-{i + 1:04d}",
+                staff,
+                json.dumps(answers, ensure_ascii=False),
+            )
         )
         paper.append((1, tally_items(survey.questions, answers)))
     await repository.insert_paper(conn, paper_rows)
@@ -191,13 +228,32 @@ async def seed_surveys_demo(session: AsyncSession, areas: dict[str, Area]) -> No
         open_id,
         _rows(
             [
-                {"key": "use", "kind": "single", "title": "您会去社区食堂吃饭吗？", "required": True,
-                 "options": [{"key": "daily", "label": "每天"}, {"key": "weekly", "label": "每周几次"},
-                             {"key": "rarely", "label": "偶尔"}, {"key": "never", "label": "不会"}]},
-                {"key": "price", "kind": "scale", "title": "您能接受的午餐价格（元）",
-                 "required": False, "scale_min": 10, "scale_max": 25},
-                {"key": "where", "kind": "location", "title": "您希望食堂开在哪里",
-                 "required": False},
+                {
+                    "key": "use",
+                    "kind": "single",
+                    "title": "您会去社区食堂吃饭吗？",
+                    "required": True,
+                    "options": [
+                        {"key": "daily", "label": "每天"},
+                        {"key": "weekly", "label": "每周几次"},
+                        {"key": "rarely", "label": "偶尔"},
+                        {"key": "never", "label": "不会"},
+                    ],
+                },
+                {
+                    "key": "price",
+                    "kind": "scale",
+                    "title": "您能接受的午餐价格（元）",
+                    "required": False,
+                    "scale_min": 10,
+                    "scale_max": 25,
+                },
+                {
+                    "key": "where",
+                    "kind": "location",
+                    "title": "您希望食堂开在哪里",
+                    "required": False,
+                },
                 {"key": "idea", "kind": "text", "title": "其他建议", "required": False},
             ]
         ),

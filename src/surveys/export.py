@@ -13,7 +13,7 @@ from src.core.auth import Principal
 from src.core.db import driver_connection
 from src.core.errors import forbidden
 from src.core.policy import covers, load_area, require_roles
-from src.exports.repository import _case, _lit, _masked_phone, _select_list, _when
+from src.exports.repository import Shape, _case, _lit, _masked_phone, _select_list, _when
 from src.exports.service import (
     EXPORT_ROLES,
     ExportFormat,
@@ -68,9 +68,8 @@ def _answer_column(kind: QuestionKind, key: str, title: str) -> tuple[Column, st
 
 
 def survey_query(
-    survey: SurveyRow, *, english: bool, fmt: ExportFormat
+    survey: SurveyRow, *, english: bool, shape: Shape
 ) -> tuple[str, list[Any], tuple[Column, ...]]:
-    shape = _shape(fmt)
     columns = list(BASE_COLUMNS)
     expressions = [
         "r.id::text",
@@ -117,7 +116,7 @@ async def plan_survey(
     assert area is not None
     if principal is not None and not covers(principal, area.path, EXPORT_ROLES):
         raise forbidden("area_forbidden", "无权导出该区域的数据", "Not allowed in this area")
-    sql, args, columns = survey_query(survey, english=english, fmt=fmt)
+    sql, args, columns = survey_query(survey, english=english, shape=_shape(fmt))
     title = f"{survey.title} Responses" if english else f"{survey.title}问卷答卷"
     filename, ascii_filename, now_local = _names(title, f"survey_{area.code}", fmt)
     filters = {"survey_id": str(survey.id), "language": "en" if english else "zh", "via": via}
