@@ -34,7 +34,7 @@ from bench.harness import Context
 from src.exports.repository import Shape
 from src.models.survey import Channel
 from src.surveys import export, repository
-from src.surveys.rules import merge, tally_items
+from src.surveys.rules import answer_items, merge, tally_items
 
 ROOT = Path(__file__).resolve().parent.parent
 STREET_CODE = "310107012"
@@ -145,6 +145,7 @@ async def _seed_online(ctx: Context, survey_id: uuid.UUID, street_id: uuid.UUID)
         )
         now = dt.datetime.now(dt.UTC)
         answers = [_answers(rng) for _ in users]
+        ids = [uuid.uuid4() for _ in users]
         await conn.copy_records_to_table(
             "survey_responses",
             columns=[
@@ -160,7 +161,7 @@ async def _seed_online(ctx: Context, survey_id: uuid.UUID, street_id: uuid.UUID)
             ],
             records=[
                 (
-                    uuid.uuid4(),
+                    rid,
                     survey_id,
                     "online",
                     u[0],
@@ -170,7 +171,17 @@ async def _seed_online(ctx: Context, survey_id: uuid.UUID, street_id: uuid.UUID)
                     now,
                     now,
                 )
-                for u, a in zip(users, answers, strict=True)
+                for rid, u, a in zip(ids, users, answers, strict=True)
+            ],
+        )
+        await repository.add_items(
+            conn,
+            survey_id,
+            Channel.online,
+            [
+                (rid, *item)
+                for rid, a in zip(ids, answers, strict=True)
+                for item in answer_items(survey.questions, a)
             ],
         )
         await repository.add_tallies(
@@ -179,7 +190,10 @@ async def _seed_online(ctx: Context, survey_id: uuid.UUID, street_id: uuid.UUID)
             Channel.online,
             merge(*((1, tally_items(survey.questions, a)) for a in answers)),
         )
-        await conn.execute("ANALYZE users; ANALYZE survey_responses; ANALYZE survey_tallies")
+        await conn.execute(
+            "ANALYZE users; ANALYZE survey_responses; ANALYZE survey_tallies;"
+            " ANALYZE survey_answer_items"
+        )
         ctx.note(
             f"seed {ONLINE:,} online responses via COPY",
             seconds=round(time.perf_counter() - started, 1),

@@ -116,6 +116,22 @@ def upgrade() -> None:
         sa.Column("tag", sa.LargeBinary, primary_key=True),
     )
     op.create_table(
+        "survey_answer_items",
+        sa.Column("survey_id", UUID, sa.ForeignKey("surveys.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("question_key", sa.String(32), primary_key=True),
+        sa.Column("id", UUID, primary_key=True),
+        sa.Column("response_id", UUID),
+        sa.Column("channel", CHANNEL, nullable=False),
+        sa.Column("body", sa.Text),
+        sa.Column("lat", sa.Float),
+        sa.Column("lng", sa.Float),
+    )
+    op.execute(
+        "CREATE INDEX ix_survey_answer_items_response_id ON survey_answer_items (response_id)"
+        " WHERE response_id IS NOT NULL"
+    )
+    op.create_table(
         "survey_tallies",
         sa.Column("survey_id", UUID, sa.ForeignKey("surveys.id", ondelete="CASCADE"),
                   primary_key=True),
@@ -129,6 +145,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("survey_tallies")
+    op.drop_table("survey_answer_items")
     op.drop_table("survey_respondents")
     op.drop_table("survey_responses")
     op.drop_table("survey_options")

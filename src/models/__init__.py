@@ -40,6 +40,7 @@ from src.models.rating import (
 )
 from src.models.survey import (
     Survey,
+    SurveyAnswerItem,
     SurveyOption,
     SurveyQuestion,
     SurveyRespondent,
@@ -99,6 +100,7 @@ __all__ = [
     "Role",
     "RoleGrant",
     "Survey",
+    "SurveyAnswerItem",
     "SurveyOption",
     "SurveyQuestion",
     "SurveyRespondent",

@@ -177,6 +177,33 @@ class SurveyRespondent(Base):
     tag: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
 
 
+class SurveyAnswerItem(Base):
+    """A text or map answer, apart from its questionnaire's row so that results page through
+    them by index (the answers stay in ``survey_responses.answers``, which the export reads).
+    ``response_id`` lets a named response's change replace its items; anonymous items have
+    none."""
+
+    __tablename__ = "survey_answer_items"
+    __table_args__ = (
+        Index(
+            "ix_survey_answer_items_response_id",
+            "response_id",
+            postgresql_where=text("response_id IS NOT NULL"),
+        ),
+    )
+
+    survey_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    response_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    channel: Mapped[Channel] = mapped_column(Enum(Channel, name="survey_channel"))
+    body: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+
+
 class SurveyTally(Base):
     """Running counts the results read, kept in the same transaction as each response.
     ``question_key`` '' is the survey itself; ``item`` '' is "answered"; else an option key

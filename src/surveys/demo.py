@@ -17,7 +17,7 @@ from src.models.area import Area
 from src.models.survey import Channel, SurveyStatus
 from src.models.user import Role, RoleGrant, User
 from src.surveys import repository
-from src.surveys.rules import merge, tally_items
+from src.surveys.rules import answer_items, merge, tally_items
 
 STREET = "310107012"  # 曹杨新村街道
 COMMUNITIES = ("310107012001", "310107012002", "310107012003", "310107012004")
@@ -175,12 +175,16 @@ async def seed_surveys_demo(session: AsyncSession, areas: dict[str, Area]) -> No
     survey = await repository.load(conn, closed_id)
     assert survey is not None
     online: list[tuple[int, list[tuple[str, str, int, int]]]] = []
+    items: list[tuple[uuid.UUID | None, str, str | None, float | None, float | None]] = []
+    paper_items: list[tuple[uuid.UUID | None, str, str | None, float | None, float | None]] = []
     for person in people:
         home = next(c for c in communities if c.id == person.home_community_id)
         answers = _answers(rng, (home.centroid_lat, home.centroid_lng))
+        response_id = uuid.uuid4()
+        items += [(response_id, *item) for item in answer_items(survey.questions, answers)]
         await repository.insert_named(
             conn,
-            response_id=uuid.uuid4(),
+            response_id=response_id,
             survey_id=closed_id,
             user_id=person.id,
             community_id=home.id,
@@ -192,9 +196,11 @@ async def seed_surveys_demo(session: AsyncSession, areas: dict[str, Area]) -> No
     for i in range(PAPER):
         home = communities[i % len(communities)]
         answers = _answers(rng, (home.centroid_lat, home.centroid_lng))
+        paper_id = uuid.uuid4()
+        paper_items += [(paper_id, *item) for item in answer_items(survey.questions, answers)]
         paper_rows.append(
             (
-                uuid.uuid4(),
+                paper_id,
                 closed_id,
                 home.id,
                 f"CY2026-{i + 1:04d}",
@@ -206,6 +212,8 @@ async def seed_surveys_demo(session: AsyncSession, areas: dict[str, Area]) -> No
     await repository.insert_paper(conn, paper_rows)
     await repository.add_tallies(conn, closed_id, Channel.online, merge(*online))
     await repository.add_tallies(conn, closed_id, Channel.paper, merge(*paper))
+    await repository.add_items(conn, closed_id, Channel.online, items)
+    await repository.add_items(conn, closed_id, Channel.paper, paper_items)
     await repository.set_status(conn, closed_id, SurveyStatus.closed)
 
     now = dt.datetime.now(dt.UTC)

@@ -28,7 +28,7 @@ from src.core.geo import CoordSys
 from src.models.survey import Channel, QuestionKind, SurveyStatus
 from src.surveys import repository
 from src.surveys.repository import SurveyRow
-from src.surveys.rules import Question, check_answers, merge, tally_items
+from src.surveys.rules import Question, answer_items, check_answers, merge, tally_items
 
 SHEET, COMMUNITY = "sheet_no", "community"
 SEPARATORS = re.compile(r"\s*[|;；、,，>]\s*")
@@ -190,18 +190,29 @@ async def import_paper(
             tallies: list[tuple[int, list[tuple[str, str, int, int]]]] = []
             for start in range(0, len(good), COPY_BATCH):
                 batch = good[start : start + COPY_BATCH]
+                ids = [uuid.uuid4() for _ in batch]
                 await repository.insert_paper(
                     conn,
                     [
                         (
-                            uuid.uuid4(),
+                            rid,
                             survey.id,
                             s.community_id,
                             s.sheet_no,
                             None,
                             json.dumps(s.answers, ensure_ascii=False),
                         )
-                        for s in batch
+                        for rid, s in zip(ids, batch, strict=True)
+                    ],
+                )
+                await repository.add_items(
+                    conn,
+                    survey.id,
+                    Channel.paper,
+                    [
+                        (rid, *item)
+                        for rid, s in zip(ids, batch, strict=True)
+                        for item in answer_items(survey.questions, s.answers)
                     ],
                 )
                 tallies += [(1, tally_items(survey.questions, s.answers)) for s in batch]

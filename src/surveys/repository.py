@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,20 +17,29 @@ from src.surveys.rules import Option, Question
 _SURVEY = """
 SELECT s.id, s.area_id, s.street_id, s.title, s.description, s.year, s.opens_at, s.closes_at,
        s.anonymous, s.status::text AS status, s.created_by, s.created_at, s.opened_at,
-       s.closed_at, a.level::text AS area_level, a.path AS area_path, now() AS now,
-       (SELECT coalesce(json_agg(json_build_object(
-            'key', q.key, 'kind', q.kind, 'title', q.title, 'required', q.required,
-            'min_choices', q.min_choices, 'max_choices', q.max_choices,
-            'scale_min', q.scale_min, 'scale_max', q.scale_max, 'scale_labels', q.scale_labels,
-            'options', (SELECT coalesce(json_agg(json_build_object(
-                            'id', o.id, 'key', o.key, 'label', o.label) ORDER BY o.position), '[]')
-                        FROM survey_options o
-                        WHERE o.survey_id = q.survey_id AND o.question_key = q.key)
-        ) ORDER BY q.position), '[]')::text
-        FROM survey_questions q WHERE q.survey_id = s.id) AS questions
+       s.closed_at, a.level::text AS area_level, a.path AS area_path, now() AS now
 FROM surveys s JOIN areas a ON a.id = s.area_id
 WHERE s.id = $1
 """
+_QUESTIONS = """
+SELECT coalesce(json_agg(json_build_object(
+    'key', q.key, 'kind', q.kind, 'title', q.title, 'required', q.required,
+    'min_choices', q.min_choices, 'max_choices', q.max_choices,
+    'scale_min', q.scale_min, 'scale_max', q.scale_max, 'scale_labels', q.scale_labels,
+    'options', (SELECT coalesce(json_agg(json_build_object(
+                    'id', o.id, 'key', o.key, 'label', o.label) ORDER BY o.position), '[]')
+                FROM survey_options o
+                WHERE o.survey_id = q.survey_id AND o.question_key = q.key)
+) ORDER BY q.position), '[]')::text
+FROM survey_questions q WHERE q.survey_id = $1
+"""
+# Questions no longer change once a survey has left draft: each process keeps them.
+_FROZEN: dict[uuid.UUID, tuple[Question, ...]] = {}
+_FROZEN_MAX = 2000
+# Registered residents of an area, counted at most once a minute per process (the response
+# rate's denominator; people move in and out slowly).
+_RESIDENTS: dict[uuid.UUID, tuple[float, int]] = {}
+RESIDENTS_TTL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,14 @@ async def load(conn: Any, survey_id: uuid.UUID, *, lock: str | None = None) -> S
     values = dict(row)
     values["status"] = SurveyStatus(values["status"])
     values["area_path"] = list(values["area_path"])
-    values["questions"] = _questions(values["questions"])
+    questions = _FROZEN.get(survey_id)
+    if questions is None:
+        questions = _questions(await conn.fetchval(_QUESTIONS, survey_id))
+        if values["status"] is not SurveyStatus.draft:
+            if len(_FROZEN) >= _FROZEN_MAX:
+                _FROZEN.clear()
+            _FROZEN[survey_id] = questions
+    values["questions"] = questions
     return SurveyRow(**values)
 
 
@@ -219,6 +236,19 @@ async def shuffle_anonymous(conn: Any, survey_id: uuid.UUID) -> int:
         )
         INSERT INTO survey_responses (id, survey_id, channel, answers, revision)
         SELECT gen_random_uuid(), $1, 'online', answers, 1 FROM moved ORDER BY random()
+        """,
+        survey_id,
+    )
+    await conn.execute(
+        """
+        WITH moved AS (
+            DELETE FROM survey_answer_items
+            WHERE survey_id = $1 AND channel = 'online' AND response_id IS NULL
+            RETURNING question_key, body, lat, lng
+        )
+        INSERT INTO survey_answer_items (survey_id, question_key, id, channel, body, lat, lng)
+        SELECT $1, question_key, gen_random_uuid(), 'online', body, lat, lng
+        FROM moved ORDER BY random()
         """,
         survey_id,
     )
@@ -422,6 +452,26 @@ async def add_tallies(
     )
 
 
+async def add_items(
+    conn: Any,
+    survey_id: uuid.UUID,
+    channel: Channel,
+    rows: Sequence[tuple[uuid.UUID | None, str, str | None, float | None, float | None]],
+) -> None:
+    """Text and map answers: (response_id, question_key, body, lat, lng) rows, by COPY."""
+    if not rows:
+        return
+    await conn.copy_records_to_table(
+        "survey_answer_items",
+        records=[(survey_id, uuid.uuid4(), channel.value, *r) for r in rows],
+        columns=["survey_id", "id", "channel", "response_id", "question_key", "body", "lat", "lng"],
+    )
+
+
+async def drop_items(conn: Any, response_id: uuid.UUID) -> None:
+    await conn.execute("DELETE FROM survey_answer_items WHERE response_id = $1", response_id)
+
+
 # --- results --------------------------------------------------------------------------------
 
 
@@ -436,6 +486,9 @@ async def tallies(conn: Any, survey_id: uuid.UUID) -> list[tuple[str, str, str, 
 
 async def residents(conn: Any, area_id: uuid.UUID) -> int:
     """Registered residents of a community, or of every community of a street."""
+    cached = _RESIDENTS.get(area_id)
+    if cached is not None and time.monotonic() - cached[0] < RESIDENTS_TTL_S:
+        return cached[1]
     count: int = await conn.fetchval(
         """
         SELECT count(*) FROM users u
@@ -444,6 +497,9 @@ async def residents(conn: Any, area_id: uuid.UUID) -> int:
         """,
         area_id,
     )
+    if len(_RESIDENTS) >= _FROZEN_MAX:
+        _RESIDENTS.clear()
+    _RESIDENTS[area_id] = (time.monotonic(), count)
     return count
 
 
@@ -459,11 +515,11 @@ async def texts(
     """Text answers in id order (ids are random: no order of arrival), containing ``q``."""
     rows = await conn.fetch(
         """
-        SELECT id, answers ->> $2 AS body, channel::text FROM survey_responses
-        WHERE survey_id = $1 AND answers ? $2
-          AND ($3::text IS NULL OR strpos(answers ->> $2, $3) > 0)
+        SELECT id, body, channel::text FROM survey_answer_items
+        WHERE survey_id = $1 AND question_key = $2
+          AND ($3::text IS NULL OR strpos(body, $3) > 0)
           AND ($4::uuid IS NULL OR id > $4)
-        ORDER BY id LIMIT $5
+        ORDER BY survey_id, question_key, id LIMIT $5
         """,
         survey_id,
         key,
@@ -479,11 +535,9 @@ async def points(
 ) -> list[tuple[uuid.UUID, float, float, str]]:
     rows = await conn.fetch(
         """
-        SELECT id, (answers -> $2 ->> 'lat')::float8 AS lat,
-               (answers -> $2 ->> 'lng')::float8 AS lng, channel::text
-        FROM survey_responses
-        WHERE survey_id = $1 AND answers ? $2 AND ($3::uuid IS NULL OR id > $3)
-        ORDER BY id LIMIT $4
+        SELECT id, lat, lng, channel::text FROM survey_answer_items
+        WHERE survey_id = $1 AND question_key = $2 AND ($3::uuid IS NULL OR id > $3)
+        ORDER BY survey_id, question_key, id LIMIT $4
         """,
         survey_id,
         key,

@@ -238,6 +238,23 @@ def tally_items(
     return rows
 
 
+AnswerItem = tuple[str, str | None, float | None, float | None]
+
+
+def answer_items(questions: Iterable[Question], stored: dict[str, Any]) -> list[AnswerItem]:
+    """The text and map answers of one response, as (question_key, body, lat, lng) rows."""
+    rows: list[AnswerItem] = []
+    for q in questions:
+        value = stored.get(q.key)
+        if value is None:
+            continue
+        if q.kind is QuestionKind.text:
+            rows.append((q.key, value, None, None))
+        elif q.kind is QuestionKind.location:
+            rows.append((q.key, None, value["lat"], value["lng"]))
+    return rows
+
+
 def merge(
     *deltas: tuple[int, Iterable[tuple[str, str, int, int]]],
 ) -> list[tuple[str, str, int, int]]:

@@ -27,6 +27,7 @@ from src.surveys.repository import SurveyRow
 from src.surveys.rules import (
     SURVEY_ITEM,
     Question,
+    answer_items,
     check_answers,
     check_questions,
     check_window,
@@ -440,6 +441,26 @@ async def list_surveys(
 # --- answering ------------------------------------------------------------------------------
 
 
+async def _count(
+    conn: Any,
+    survey: SurveyRow,
+    channel: Channel,
+    stored: dict[str, Any],
+    response_id: uuid.UUID | None,
+) -> None:
+    """A new response into the tallies and its text and map answers into their pages, in
+    the response's transaction (anonymous ones without a response id)."""
+    await repository.add_tallies(
+        conn, survey.id, channel, merge((1, tally_items(survey.questions, stored)))
+    )
+    await repository.add_items(
+        conn,
+        survey.id,
+        channel,
+        [(response_id, *item) for item in answer_items(survey.questions, stored)],
+    )
+
+
 def _checked(survey: SurveyRow, answers: dict[str, Any]) -> dict[str, Any]:
     stored, errors = check_answers(survey.questions, answers)
     if errors:
@@ -477,9 +498,7 @@ async def submit(
             conn, survey_id=survey.id, tag=tag, answers=stored
         ):
             raise already_responded()
-        await repository.add_tallies(
-            conn, survey.id, Channel.online, merge((1, tally_items(survey.questions, stored)))
-        )
+        await _count(conn, survey, Channel.online, stored, None)
         return ResponseOut(survey_id=survey.id, channel=Channel.online, final=True)
     row = await repository.insert_named(
         conn,
@@ -491,9 +510,7 @@ async def submit(
     )
     if row is None:
         raise already_responded()
-    await repository.add_tallies(
-        conn, survey.id, Channel.online, merge((1, tally_items(survey.questions, stored)))
-    )
+    await _count(conn, survey, Channel.online, stored, row["id"])
     return ResponseOut(
         survey_id=survey.id, channel=Channel.online, answers=stored, final=False, **row
     )
@@ -531,9 +548,7 @@ async def _enter_paper(
         )
     except asyncpg.exceptions.UniqueViolationError as exc:  # a racing twin with the same sheet
         raise duplicate_sheet(data.sheet_no or "") from exc
-    await repository.add_tallies(
-        conn, survey.id, Channel.paper, merge((1, tally_items(survey.questions, stored)))
-    )
+    await _count(conn, survey, Channel.paper, stored, response_id)
     await audit.record(
         session,
         principal,
@@ -627,6 +642,13 @@ async def change_mine(
     )
     row = await repository.update_answers(conn, mine["id"], stored)
     await repository.add_tallies(conn, survey.id, Channel.online, deltas)
+    await repository.drop_items(conn, mine["id"])
+    await repository.add_items(
+        conn,
+        survey.id,
+        Channel.online,
+        [(mine["id"], *item) for item in answer_items(survey.questions, stored)],
+    )
     return ResponseOut(
         survey_id=survey.id, channel=Channel.online, answers=stored, final=False, **row
     )

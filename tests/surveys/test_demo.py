@@ -6,7 +6,6 @@ from __future__ import annotations
 import httpx
 
 
-
 async def _login(client: httpx.AsyncClient, phone: str) -> dict[str, str]:
     reply = await client.post("/api/v1/auth/dev-login", json={"phone": phone})
     assert reply.status_code == 200, reply.text
