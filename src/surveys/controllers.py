@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
-from src.core.deps import CurrentUser, DbSession
+from src.core.deps import CurrentUser, DbSession, Unit
 from src.core.errors import AppError, Message, wants_english
 from src.core.geo import CoordSys
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
@@ -145,12 +145,12 @@ class SurveyController(Controller):
     @get("/{survey_id:uuid}/results", summary="Counts, shares, means, rankings, texts, points")
     async def results(
         self,
-        db_session: DbSession,
+        unit: Unit,
         principal: CurrentUser,
         survey_id: FromPath[uuid.UUID],
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
     ) -> ResultsOut:
-        return await service.results(db_session, principal, survey_id, coord_sys)
+        return await service.results(await unit.raw_connection(), principal, survey_id, coord_sys)
 
     @get("/{survey_id:uuid}/results/{key:str}/texts", summary="Text answers, paged, searchable")
     async def texts(

@@ -475,13 +475,31 @@ async def drop_items(conn: Any, response_id: uuid.UUID) -> None:
 # --- results --------------------------------------------------------------------------------
 
 
-async def tallies(conn: Any, survey_id: uuid.UUID) -> list[tuple[str, str, str, int, int]]:
-    rows = await conn.fetch(
-        "SELECT channel::text, question_key, item, n, total FROM survey_tallies"
-        " WHERE survey_id = $1",
-        survey_id,
-    )
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+_RESULTS = """
+SELECT (SELECT coalesce(json_agg(json_build_array(channel, question_key, item, n, total)), '[]')
+        FROM survey_tallies WHERE survey_id = $1)::text AS tallies,
+       (SELECT coalesce(json_agg(json_build_array(k.key, i.id, i.body, i.lat, i.lng, i.channel)),
+                        '[]')
+        FROM unnest($2::text[]) AS k(key)
+        CROSS JOIN LATERAL (
+            SELECT id, body, lat, lng, channel FROM survey_answer_items
+            WHERE survey_id = $1 AND question_key = k.key
+            ORDER BY survey_id, question_key, id LIMIT $3
+        ) i)::text AS items
+"""
+
+
+async def results_bundle(
+    conn: Any, survey_id: uuid.UUID, item_keys: Sequence[str], first: int
+) -> tuple[list[tuple[str, str, str, int, int]], dict[str, list[list[Any]]]]:
+    """The tallies and the first ``first`` text/map answers of each of ``item_keys``, in one
+    statement: [channel, question_key, item, n, total] rows and key → [id, body, lat, lng,
+    channel] rows."""
+    row = await conn.fetchrow(_RESULTS, survey_id, list(item_keys), first)
+    items: dict[str, list[list[Any]]] = {}
+    for key, *rest in json.loads(row["items"]):
+        items.setdefault(key, []).append(rest)
+    return [tuple(t) for t in json.loads(row["tallies"])], items
 
 
 async def residents(conn: Any, area_id: uuid.UUID) -> int:

@@ -9,6 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,7 +43,7 @@ class Question:
     scale_labels: dict[str, str] | None = None
     options: tuple[Option, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property
     def option_keys(self) -> dict[str, Option]:
         return {o.key: o for o in self.options}
 

@@ -53,7 +53,7 @@ from src.surveys.schemas import (
 )
 
 TEXTS_INLINE = 10
-POINTS_INLINE = 100
+POINTS_INLINE = 20  # more through …/results/{key}/points
 POINTS_PAGE_MAX = 1000
 
 # --- errors ---------------------------------------------------------------------------------
@@ -682,9 +682,9 @@ def _point(lat: float, lng: float, coord_sys: CoordSys, channel: str) -> PointOu
 
 
 async def results(
-    session: AsyncSession, principal: Principal, survey_id: uuid.UUID, coord_sys: CoordSys
+    conn: Any, principal: Principal, survey_id: uuid.UUID, coord_sys: CoordSys
 ) -> ResultsOut:
-    conn = await driver_connection(session)
+    """On the request's raw connection (no ORM session: the hot read of a survey)."""
     survey = await _results_access(conn, principal, survey_id)
     return await compute_results(conn, survey, coord_sys)
 
@@ -695,7 +695,13 @@ async def compute_results(conn: Any, survey: SurveyRow, coord_sys: CoordSys) -> 
     cells: dict[str, dict[str, dict[str, list[int]]]] = defaultdict(
         lambda: defaultdict(lambda: {"online": [0, 0], "paper": [0, 0]})
     )
-    for channel, qkey, item, n, total in await repository.tallies(conn, survey.id):
+    item_keys = [
+        q.key for q in survey.questions if q.kind in (QuestionKind.text, QuestionKind.location)
+    ]
+    tallies, items = await repository.results_bundle(
+        conn, survey.id, item_keys, max(TEXTS_INLINE, POINTS_INLINE) + 1
+    )
+    for channel, qkey, item, n, total in tallies:
         cell = cells[qkey][item][channel]
         cell[0] += n
         cell[1] += total
@@ -704,7 +710,7 @@ async def compute_results(conn: Any, survey: SurveyRow, coord_sys: CoordSys) -> 
     residents = await repository.residents(conn, survey.area_id)
     questions = []
     for q in survey.questions:
-        questions.append(await _question_result(conn, survey, q, cells.get(q.key, {}), coord_sys))
+        questions.append(_question_result(q, cells.get(q.key, {}), items.get(q.key, []), coord_sys))
     return ResultsOut(
         survey_id=survey.id,
         status=survey.status,
@@ -720,11 +726,10 @@ async def compute_results(conn: Any, survey: SurveyRow, coord_sys: CoordSys) -> 
     )
 
 
-async def _question_result(
-    conn: Any,
-    survey: SurveyRow,
+def _question_result(
     q: Question,
     items: dict[str, dict[str, list[int]]],
+    first: list[list[Any]],
     coord_sys: CoordSys,
 ) -> QuestionResultOut:
     def n_of(item: str, channel: str | None = None) -> int:
@@ -767,16 +772,17 @@ async def _question_result(
     elif q.kind is QuestionKind.ranking:
         out.ranking = ranking(q, {k: (n_of(k), total_of(k)) for k in keys})
     elif q.kind is QuestionKind.text:
-        page = await repository.texts(
-            conn, survey.id, q.key, q=None, after=None, limit=TEXTS_INLINE + 1
-        )
-        out.texts = [TextOut(id=i, text=t, channel=Channel(c)) for i, t, c in page[:TEXTS_INLINE]]
+        page = first[: TEXTS_INLINE + 1]
+        out.texts = [
+            TextOut(id=uuid.UUID(i), text=t, channel=Channel(c))
+            for i, t, _, _, c in page[:TEXTS_INLINE]
+        ]
         out.texts_cursor = (
             encode_cursor([str(page[TEXTS_INLINE - 1][0])]) if len(page) > TEXTS_INLINE else None
         )
     elif q.kind is QuestionKind.location:
-        found = await repository.points(conn, survey.id, q.key, after=None, limit=POINTS_INLINE + 1)
-        out.points = [_point(lat, lng, coord_sys, c) for _, lat, lng, c in found[:POINTS_INLINE]]
+        found = first[: POINTS_INLINE + 1]
+        out.points = [_point(lat, lng, coord_sys, c) for _, _, lat, lng, c in found[:POINTS_INLINE]]
         out.points_cursor = (
             encode_cursor([str(found[POINTS_INLINE - 1][0])])
             if len(found) > POINTS_INLINE
