@@ -263,6 +263,39 @@ async def _import_paper(ctx: Context, survey_id: str) -> None:
     )
 
 
+async def _raw_results_sql(ctx: Context, survey_id: uuid.UUID) -> tuple[float, float, float]:
+    """The results' own SQL (the survey row, then tallies and first pages in one statement)
+    on raw asyncpg: 32 tasks sharing a pool as large as the API's (2 workers x 10) for 10 s.
+    Returns req/s, p50 ms, p99 ms."""
+    import asyncpg
+
+    from src.surveys.repository import _RESULTS, _SURVEY
+
+    pool = await asyncpg.create_pool(ctx.database_url, min_size=20, max_size=20)
+    latencies: list[float] = []
+    duration = ctx.scaled(10)
+    try:
+        stop = time.perf_counter() + duration
+
+        async def worker() -> None:
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                async with pool.acquire() as conn:
+                    await conn.fetchrow(_SURVEY, survey_id)
+                    await conn.fetchrow(_RESULTS, survey_id, ["idea", "where"], 21)
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(worker() for _ in range(32)))
+    finally:
+        await pool.close()
+    latencies.sort()
+    return (
+        len(latencies) / duration,
+        latencies[len(latencies) // 2],
+        latencies[int(len(latencies) * 0.99)],
+    )
+
+
 async def _copy_baseline(ctx: Context, survey_id: uuid.UUID) -> float:
     conn = await ctx.pg()
     try:
@@ -340,6 +373,23 @@ async def run(ctx: Context) -> None:
         duration_s=10,
     )
     ctx.record(f"GET results ({ONLINE + PAPER:,} responses, 32 conns)", result, base)
+    me = await ctx.load(
+        "GET /api/v1/me",
+        "GET",
+        "/api/v1/me",
+        headers=ctx.auth_headers(token),
+        concurrency=32,
+        duration_s=10,
+    )
+    ctx.record("GET /api/v1/me (auth + one query, reference)", me, base)
+    rps, p50, p99 = await _raw_results_sql(ctx, uuid.UUID(sid))
+    ctx.note(
+        "results SQL on raw asyncpg, 32 tasks (baseline)",
+        rps=round(rps),
+        p50_ms=round(p50, 1),
+        p99_ms=round(p99, 1),
+        api_vs_sql=round(result.rps / rps, 3),
+    )
 
     copy_rate = await _copy_baseline(ctx, uuid.UUID(sid))
     ctx.note("COPY (same query) TO STDOUT csv (baseline)", rows_per_s=round(copy_rate))
