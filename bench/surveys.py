@@ -385,7 +385,7 @@ async def run(ctx: Context) -> None:
     rps, p50, p99 = await _raw_results_sql(ctx, uuid.UUID(sid))
     ctx.note(
         "results SQL on raw asyncpg, 32 tasks (baseline)",
-        rps=round(rps),
+        req_per_s=round(rps),
         p50_ms=round(p50, 1),
         p99_ms=round(p99, 1),
         api_vs_sql=round(result.rps / rps, 3),
