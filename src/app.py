@@ -53,6 +53,7 @@ from src.projects.controllers import ProjectController, ProjectStatsController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
 from src.staff.controllers import StaffController, UserAdminController
+from src.surveys.controllers import SurveyController, SurveyExportController
 from src.uploads.controllers import UploadController
 from src.votes import live as votes_live
 from src.votes.controllers import VoteController, live_screen
@@ -84,6 +85,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     StaffController,
     UserAdminController,
     ExportController,
+    SurveyController, SurveyExportController,
 ]
 
 

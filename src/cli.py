@@ -183,6 +183,7 @@ CLI_MODULES: list[str] = [
     "src.facilities_nearby.cli",
     "src.retention.cli",
     "src.identity.cli",
+    "src.surveys.cli",
 ]
 
 

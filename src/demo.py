@@ -18,6 +18,7 @@ from src.models.user import Role, RoleGrant, User
 from src.needs.demo import seed_needs_demo
 from src.projects.demo import seed_projects_demo
 from src.proposals.demo import seed_proposals_demo
+from src.surveys.demo import seed_surveys_demo
 from src.votes.demo import seed_votes_demo
 
 DISTRICT = ("310107", "普陀区", 31.2493, 121.3968)
@@ -134,5 +135,6 @@ async def seed_demo(session: AsyncSession) -> bool:
     await seed_projects_demo(session, areas)
     await seed_votes_demo(session, areas)
     await seed_needs_demo(session, areas)
+    await seed_surveys_demo(session, areas)
     await seed_facilities_demo(session)
     return True

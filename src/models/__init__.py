@@ -50,6 +50,15 @@ from src.models.rating import (
     RatingTally,
 )
 from src.models.subscription import SubscribeKind, WeChatSubscription
+from src.models.survey import (
+    Survey,
+    SurveyAnswerItem,
+    SurveyOption,
+    SurveyQuestion,
+    SurveyRespondent,
+    SurveyResponse,
+    SurveyTally,
+)
 from src.models.system import AuditEntry, IdempotencyKey, OutboxItem
 from src.models.upload import Upload
 from src.models.user import AuthFamily, RefreshToken, Role, RoleGrant, User
@@ -116,6 +125,13 @@ __all__ = [
     "RoleGrant",
     "SealedBallot",
     "SubscribeKind",
+    "Survey",
+    "SurveyAnswerItem",
+    "SurveyOption",
+    "SurveyQuestion",
+    "SurveyRespondent",
+    "SurveyResponse",
+    "SurveyTally",
     "Upload",
     "User",
     "WalkEdge",

@@ -30,7 +30,8 @@ from tests.builders import login, make_user, unique_code
 from tests.events.helpers import create_event, times
 from tests.projects.helpers import create_project
 from tests.proposals.helpers import make_world, submit
-from tests.security.test_route_scope import _PARAM, RATING_SCORES, ROUTES, Scoped
+from tests.security.test_route_scope import _PARAM, RATING_SCORES, ROUTES, SV, Scoped
+from tests.surveys.helpers import open_survey, survey_body
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,23 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("GET", "/api/v1/exports/events/{event_id:uuid}/results"): _scoped(
         "GET", "/api/v1/exports/events/{event_id:uuid}/results"
     ),
+    # Needs surveys.
+    ("GET", "/api/v1/surveys"): Resident("surveys of my community and street"),
+    ("GET", SV): Resident("read a survey"),
+    ("POST", SV + "/responses"): Resident("answer a survey (staff: a paper sheet)"),
+    ("GET", SV + "/responses/mine"): Resident("my answers"),
+    ("PUT", SV + "/responses/mine"): Resident("change my answers"),
+    ("GET", SV + "/results"): Resident("results once closed (staff: always)"),
+    ("GET", SV + "/results/{key:str}/texts"): Resident("results once closed"),
+    ("GET", SV + "/results/{key:str}/points"): Resident("results once closed"),
+    ("GET", SV + "/results/{chart_name:str}"): Resident("charts once closed"),
+    ("POST", "/api/v1/surveys"): Staff(body={"survey": True}),
+    ("PATCH", SV): _scoped("PATCH", SV),
+    ("POST", SV + "/open"): _scoped("POST", SV + "/open"),
+    ("POST", SV + "/close"): _scoped("POST", SV + "/close"),
+    ("GET", "/api/v1/exports/surveys/{survey_id:uuid}"): _scoped(
+        "GET", "/api/v1/exports/surveys/{survey_id:uuid}"
+    ),
     # City-wide administration.
     ("POST", "/api/v1/areas"): Admin(body={"area": True}),
     ("PATCH", A): _scoped("PATCH", A, admin_only=True),
@@ -214,6 +232,7 @@ def _bodies(w: Any, category: str) -> dict[str, dict[str, Any]]:
             "parent_id": str(w.street.id),
             "centroid": {"lat": 31.25, "lng": 121.42, "coord_sys": "gcj02"},
         },
+        "survey": survey_body(w.a),
         "category": {
             "code": category,
             "name_zh": "越权分类",
@@ -267,6 +286,7 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
         "event": [event["id"]],
         "review": [review["id"]],
         "rating": [review["id"], rated.json()["id"]],
+        "survey": [(await open_survey(client, w.h["committee"], w.a))["id"]],
     }
     bodies = _bodies(w, unique_code("fx").lower())
     unverified = await login(client, await make_user(db, community=w.a, verified=False))

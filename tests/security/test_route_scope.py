@@ -28,6 +28,9 @@ from tests.builders import login, make_tree, make_user, unique_code
 from tests.events.helpers import create_event
 from tests.projects.helpers import create_project
 from tests.proposals.helpers import make_world, submit
+from tests.surveys.helpers import ANSWERS, open_survey
+
+SV = "/api/v1/surveys/{survey_id:uuid}"
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,19 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
         "facilities are public places (clinics, parks, markets), open to every resident"
     ),
     ("GET", "/api/v1/areas/{area_id:uuid}/coverage"): Scoped("area"),
+    # Needs surveys (an open survey of the community).
+    ("GET", SV): Scoped("survey", allowed_for_owner=True),
+    ("PATCH", SV): Scoped("survey", {"description": "越权修改"}),
+    ("POST", SV + "/open"): Scoped("survey"),
+    ("POST", SV + "/close"): Scoped("survey"),
+    ("POST", SV + "/responses"): Scoped("survey", {"answers": ANSWERS}),
+    ("GET", SV + "/responses/mine"): Scoped("survey"),
+    ("PUT", SV + "/responses/mine"): Scoped("survey", {"answers": ANSWERS}),
+    ("GET", SV + "/results"): Scoped("survey", allowed_for_owner=True),
+    ("GET", SV + "/results/{key:str}/texts"): Scoped("survey_texts", allowed_for_owner=True),
+    ("GET", SV + "/results/{key:str}/points"): Scoped("survey_points", allowed_for_owner=True),
+    ("GET", SV + "/results/{chart_name:str}"): Scoped("survey_chart", allowed_for_owner=True),
+    ("GET", "/api/v1/exports/surveys/{survey_id:uuid}"): Scoped("survey"),
 }
 
 _PARAM = re.compile(r"\{[^}]+\}")
@@ -244,6 +260,13 @@ async def test_other_areas_get_403_or_404(
         "event": event["id"],
         "review": review["id"],
         "rating": [review["id"], rated.json()["id"]],
+    }
+    survey = (await open_survey(client, w.h["committee"], w.a))["id"]
+    targets |= {
+        "survey": survey,
+        "survey_texts": [survey, "idea"],
+        "survey_points": [survey, "where"],
+        "survey_chart": [survey, "need.svg"],
     }
 
     failures = []
