@@ -177,6 +177,7 @@ CLI_MODULES: list[str] = [
     "src.facilities_nearby.cli",
     "src.retention.cli",
     "src.identity.cli",
+    "src.proposals.cli",
 ]
 
 
