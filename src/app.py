@@ -48,7 +48,8 @@ from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
 from src.integrations.city_portal.controllers import PortalController, PortalLoginController
 from src.moderation.controllers import ModerationController, ReportController
-from src.projects.controllers import ProjectController
+from src.needs.controllers import AreaNeedsController, NeedController
+from src.projects.controllers import ProjectController, ProjectStatsController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
 from src.staff.controllers import StaffController, UserAdminController
@@ -69,7 +70,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ModerationController,
     SubscriptionController,
     UploadController,
-    ProjectController,
+    ProjectController, ProjectStatsController, NeedController, AreaNeedsController,
     PortalLoginController,
     PortalController,
     FacilityController,

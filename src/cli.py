@@ -73,7 +73,13 @@ async def _seed(settings: Settings) -> bool:
     engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            return await seed_demo(session)
+            loaded = await seed_demo(session)
+            from src.votes.demo import display_url
+
+            screen = await display_url(session, f"http://127.0.0.1:{settings.port}")
+            if screen:
+                print(f"• demo big screen (display link): {screen}", flush=True)
+            return loaded
     finally:
         await engine.dispose()
 

@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     event_check_in_grace_s: int = 20  # a code is still accepted this long after its window
     event_public_base_url: str = "https://lifecircle.sh.cn"  # what the check-in QR points to
     event_sse_keepalive_s: float = 15.0  # a comment line on idle result streams
+    event_stream_ticket_ttl_s: int = 60  # a stream ticket opens a stream within this time
+    event_display_link_grace_h: int = 24  # a display link lasts this long after the meeting
+    event_display_recheck_s: float = 5.0  # a display stream re-reads its link (revoked?)
     # Security: personal data retention (``lifecircle purge``, src/retention).
     retention_auth_days: int = 7  # expired refresh tokens and ended sign-in sessions
     retention_outbox_days: int = 30  # delivered portal messages

@@ -15,6 +15,7 @@ from src.areas.service import create_area
 from src.facilities_nearby.demo import seed_facilities_demo
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, RoleGrant, User
+from src.needs.demo import seed_needs_demo
 from src.projects.demo import seed_projects_demo
 from src.proposals.demo import seed_proposals_demo
 from src.votes.demo import seed_votes_demo
@@ -132,5 +133,6 @@ async def seed_demo(session: AsyncSession) -> bool:
     await seed_proposals_demo(session, areas)
     await seed_projects_demo(session, areas)
     await seed_votes_demo(session, areas)
+    await seed_needs_demo(session, areas)
     await seed_facilities_demo(session)
     return True

@@ -1,7 +1,7 @@
 """proposals: agree / disagree / pass reactions, their counts and two ranking scores
 
 Revision ID: 1600
-Revises: 1010
+Revises: 1250
 Create Date: 2026-12-02 00:30:00+00:00
 
 One row per resident per suggestion (``proposal_reactions``; the primary key makes "one
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "1600"
-down_revision: str | Sequence[str] | None = "1010"
+down_revision: str | Sequence[str] | None = "1250"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

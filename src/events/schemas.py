@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from src.core.schemas import RequestModel, ResponseModel
 from src.models.event import EventKind, EventStatus
@@ -39,6 +39,17 @@ class VotingRules(RequestModel):
     results_visibility: ResultsVisibility = ResultsVisibility.after_close
     # The least number of participants (online ballots + paper voters) for a valid result.
     quorum: int | None = Field(default=None, ge=1, le=10_000_000)
+    # How many residents may vote, on the app or not (paper, hands): turnout is participants
+    # over this or the eligible app users, whichever is larger (src/votes/tally.py).
+    electorate: int | None = Field(default=None, ge=1, le=10_000_000)
+
+    @field_validator("electorate", mode="before")
+    @classmethod
+    def _whole_number(cls, value: object) -> object:
+        # A count of people: a JSON integer, not "7", 7.0 or true.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("must be a whole number of residents")
+        return value
 
     @model_validator(mode="after")
     def _single_means_one(self) -> VotingRules:

@@ -138,6 +138,40 @@ class ExportController(Controller):
         )
         return await _stream(state, plan)
 
+    @get(
+        "/project-list",
+        summary="The yearly project list for the city office (street staff, district admins)",
+        description=(
+            "项目实施清单和项目数据库: one row per project of the year's list (content, "
+            "implementation path, responsible unit, funding source, timeline, design team) "
+            "with the needs it answers and the suggestions behind them (titles and support "
+            "counts; no personal data). Exactly one of street_id and district_id; year "
+            "defaults to next year (Shanghai time)."
+        ),
+    )
+    async def project_list(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: DbSession,
+        principal: CurrentUser,
+        format: FromQuery[ExportFormat] = ExportFormat.xlsx,
+        street_id: FromQuery[uuid.UUID | None] = None,
+        district_id: FromQuery[uuid.UUID | None] = None,
+        year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
+    ) -> Stream:
+        await _limit(state, principal)
+        plan = await service.plan_project_list(
+            db_session,
+            principal,
+            fmt=format,
+            street_id=street_id,
+            district_id=district_id,
+            year=year,
+            english=wants_english(request),
+        )
+        return await _stream(state, plan)
+
     @get("/", summary="Past exports, newest first (street staff, admins)")
     async def list_exports(
         self,

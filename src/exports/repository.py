@@ -449,3 +449,141 @@ ORDER BY b.receipt"""
 
 def receipts_count_query(event_id: uuid.UUID) -> tuple[str, list[Any]]:
     return "SELECT count(*) FROM ballots b WHERE b.event_id = $1", [event_id]
+
+
+# --- the yearly project list for the city office (项目实施清单和项目数据库) --------------------
+
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "general": ("一般项目", "General"),
+    "renmin_fang": ("人民坊", "Renmin Fang (community hub)"),
+    "liuyi_ting": ("六艺亭", "Liuyi Ting (pavilion)"),
+    "embedded_service": ("嵌入式服务设施", "Embedded service facility"),
+}
+PROJECT_STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "planned": ("计划中", "Planned"),
+    "designing": ("设计中", "Designing"),
+    "building": ("实施中", "Building"),
+    "done": ("已完成", "Done"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+
+PROJECT_LIST_COLUMNS: tuple[Column, ...] = (
+    Column("id", "项目编号", "Project ID", Kind.text, 38),
+    Column("street", "街道", "Street", Kind.text, 14),
+    Column("community", "社区", "Community", Kind.text, 16),
+    Column("year", "年度", "Year", Kind.int, 7),
+    Column("title", "项目名称", "Project", Kind.text, 30),
+    Column("kind", "项目类型", "Kind", Kind.text, 14),
+    Column("category", "类别", "Category", Kind.text, 14),
+    Column("content", "建设内容", "Content", Kind.text, 50),
+    Column("implementation_path", "实施路径", "Implementation path", Kind.text, 30),
+    Column("responsible_unit", "实施主体", "Responsible unit", Kind.text, 20),
+    Column("funding_source", "资金来源", "Funding source", Kind.text, 16),
+    Column("design_team", "设计团队", "Design team", Kind.text, 20),
+    Column("planned_start", "计划开始", "Planned start", Kind.text, 12),
+    Column("planned_end", "计划完成", "Planned end", Kind.text, 12),
+    Column("status", "状态", "Status", Kind.text, 10),
+    Column("progress", "进度（%）", "Progress (%)", Kind.int, 10),
+    Column("actual_end", "实际完成", "Finished on", Kind.text, 12),
+    Column("need_count", "需求数", "Needs", Kind.int, 8),
+    Column("needs", "对应需求", "Needs answered", Kind.text, 40),
+    Column("suggestion_count", "居民建议数", "Suggestions", Kind.int, 10),
+    Column("supports", "建议支持数", "Supports", Kind.int, 10),
+    Column("suggestions", "居民建议（支持数）", "Suggestions (supports)", Kind.text, 60),
+)
+
+
+@dataclass(frozen=True)
+class ProjectListFilter:
+    year: int
+    street_id: uuid.UUID | None = None  # one street
+    district_id: uuid.UUID | None = None  # every street of a district
+
+
+def _project_list_where(flt: ProjectListFilter) -> tuple[str, list[Any]]:
+    if flt.street_id is not None:
+        return "p.year = $1 AND p.street_id = $2", [flt.year, flt.street_id]
+    assert flt.district_id is not None
+    return (
+        "p.year = $1 AND p.street_id IN (SELECT id FROM areas WHERE parent_id = $2)",
+        [flt.year, flt.district_id],
+    )
+
+
+def project_list_query(
+    flt: ProjectListFilter, *, english: bool, shape: Shape
+) -> tuple[str, list[Any]]:
+    """One row per project of the year's list, with the needs it answers and the
+    suggestions behind it (those of its needs and those adopted into it; hidden ones
+    never). Suggestions are named by title and support count only: no resident leaves."""
+    where, args = _project_list_where(flt)
+    sep = "'; '" if english else "'；'"
+    category = "cat.name_en" if english else "cat.name_zh"
+
+    def day(expr: str) -> str:
+        return f"to_char({expr}, 'YYYY-MM-DD')"
+
+    expressions = [
+        "p.id::text",
+        "s.name",
+        "c.name",
+        "p.year",
+        "p.title",
+        _case("p.kind::text", KIND_LABELS, english),
+        category,
+        "p.content",
+        "p.implementation_path",
+        "p.responsible_unit",
+        "p.budget_source",
+        "p.design_team",
+        day("p.planned_start"),
+        day("p.planned_end"),
+        _case("p.status::text", PROJECT_STATUS_LABELS, english),
+        "p.progress_percent",
+        day("p.actual_end"),
+        "coalesce(nd.n, 0)",
+        "nd.titles",
+        "coalesce(sg.n, 0)",
+        "coalesce(sg.supports, 0)",
+        "sg.titles",
+    ]
+    # Set-based: the needs and suggestions of all listed projects are aggregated in one pass
+    # each (hash joins), not by a subquery per project.
+    sql = f"""
+WITH listed AS (
+  SELECT p.* FROM projects p WHERE {where}
+), nd AS (
+  SELECT pn.project_id, count(*)::int AS n,
+         string_agg(n.title, {sep} ORDER BY n.title, n.id) AS titles
+  FROM project_needs pn JOIN needs n ON n.id = pn.need_id
+  WHERE pn.project_id IN (SELECT id FROM listed)
+  GROUP BY pn.project_id
+), sources AS (
+  SELECT pn.project_id, e.proposal_id
+  FROM project_needs pn
+  JOIN need_evidence e ON e.need_id = pn.need_id AND e.kind = 'proposal'
+  WHERE pn.project_id IN (SELECT id FROM listed)
+  UNION
+  SELECT q.project_id, q.id FROM proposals q WHERE q.project_id IN (SELECT id FROM listed)
+), sg AS (
+  SELECT s.project_id, count(*)::int AS n, sum(pr.support_count)::int AS supports,
+         string_agg(pr.title || '（' || pr.support_count || '）', {sep}
+                    ORDER BY pr.support_count DESC, pr.id) AS titles
+  FROM sources s JOIN proposals pr ON pr.id = s.proposal_id AND pr.status <> 'hidden'
+  GROUP BY s.project_id
+)
+SELECT
+  {_select_list(expressions, PROJECT_LIST_COLUMNS, shape)}
+FROM listed p
+JOIN areas c ON c.id = p.community_id
+JOIN areas s ON s.id = p.street_id
+JOIN proposal_categories cat ON cat.code = p.category
+LEFT JOIN nd ON nd.project_id = p.id
+LEFT JOIN sg ON sg.project_id = p.id
+ORDER BY s.code, c.code, p.created_at, p.id"""
+    return sql, args
+
+
+def project_list_count_query(flt: ProjectListFilter) -> tuple[str, list[Any]]:
+    where, args = _project_list_where(flt)
+    return f"SELECT count(*) FROM projects p WHERE {where}", args

@@ -372,6 +372,10 @@ def _result_rows(results: ResultsOut, english: bool) -> list[Sequence[Any]]:
         (("状态", "Status"), results.status),
         (("结果已最终确定", "Final"), pick(YES_NO[results.final])),
         (("有资格投票人数", "Eligible voters"), str(results.eligible_count)),
+        (
+            ("可投票人数", "Electorate"),
+            "" if results.electorate is None else str(results.electorate),
+        ),
         (("线上投票人数", "Online voters"), str(results.voters)),
         (("纸质票/举手人数", "Paper voters"), str(results.paper_voters)),
         (("参与人数", "Participants"), str(results.participants)),
@@ -379,6 +383,9 @@ def _result_rows(results: ResultsOut, english: bool) -> list[Sequence[Any]]:
         (("法定人数", "Quorum"), "" if results.quorum is None else str(results.quorum)),
         (("达到法定人数", "Quorum met"), pick(YES_NO[results.quorum_met])),
         (("总票数", "Total votes"), str(results.total_votes or 0)),
+        # After close: SHA-256 of the published receipts (src/votes/digest.py), to check the
+        # receipts below against what the meeting published.
+        (("回执摘要 (SHA-256)", "Receipts digest (SHA-256)"), results.digest or ""),
     ]
     rows: list[Sequence[Any]] = [
         [summary, pick(label), value, None, None, None, None] for label, value in figures
@@ -443,6 +450,75 @@ async def plan_event_results(
         created_at=now_local,
         sheet=("投票结果", "Results"),
         head_rows=_result_rows(results, english),
+    )
+
+
+# --- the yearly project list (项目实施清单和项目数据库) ---------------------------------------
+
+
+async def plan_project_list(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    fmt: ExportFormat,
+    street_id: uuid.UUID | None,
+    district_id: uuid.UUID | None,
+    year: int | None,
+    english: bool,
+    via: str = "api",
+) -> ExportPlan:
+    """The file a street (or a district, for all its streets) sends to the city office: one
+    row per project of the year's list. ``year`` defaults to next year (the list drawn up
+    by the end of November)."""
+    if principal is not None:
+        require_roles(principal, *EXPORT_ROLES)
+    if (street_id is None) == (district_id is None):
+        raise validation_failed(
+            [{"field": "street_id", "message": "give exactly one of street_id and district_id"}]
+        )
+    field_name, level = (
+        ("street_id", AreaLevel.street) if street_id else ("district_id", AreaLevel.district)
+    )
+    area_id = street_id or district_id
+    assert area_id is not None
+    area = await load_area(session, area_id)
+    if area is None:
+        raise not_found("区域", "Area")
+    if area.level != level:
+        raise _area_kind_error(field_name, level)
+    if principal is not None and not covers(principal, area.path, EXPORT_ROLES):
+        raise forbidden("area_forbidden", "无权导出该区域的数据", "Not allowed in this area")
+    the_year = year or dt.datetime.now(LOCAL_TZ).year + 1
+    flt = repository.ProjectListFilter(year=the_year, street_id=street_id, district_id=district_id)
+    sql, args = repository.project_list_query(flt, english=english, shape=_shape(fmt))
+    count_sql, count_args = repository.project_list_count_query(flt)
+    title = (
+        f"{area.name} {the_year} Project List"
+        if english
+        else f"{area.name}{the_year}年度项目实施清单"
+    )
+    filename, ascii_filename, now_local = _names(title, f"project-list_{area.code}_{the_year}", fmt)
+    filters = {
+        field_name: str(area.id),
+        "year": the_year,
+        "language": "en" if english else "zh",
+        "via": via,
+    }
+    record = await _record(session, principal, "project_list", fmt, area, filters, filename)
+    return ExportPlan(
+        record_id=record.id,
+        format=fmt,
+        english=english,
+        columns=repository.PROJECT_LIST_COLUMNS,
+        sql=sql,
+        args=args,
+        count_sql=count_sql,
+        count_args=count_args,
+        filename=filename,
+        ascii_filename=ascii_filename,
+        title=title,
+        created_at=now_local,
+        sheet=("项目实施清单", "Project list"),
     )
 
 

@@ -7,6 +7,7 @@ from src.models.event import (
     BallotVoter,
     Event,
     EventCheckIn,
+    EventDisplayLink,
     EventKind,
     EventOption,
     EventStatus,
@@ -15,8 +16,15 @@ from src.models.event import (
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
 from src.models.moderation import ItemSource, ItemStatus, ModerationItem, ProposalReport
+from src.models.need import EvidenceKind, Need, NeedEvidence, NeedStatus, ProjectNeed
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
-from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
+from src.models.project import (
+    Project,
+    ProjectKind,
+    ProjectProgress,
+    ProjectProgressPhoto,
+    ProjectStatus,
+)
 from src.models.proposal import (
     Notification,
     NotificationKind,
@@ -55,9 +63,11 @@ __all__ = [
     "Base",
     "Event",
     "EventCheckIn",
+    "EventDisplayLink",
     "EventKind",
     "EventOption",
     "EventStatus",
+    "EvidenceKind",
     "ExportRecord",
     "ExportStatus",
     "Facility",
@@ -67,6 +77,9 @@ __all__ = [
     "ItemSource",
     "ItemStatus",
     "ModerationItem",
+    "Need",
+    "NeedEvidence",
+    "NeedStatus",
     "Notification",
     "NotificationKind",
     "OutboxItem",
@@ -74,6 +87,8 @@ __all__ = [
     "PortalInboundEvent",
     "PortalWebhookNonce",
     "Project",
+    "ProjectKind",
+    "ProjectNeed",
     "ProjectProgress",
     "ProjectProgressPhoto",
     "ProjectStatus",

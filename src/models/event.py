@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     func,
@@ -163,3 +164,25 @@ class PaperCount(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     entered_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     entered_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class EventDisplayLink(Base):
+    """A link for the venue's projector: reads one meeting's public view, nothing else. Only
+    the SHA-256 of its secret is kept (src/votes/display.py); revoked links stay for the record."""
+
+    __tablename__ = "event_display_links"
+    __table_args__ = (
+        CheckConstraint("octet_length(token_hash) = 32", name="token_hash_sha256"),
+        Index("ux_event_display_links_token_hash", "token_hash", unique=True),
+        Index("ix_event_display_links_event", "event_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("events.id", ondelete="CASCADE")
+    )
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))

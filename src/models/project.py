@@ -34,12 +34,23 @@ class ProjectStatus(enum.StrEnum):
     cancelled = "cancelled"
 
 
+class ProjectKind(enum.StrEnum):
+    """The city plan's kinds (seed 004): its annex counts 人民坊 and 六艺亭 apart."""
+
+    general = "general"
+    renmin_fang = "renmin_fang"  # 人民坊
+    liuyi_ting = "liuyi_ting"  # 六艺亭
+    embedded_service = "embedded_service"  # 嵌入式服务设施
+
+
 class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (
         # Lists read (year DESC, id DESC): both keys descending, so no sort per page.
         Index("ix_projects_community_year", "community_id", text("year DESC"), text("id DESC")),
         Index("ix_projects_street_year", "street_id", text("year DESC"), text("id DESC")),
+        # The city office's file and the annex table read a street's list of one year.
+        Index("ix_projects_year_street", "year", "street_id"),
         # Overdue-first street lists: the open projects of a street in list order.
         Index(
             "ix_projects_street_open_year",
@@ -70,8 +81,18 @@ class Project(Base):
     status: Mapped[ProjectStatus] = mapped_column(
         Enum(ProjectStatus, name="project_status"), default=ProjectStatus.planned
     )
+    kind: Mapped[ProjectKind] = mapped_column(
+        Enum(ProjectKind, name="project_kind"),
+        default=ProjectKind.general,
+        server_default=ProjectKind.general.value,
+    )
+    # 建设内容 and 实施路径 of the yearly project list (项目实施清单).
+    content: Mapped[str] = mapped_column(Text, default="", server_default="")
+    implementation_path: Mapped[str | None] = mapped_column(String(500))
+    # 资金来源: the API calls it both budget_source and funding_source (one column).
     budget_source: Mapped[str | None] = mapped_column(String(100))
     responsible_unit: Mapped[str | None] = mapped_column(String(100))
+    design_team: Mapped[str | None] = mapped_column(String(200))
     planned_start: Mapped[dt.date | None]
     planned_end: Mapped[dt.date | None]
     actual_start: Mapped[dt.date | None]

@@ -10,7 +10,7 @@ from src.core.deps import CurrentUser, DbSession
 from src.core.errors import wants_english
 from src.core.geo import CoordSys
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
-from src.models.project import ProjectStatus
+from src.models.project import ProjectKind, ProjectStatus
 from src.projects import service
 from src.projects.schemas import (
     ProgressIn,
@@ -19,6 +19,8 @@ from src.projects.schemas import (
     ProjectIn,
     ProjectOut,
     ProjectPatch,
+    ProjectStatsOut,
+    YearQuery,
 )
 from src.proposals.service import Viewer
 
@@ -48,6 +50,7 @@ class ProjectController(Controller):
         street_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[ProjectStatus | None] = None,
         year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
+        kind: FromQuery[ProjectKind | None] = None,
         overdue: FromQuery[bool | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
@@ -59,6 +62,7 @@ class ProjectController(Controller):
             street_id=street_id,
             status=status,
             year=year,
+            kind=kind,
             overdue=overdue,
             cursor=cursor,
             limit=limit,
@@ -113,3 +117,25 @@ class ProjectController(Controller):
             db_session, principal, project_id, cursor=cursor, limit=limit
         )
         return Page(items=items, next_cursor=next_cursor)
+
+
+class ProjectStatsController(Controller):
+    path = "/api/v1/areas"
+    tags = ["projects"]
+
+    @get(
+        "/{area_id:uuid}/project-stats",
+        summary="The city plan's table for an area: projects of the year per child area",
+        description="Per child area (a district's streets, a street's communities) and for "
+        "the area itself: projects of the year's list (cancelled ones apart), finished within "
+        "the year, planned to finish within it, and how many are 人民坊 and 六艺亭. Staff whose "
+        "role covers the area. year defaults to this year (Shanghai time).",
+    )
+    async def project_stats(
+        self,
+        db_session: DbSession,
+        principal: CurrentUser,
+        area_id: FromPath[uuid.UUID],
+        year: YearQuery = None,
+    ) -> ProjectStatsOut:
+        return await service.project_stats(db_session, principal, area_id, year=year)

@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.db import driver_connection
-from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
+from src.models.need import ProjectNeed
+from src.models.project import (
+    Project,
+    ProjectKind,
+    ProjectProgress,
+    ProjectProgressPhoto,
+    ProjectStatus,
+)
 
 OPEN = (ProjectStatus.planned, ProjectStatus.designing, ProjectStatus.building)
 
@@ -27,11 +34,14 @@ OPEN = (ProjectStatus.planned, ProjectStatus.designing, ProjectStatus.building)
 # an open project are written out, so the planner matches ix_projects_street_open_year.
 
 _LIST_COLUMNS = (
-    "id, community_id, street_id, title, description, category, year, status, budget_source, "
-    "responsible_unit, planned_start, planned_end, actual_start, actual_end, progress_percent, "
-    "created_at, updated_at"
+    "id, community_id, street_id, title, description, category, year, status, kind, content, "
+    "implementation_path, budget_source, responsible_unit, design_team, planned_start, "
+    "planned_end, actual_start, actual_end, progress_percent, created_at, updated_at, "
+    # The needs it answers: a primary-key probe of project_needs per listed row.
+    "ARRAY(SELECT pn.need_id FROM project_needs pn WHERE pn.project_id = projects.id"
+    " ORDER BY pn.need_id) AS need_ids"
 )
-_FILTER_COLUMNS = ("community_id", "street_id", "status", "year")
+_FILTER_COLUMNS = ("community_id", "street_id", "status", "year", "kind")
 _OPEN_SQL = ", ".join(f"'{status.value}'" for status in OPEN)
 
 
@@ -47,8 +57,12 @@ class ListRow(NamedTuple):
     category: str
     year: int
     status: ProjectStatus
+    kind: ProjectKind
+    content: str
+    implementation_path: str | None
     budget_source: str | None
     responsible_unit: str | None
+    design_team: str | None
     planned_start: dt.date | None
     planned_end: dt.date | None
     actual_start: dt.date | None
@@ -56,6 +70,7 @@ class ListRow(NamedTuple):
     progress_percent: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    need_ids: list[uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -84,11 +99,14 @@ def _list_sql(shape: _ListShape) -> str:
 
 
 _STATUSES = {status.value: status for status in ProjectStatus}
+_KINDS = {kind.value: kind for kind in ProjectKind}
 
 
 def _list_row(record: Any) -> ListRow:
     values = tuple(record)
-    return ListRow._make((*values[:7], _STATUSES[values[7]], *values[8:]))
+    return ListRow._make(
+        (*values[:7], _STATUSES[values[7]], _KINDS[values[8]], *values[9:-1], list(values[-1]))
+    )
 
 
 async def list_page(
@@ -98,6 +116,7 @@ async def list_page(
     street_id: uuid.UUID | None,
     status: ProjectStatus | None,
     year: int | None,
+    kind: ProjectKind | None = None,
     overdue: bool | None,
     on: dt.date,
     overdue_first: bool,
@@ -112,7 +131,13 @@ async def list_page(
     conn = await driver_connection(session)
     filters: list[str] = []
     values: list[Any] = []
-    given = (community_id, street_id, status.value if status is not None else None, year)
+    given = (
+        community_id,
+        street_id,
+        status.value if status is not None else None,
+        year,
+        kind.value if kind is not None else None,
+    )
     for column, value in zip(_FILTER_COLUMNS, given, strict=True):
         if value is not None:
             filters.append(column)
@@ -150,6 +175,15 @@ async def get(
     return (await session.scalars(query)).first()
 
 
+async def need_ids_of(session: AsyncSession, project_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(ProjectNeed.need_id)
+        .where(ProjectNeed.project_id == project_id)
+        .order_by(ProjectNeed.need_id)
+    )
+    return list(rows)
+
+
 async def next_seq(session: AsyncSession, project_id: uuid.UUID) -> int:
     """The next progress number; callers hold the project's row lock."""
     current = await session.scalar(
@@ -185,3 +219,83 @@ async def photos_of(
     for progress_id, upload_id in rows:
         out[progress_id].append(upload_id)
     return out
+
+
+# --- the city plan's annex table ----------------------------------------------------------
+
+STATS_COLUMNS = (
+    "total",
+    "done_in_year",
+    "due_in_year",
+    "renmin_fang",
+    "renmin_fang_done",
+    "liuyi_ting",
+    "liuyi_ting_done",
+    "embedded_service",
+    "embedded_service_done",
+    "cancelled",
+)
+
+
+def _stats_select(year_param: str) -> str:
+    done = (
+        f"p.status = 'done' AND p.actual_end >= make_date({year_param}, 1, 1)"
+        f" AND p.actual_end < make_date({year_param} + 1, 1, 1)"
+    )
+    live = "p.status <> 'cancelled'"
+    parts = [
+        f"count(*) FILTER (WHERE {live})",
+        f"count(*) FILTER (WHERE {done})",
+        f"count(*) FILTER (WHERE {live} AND p.planned_end < make_date({year_param} + 1, 1, 1))",
+    ]
+    for kind in ("renmin_fang", "liuyi_ting", "embedded_service"):
+        parts.append(f"count(*) FILTER (WHERE {live} AND p.kind = '{kind}')")
+        parts.append(f"count(*) FILTER (WHERE {done} AND p.kind = '{kind}')")
+    parts.append("count(*) FILTER (WHERE p.status = 'cancelled')")
+    return ", ".join(f"{expr} AS {name}" for expr, name in zip(parts, STATS_COLUMNS, strict=True))
+
+
+class StatsRow(NamedTuple):
+    area_id: uuid.UUID
+    code: str
+    name: str
+    level: str
+    counts: dict[str, int]
+
+
+async def area_stats(
+    session: AsyncSession, area_id: uuid.UUID, level: str, year: int
+) -> tuple[dict[str, int], list[StatsRow]]:
+    """The counts of the area's list of ``year`` and of each child area's (one statement
+    each; the children are grouped on the projects' own street or community column)."""
+    conn = await driver_connection(session)
+    own = {"district": None, "street": "street_id", "community": "community_id"}[level]
+    child = {"district": "street_id", "street": "community_id", "community": None}[level]
+    children: list[StatsRow] = []
+    if child is not None:
+        # Counted per child on the projects' narrow rows first, then named.
+        counted = ", ".join(f"coalesce(x.{k}, 0) AS {k}" for k in STATS_COLUMNS)
+        records = await conn.fetch(
+            f"SELECT c.id, c.code, c.name, c.level::text AS level, {counted}"
+            f" FROM areas c LEFT JOIN (SELECT p.{child} AS area_id, {_stats_select('$2')}"
+            f"  FROM projects p WHERE p.year = $2"
+            f"  AND p.{child} IN (SELECT id FROM areas WHERE parent_id = $1) GROUP BY 1) x"
+            " ON x.area_id = c.id WHERE c.parent_id = $1 ORDER BY c.code",
+            area_id,
+            year,
+        )
+        children = [
+            StatsRow(r["id"], r["code"], r["name"], r["level"], {k: r[k] for k in STATS_COLUMNS})
+            for r in records
+        ]
+    if own is None:  # a district: its projects are its streets'
+        totals = {k: sum(c.counts[k] for c in children) for k in STATS_COLUMNS}
+    else:
+        record = await conn.fetchrow(
+            f"SELECT {_stats_select('$2')} FROM projects p WHERE p.{own} = $1 AND p.year = $2",
+            area_id,
+            year,
+        )
+        assert record is not None
+        totals = {k: record[k] for k in STATS_COLUMNS}
+    return totals, children

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.categories import service as categories
@@ -24,17 +25,27 @@ from src.core.pagination import decode_cursor_as, encode_cursor, int32, uuid_val
 from src.core.policy import (
     MODERATE_ROLES,
     VIEW_ROLES,
+    Scope,
     acting_role,
     area_required,
+    authorize_area,
     covers,
     load_area,
     view_scope,
 )
 from src.events import repository as events_repository
 from src.models.area import AreaLevel
-from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
+from src.models.need import ProjectNeed
+from src.models.project import (
+    Project,
+    ProjectKind,
+    ProjectProgress,
+    ProjectProgressPhoto,
+    ProjectStatus,
+)
 from src.projects import repository
 from src.projects.schemas import (
+    AreaStatsRowOut,
     ProgressIn,
     ProgressOut,
     ProjectDetailOut,
@@ -42,6 +53,7 @@ from src.projects.schemas import (
     ProjectMeetingOut,
     ProjectOut,
     ProjectPatch,
+    ProjectStatsOut,
 )
 from src.proposals import repository as proposals_repository
 from src.proposals import service as proposals
@@ -77,7 +89,14 @@ def is_overdue(project: Project | repository.ListRow, on: dt.date) -> bool:
     )
 
 
-def to_out(project: Project | repository.ListRow, on: dt.date) -> ProjectOut:
+def to_out(
+    project: Project | repository.ListRow,
+    on: dt.date,
+    need_ids: list[uuid.UUID] | None = None,
+) -> ProjectOut:
+    """``need_ids``: a list row carries its own; give them for a loaded project."""
+    if isinstance(project, repository.ListRow):
+        need_ids = project.need_ids
     return ProjectOut(
         id=project.id,
         community_id=project.community_id,
@@ -87,13 +106,19 @@ def to_out(project: Project | repository.ListRow, on: dt.date) -> ProjectOut:
         category=project.category,
         year=project.year,
         status=project.status,
+        kind=project.kind,
+        content=project.content,
+        implementation_path=project.implementation_path,
         budget_source=project.budget_source,
+        funding_source=project.budget_source,
         responsible_unit=project.responsible_unit,
+        design_team=project.design_team,
         planned_start=project.planned_start,
         planned_end=project.planned_end,
         actual_start=project.actual_start,
         actual_end=project.actual_end,
         progress_percent=project.progress_percent,
+        need_ids=need_ids or [],
         overdue=is_overdue(project, on),
         created_at=project.created_at,
         updated_at=project.updated_at,
@@ -109,6 +134,7 @@ def _event(project: Project) -> dict[str, Any]:
         "title": project.title,
         "category": project.category,
         "year": project.year,
+        "kind": project.kind.value,
         "status": project.status.value,
         "progress_percent": project.progress_percent,
         "planned_start": project.planned_start.isoformat() if project.planned_start else None,
@@ -126,6 +152,28 @@ async def create(session: AsyncSession, principal: Principal, data: ProjectIn) -
         session, principal, data.community_id, AreaLevel.community, field="community_id"
     )
     acting_role(principal, scope.area.path, MODERATE_ROLES)
+    return await add(session, principal, scope, data, need_ids=[])
+
+
+def need_has_project() -> AppError:
+    return conflict(
+        "need_has_project",
+        "该需求已生成项目",
+        "A project has already been created from this need",
+    )
+
+
+async def add(
+    session: AsyncSession,
+    principal: Principal,
+    scope: Scope,
+    data: ProjectIn,
+    *,
+    need_ids: list[uuid.UUID],
+) -> ProjectOut:
+    """Add a project to ``scope``'s list (the caller checked the role), answering
+    ``need_ids``; a need already answered by a project → 409 ``need_has_project`` (the
+    unique key of project_needs, under a savepoint so the request's transaction lives on)."""
     await categories.require_usable(session, data.category)
     project = Project(
         community_id=scope.area.id,
@@ -135,8 +183,12 @@ async def create(session: AsyncSession, principal: Principal, data: ProjectIn) -
         category=data.category,
         year=data.year or today().year,
         status=ProjectStatus.planned,
+        kind=data.kind or ProjectKind.general,
+        content=data.content or "",
+        implementation_path=data.implementation_path,
         budget_source=data.budget_source,
         responsible_unit=data.responsible_unit,
+        design_team=data.design_team,
         planned_start=data.planned_start,
         planned_end=data.planned_end,
         progress_percent=0,
@@ -144,6 +196,13 @@ async def create(session: AsyncSession, principal: Principal, data: ProjectIn) -
     )
     session.add(project)
     await session.flush()
+    if need_ids:
+        try:
+            async with session.begin_nested():
+                session.add_all(ProjectNeed(project_id=project.id, need_id=n) for n in need_ids)
+                await session.flush()
+        except IntegrityError as exc:
+            raise need_has_project() from exc
     await session.refresh(project)
     await audit.record(
         session,
@@ -152,10 +211,10 @@ async def create(session: AsyncSession, principal: Principal, data: ProjectIn) -
         "project",
         project.id,
         area_id=project.community_id,
-        details={"title": project.title},
+        details={"title": project.title, "need_ids": [str(n) for n in sorted(need_ids)]},
     )
     await outbox.enqueue(session, "project.created", f"project:{project.id}", _event(project))
-    return to_out(project, today())
+    return to_out(project, today(), sorted(need_ids))
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -196,6 +255,7 @@ async def list_projects(
     street_id: uuid.UUID | None,
     status: ProjectStatus | None,
     year: int | None,
+    kind: ProjectKind | None = None,
     overdue: bool | None,
     cursor: str | None,
     limit: int,
@@ -222,6 +282,7 @@ async def list_projects(
         street_id=street_id,
         status=status,
         year=year,
+        kind=kind,
         overdue=overdue,
         on=on,
         overdue_first=staff,
@@ -286,8 +347,9 @@ async def get_detail(
     ]
     # The same summary, and the same visibility rules, as GET /projects/{id}/satisfaction.
     satisfaction = await ratings.project_satisfaction(session, principal, project.id)
+    need_ids = await repository.need_ids_of(session, project.id)
     return ProjectDetailOut(
-        **to_out(project, today()).model_dump(),
+        **to_out(project, today(), need_ids).model_dump(),
         suggestions=suggestions,
         progress=progress,
         meetings=meetings,
@@ -310,6 +372,29 @@ async def list_progress(
     items = rows[:limit]
     next_cursor = encode_cursor([items[-1].seq]) if len(rows) > limit and items else None
     return await _progress_outs(session, items), next_cursor
+
+
+async def project_stats(
+    session: AsyncSession, principal: Principal, area_id: uuid.UUID, *, year: int | None
+) -> ProjectStatsOut:
+    """Staff whose role covers the area (committee, street, planner, admin); else 403."""
+    await authorize_area(session, principal, area_id, VIEW_ROLES)
+    area = await load_area(session, area_id)
+    assert area is not None
+    the_year = year or today().year
+    totals, children = await repository.area_stats(session, area.id, area.level.value, the_year)
+    return ProjectStatsOut(
+        area_id=area.id,
+        code=area.code,
+        name=area.name,
+        level=area.level.value,
+        year=the_year,
+        **totals,
+        children=[
+            AreaStatsRowOut(area_id=c.area_id, code=c.code, name=c.name, level=c.level, **c.counts)
+            for c in children
+        ],
+    )
 
 
 # --- changing ---------------------------------------------------------------------------
@@ -376,8 +461,9 @@ async def update(
         errors.append({"field": "actual_end", "message": "before actual_start"})
     if errors:
         raise validation_failed(errors)
+    need_ids = await repository.need_ids_of(session, project.id)
     if not changes and to == before:
-        return to_out(project, on)
+        return to_out(project, on, need_ids)
     project.updated_at = await session.scalar(func.now().select())
     await session.flush()
     details: dict[str, Any] = {
@@ -399,7 +485,7 @@ async def update(
         f"project:{project.id}",
         {**_event(project), **({"from_status": before.value} if to != before else {})},
     )
-    return to_out(project, on)
+    return to_out(project, on, need_ids)
 
 
 async def add_progress(

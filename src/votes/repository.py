@@ -8,11 +8,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.idempotency import insert_sql, stored_sql
 from src.events.eligibility import refusal_sql
+from src.models.event import EventDisplayLink
 
 # One statement, one round trip, atomic (it runs on its own, without BEGIN/COMMIT): lock the
 # meeting FOR KEY SHARE (a close takes FOR UPDATE and waits for ballots in flight), check the
@@ -156,3 +157,44 @@ async def set_paper_counts(
             ),
             {"e": event_id, "o": option_id, "v": votes, "note": note, "by": entered_by},
         )
+
+
+# --- display links (the projector's) ----------------------------------------------------------
+
+
+async def add_display_link(
+    session: AsyncSession, event_id: uuid.UUID, token_hash: bytes, created_by: uuid.UUID
+) -> EventDisplayLink:
+    link = EventDisplayLink(event_id=event_id, token_hash=token_hash, created_by=created_by)
+    session.add(link)
+    await session.flush()
+    await session.refresh(link)
+    return link
+
+
+async def display_link_by_hash(session: AsyncSession, token_hash: bytes) -> EventDisplayLink | None:
+    found: EventDisplayLink | None = await session.scalar(
+        select(EventDisplayLink).where(EventDisplayLink.token_hash == token_hash)
+    )
+    return found
+
+
+async def display_link(
+    session: AsyncSession, event_id: uuid.UUID, link_id: uuid.UUID, *, lock: bool = False
+) -> EventDisplayLink | None:
+    query = select(EventDisplayLink).where(
+        EventDisplayLink.id == link_id, EventDisplayLink.event_id == event_id
+    )
+    if lock:
+        query = query.with_for_update()
+    found: EventDisplayLink | None = await session.scalar(query)
+    return found
+
+
+async def display_links(session: AsyncSession, event_id: uuid.UUID) -> list[EventDisplayLink]:
+    rows = await session.scalars(
+        select(EventDisplayLink)
+        .where(EventDisplayLink.event_id == event_id)
+        .order_by(EventDisplayLink.created_at.desc(), EventDisplayLink.id)
+    )
+    return list(rows)

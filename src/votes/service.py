@@ -286,6 +286,27 @@ def _invalid_count(option: str) -> AppError:
     return error
 
 
+def paper_exceeds_electorate(room: int) -> AppError:
+    error = unprocessable(
+        "paper_exceeds_electorate",
+        f"纸质投票人数超出可投票人数，最多还可录入 {room} 人；"
+        "如有未使用小程序的居民，请在会议的 voting.electorate 中填写全部可投票人数",
+        f"More paper voters than the electorate allows (at most {room}); set the meeting's "
+        "voting.electorate to every resident who may vote, on the app or not",
+    )
+    error.errors = [{"field": "voters", "message": f"at most {room}"}]
+    return error
+
+
+async def _check_electorate(session: AsyncSession, event: Event, paper_voters: int) -> None:
+    """Online voters and paper voters together stay within the electorate (the meeting row is
+    locked FOR UPDATE: no ballot is in flight meanwhile)."""
+    now = await tally.compute(session, event)
+    room = max(0, int(now["electorate"]) - int(now["voters"]))
+    if paper_voters > room:
+        raise paper_exceeds_electorate(room)
+
+
 async def enter_paper_counts(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID, data: PaperCountsIn
 ) -> ResultsOut:
@@ -322,6 +343,7 @@ async def enter_paper_counts(
                 "Give the number of paper voters (voters) for a multiple-choice vote",
             )
         voters = sum(counts.values())
+    await _check_electorate(session, event, voters)
     await repository.set_paper_counts(session, event.id, counts, data.note, principal.user_id)
     event.paper_voters = voters
     await session.flush()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.events.eligibility import eligible_count, rules_of
 from src.models.event import Event, EventStatus
+from src.votes.digest import receipts_digest
 
 _OPTIONS = text(
     """
@@ -33,7 +34,12 @@ _OPTIONS = text(
     ORDER BY o.position
     """
 )
-_VOTERS = text("SELECT count(*) FROM ballot_voters WHERE event_id = :event_id")
+_PEOPLE = text(
+    """
+    SELECT (SELECT count(*) FROM ballot_voters WHERE event_id = :event_id) AS voters,
+           (SELECT count(*) FROM event_check_ins WHERE event_id = :event_id) AS check_ins
+    """
+)
 
 # Physical order of rows must not reveal the order in which residents voted.
 _SHUFFLE = text(
@@ -48,13 +54,28 @@ def _ratio(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole > 0 else 0.0
 
 
+def electorate_size(electorate: int | None, eligible: int) -> int:
+    """Who may vote, the one rule: the meeting's ``voting.electorate`` (residents on the app
+    or not) or the eligible app users, whichever is larger. Turnout is participants over
+    this, and paper voters may not take participants past it (``paper_exceeds_electorate``)."""
+    return max(electorate or 0, eligible)
+
+
+def turnout(participants: int, electorate: int) -> float:
+    """Never above 100 %: a resident who voted online and later moved away still counts as
+    a participant but no longer as eligible."""
+    return min(1.0, _ratio(participants, electorate))
+
+
 async def compute(session: AsyncSession, event: Event) -> dict[str, Any]:
     """The results body of API.md (``final``, ``eligible_count``, ``turnout``, ``quorum_met``,
     ``options``) with the online and paper parts."""
     rules = rules_of(event)
     rows = (await session.execute(_OPTIONS, {"event_id": event.id})).all()
-    voters = int(await session.scalar(_VOTERS, {"event_id": event.id}) or 0)
+    people = (await session.execute(_PEOPLE, {"event_id": event.id})).one()
+    voters = int(people.voters)
     eligible = await eligible_count(session, event)
+    electorate = electorate_size(rules.electorate, eligible)
     totals = [int(r.online) + int(r.paper) for r in rows]
     all_votes = sum(totals)
     participants = voters + event.paper_voters
@@ -66,7 +87,9 @@ async def compute(session: AsyncSession, event: Event) -> dict[str, Any]:
         "voters": voters,
         "paper_voters": event.paper_voters,
         "participants": participants,
-        "turnout": _ratio(participants, eligible),
+        "electorate": electorate,
+        "turnout": turnout(participants, electorate),
+        "check_in_count": int(people.check_ins),
         "quorum": rules.quorum,
         "quorum_met": rules.quorum is None or participants >= rules.quorum,
         "total_votes": all_votes,
@@ -81,6 +104,7 @@ async def compute(session: AsyncSession, event: Event) -> dict[str, Any]:
             }
             for r, total in zip(rows, totals, strict=True)
         ],
+        "digest": None,
         "computed_at": dt.datetime.now(dt.UTC).isoformat(),
     }
 
@@ -90,6 +114,7 @@ async def freeze(session: AsyncSession, event: Event) -> dict[str, Any]:
     ballots, compute the final count and store it."""
     await session.execute(_SHUFFLE, {"event_id": event.id})
     final = await compute(session, event)
+    final["digest"] = await receipts_digest(session, event.id)  # the receipts as published
     event.final_results = final
     return final
 

@@ -24,6 +24,7 @@ async def test_committee_creates_and_residents_see(
         "eligibility": "community_residents",
         "results_visibility": "after_close",
         "quorum": None,
+        "electorate": None,
     }
     assert event["check_in_count"] == 0 and event["options"] == []
 

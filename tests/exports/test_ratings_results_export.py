@@ -124,7 +124,12 @@ async def test_coordination_results_export(
     other = await make_tree(db, communities=1)
     other_street = await login(client, await make_user(db, role=Role.street, area=other.street))
     event = await create_event(
-        client, w.h["committee"], w.a, options=OPTIONS, voting={"quorum": 3}, open_it=True
+        client,
+        w.h["committee"],
+        w.a,
+        options=OPTIONS,
+        voting={"quorum": 3, "electorate": 10},
+        open_it=True,
     )
     eid, opts = event["id"], [o["id"] for o in event["options"]]
     assert (await vote(client, w.h["resident"], eid, [opts[0]])).status_code == 201
@@ -156,6 +161,9 @@ async def test_coordination_results_export(
     assert summary["线上投票人数"] == "2" and summary["纸质票/举手人数"] == "3"
     assert float(summary["投票率"]) == results["turnout"]
     assert summary["法定人数"] == "3" and summary["达到法定人数"] == "是"
+    assert summary["可投票人数"] == "10" and results["electorate"] == 10
+    # The digest of the published receipts, as the results carry it (64 hex digits).
+    assert summary["回执摘要 (SHA-256)"] == results["digest"] and len(results["digest"]) == 64
     options = [r for r in rows if r[0] == "选项"]
     assert [(r[1], r[3], r[4], r[5]) for r in options] == [
         (o["title"], str(o["online_votes"]), str(o["paper_votes"]), str(o["votes"]))

@@ -51,7 +51,7 @@ async def test_paper_counts(
     client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
 ) -> None:
     w = await make_world(db, client)
-    eid, opts = await coordination(client, w, results_visibility="live", quorum=10)
+    eid, opts = await coordination(client, w, results_visibility="live", quorum=10, electorate=20)
     assert (await vote(client, w.h["resident"], eid, [opts[0]])).status_code == 201
     url = f"/api/v1/events/{eid}/paper-counts"
     entered = await client.post(
@@ -107,7 +107,7 @@ async def test_multiple_choice_paper_needs_voters(
     client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
 ) -> None:
     w = await make_world(db, client)
-    eid, opts = await coordination(client, w, method="multiple", max_choices=3)
+    eid, opts = await coordination(client, w, method="multiple", max_choices=3, electorate=10)
     url = f"/api/v1/events/{eid}/paper-counts"
     missing = await client.post(url, json={"counts": {opts[0]: 2}}, headers=w.h["committee"])
     assert missing.status_code == 422 and missing.json()["code"] == "invalid_count"
