@@ -184,6 +184,7 @@ CLI_MODULES: list[str] = [
     "src.retention.cli",
     "src.identity.cli",
     "src.surveys.cli",
+    "src.proposals.cli",
 ]
 
 

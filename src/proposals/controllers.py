@@ -100,7 +100,8 @@ class ProposalController(Controller):
         state: State,
         db_session: DbSession,
         principal: CurrentUser,
-        title: Annotated[str, QueryParameter(min_length=1, max_length=200)],
+        # Optional here so that a missing token answers 401 first; the service requires it.
+        title: Annotated[str | None, QueryParameter(max_length=200)] = None,
         community_id: FromQuery[uuid.UUID | None] = None,
         lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
         lng: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,

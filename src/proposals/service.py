@@ -548,11 +548,11 @@ async def similar(
     session: AsyncSession,
     principal: Principal,
     *,
-    title: str,
+    title: str | None,
     community_id: uuid.UUID | None,
     location: Location | None,
 ) -> list[SimilarOut]:
-    title = title.strip()
+    title = (title or "").strip()
     if not 1 <= len(title) <= TITLE_MAX:
         raise validation_failed([{"field": "title", "message": f"1 to {TITLE_MAX} characters"}])
     community_id = community_id or principal.community_id

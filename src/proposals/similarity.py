@@ -8,7 +8,7 @@ The result is space-separated words; pg_trgm's ``similarity`` over it counts sha
 characters and bigrams, and its GiST index finds the nearest titles (migration 1601).
 
 The same function writes the stored column (on submission) and reads the typed title, so the
-two always agree; after editing the word list, ``lifecircle proposals reindex-similar``
+two always agree; after editing the word list, ``lifecircle proposals-reindex-similar``
 rewrites the stored column.
 """
 

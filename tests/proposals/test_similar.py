@@ -109,3 +109,23 @@ async def test_similar_at_most_five_and_validation(
     )
     assert other.status_code in (403, 404)
     assert (await client.get(url, params={"title": "电梯"})).status_code == 401
+
+
+async def test_reindex_rewrites_stale_forms(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    from src.proposals.cli import reindex
+
+    w = await make_world(db, client)
+    created = await submit(client, w.h["resident"], title="老楼装电梯")
+    async with db() as session, session.begin():
+        await session.execute(
+            text("UPDATE proposals SET similar_text = 'stale' WHERE id = :id"),
+            {"id": created["id"]},
+        )
+    url = "/api/v1/proposals/similar"
+    stale = await client.get(url, params={"title": "加装电梯"}, headers=w.h["resident"])
+    assert stale.json()["items"] == []
+    assert await reindex(database_url) >= 1
+    found = await client.get(url, params={"title": "加装电梯"}, headers=w.h["resident"])
+    assert [i["id"] for i in found.json()["items"]] == [created["id"]]

@@ -24,6 +24,7 @@ from litestar import Litestar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.models.moderation import ModerationItem
 from src.models.system import OutboxItem
 from src.models.user import Role
 from tests.builders import login, make_user, unique_code
@@ -103,6 +104,12 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("GET", P): Resident("read a suggestion"),
     ("PUT", P + "/support"): Resident("support a suggestion"),
     ("DELETE", P + "/support"): Resident("withdraw my support"),
+    ("PUT", P + "/reaction"): Resident("agree, disagree or pass"),
+    ("DELETE", P + "/reaction"): Resident("withdraw my reaction"),
+    ("POST", P + "/reports"): Resident("report a suggestion"),
+    ("GET", "/api/v1/proposals/similar"): Resident("similar suggestions of my community"),
+    ("GET", "/api/v1/me/subscriptions"): Resident("my WeChat subscribe-message grants"),
+    ("PUT", "/api/v1/me/subscriptions"): Resident("my WeChat subscribe-message grants"),
     ("GET", "/api/v1/projects"): Resident("projects of my community"),
     ("GET", J): Resident("read a project"),
     ("GET", J + "/progress"): Resident("read a project's progress"),
@@ -146,6 +153,10 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("DELETE", A + "/staff/{user_id:uuid}"): _scoped("DELETE", A + "/staff/{user_id:uuid}"),
     ("GET", A + "/residents"): _scoped("GET", A + "/residents"),
     ("GET", A + "/coverage"): _scoped("GET", A + "/coverage"),
+    ("GET", "/api/v1/moderation/queue"): Staff(query={"area": "a"}),
+    ("POST", "/api/v1/moderation/queue/{item_id:uuid}/decision"): _scoped(
+        "POST", "/api/v1/moderation/queue/{item_id:uuid}/decision"
+    ),
     ("GET", "/api/v1/exports"): Staff(),
     ("GET", "/api/v1/exports/proposals"): Staff(query={"community": "a"}),
     ("GET", "/api/v1/exports/ratings"): Staff(query={"review": "a"}),
@@ -263,6 +274,16 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
             )
         )
     assert outbox_item is not None
+    reported = await client.post(
+        f"/api/v1/proposals/{proposal['id']}/reports",
+        json={"reason": "spam"},
+        headers=w.h["neighbour"],
+    )
+    assert reported.status_code == 201, reported.text
+    async with db() as session:
+        moderation_item = await session.scalar(
+            select(ModerationItem.id).where(ModerationItem.proposal_id == proposal["id"])
+        )
     event = await create_event(
         client, w.h["committee"], w.a, options=["方案一", "方案二"], open_it=True
     )
@@ -283,6 +304,7 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
         "area_member": [str(w.a.id), str(w.committee.id)],
         "user": [str(w.resident.id)],  # a resident moving their own home is staff work
         "outbox_item": [str(outbox_item)],
+        "moderation_item": [str(moderation_item)],
         "event": [event["id"]],
         "review": [review["id"]],
         "rating": [review["id"], rated.json()["id"]],
@@ -316,6 +338,8 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
             query = rule.query
             if query == {"community": "a"}:
                 query = {"community_id": str(w.a.id)}
+            elif query == {"area": "a"}:
+                query = {"area_id": str(w.a.id)}
             elif query == {"review": "a"}:
                 query = {"event_id": targets["review"][0]}
         else:

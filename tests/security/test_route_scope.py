@@ -22,6 +22,7 @@ from litestar import Litestar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.models.moderation import ModerationItem
 from src.models.system import OutboxItem
 from src.models.user import Role
 from tests.builders import login, make_tree, make_user, unique_code
@@ -62,6 +63,17 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
         "proposal", {"body": "越权回复"}
     ),
     ("PUT", "/api/v1/proposals/{proposal_id:uuid}/support"): Scoped("proposal"),
+    ("PUT", "/api/v1/proposals/{proposal_id:uuid}/reaction"): Scoped(
+        "proposal", {"value": "agree"}
+    ),
+    ("DELETE", "/api/v1/proposals/{proposal_id:uuid}/reaction"): Scoped("proposal"),
+    ("POST", "/api/v1/proposals/{proposal_id:uuid}/reports"): Scoped(
+        "proposal", {"reason": "spam"}
+    ),
+    # Moderation: a queue item of the target community (a resident's report opened it).
+    ("POST", "/api/v1/moderation/queue/{item_id:uuid}/decision"): Scoped(
+        "moderation_item", {"action": "hide", "reason": "越权隐藏"}
+    ),
     ("DELETE", "/api/v1/proposals/{proposal_id:uuid}/support"): Scoped("proposal"),
     ("POST", "/api/v1/proposals/{proposal_id:uuid}/transitions"): Scoped(
         "proposal", {"to": "under_review"}
@@ -237,6 +249,16 @@ async def test_other_areas_get_403_or_404(
             )
         )
     assert outbox_item is not None
+    reported = await client.post(
+        f"/api/v1/proposals/{proposal['id']}/reports",
+        json={"reason": "spam"},
+        headers=w.h["neighbour"],
+    )
+    assert reported.status_code == 201, reported.text
+    async with db() as session:
+        moderation_item = await session.scalar(
+            select(ModerationItem.id).where(ModerationItem.proposal_id == proposal["id"])
+        )
     event = await create_event(
         client, w.h["committee"], w.a, options=["方案一", "方案二"], open_it=True
     )
@@ -257,6 +279,7 @@ async def test_other_areas_get_403_or_404(
         "area_member": [str(w.a.id), str(w.committee.id)],
         "user": str(w.resident.id),
         "outbox_item": str(outbox_item),
+        "moderation_item": str(moderation_item),
         "event": event["id"],
         "review": review["id"],
         "rating": [review["id"], rated.json()["id"]],
