@@ -38,7 +38,9 @@ async def test_privileged_actions_are_audited(
     admin = await login(client, admin_user)
 
     # A meeting: created, options put on it, opened, paper ballots entered, closed.
-    event = await create_event(client, w.h["committee"], w.a, options=["方案一", "方案二"])
+    event = await create_event(
+        client, w.h["committee"], w.a, options=["方案一", "方案二"], voting={"electorate": 50}
+    )
     opened = await client.post(f"/api/v1/events/{event['id']}/open", headers=w.h["committee"])
     assert opened.status_code == 200, opened.text
     option = opened.json()["options"][0]["id"]

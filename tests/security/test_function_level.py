@@ -91,7 +91,8 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("GET", "/api/v1/facilities/straight-line"): Open("public places"),
     ("GET", "/api/v1/facilities/{facility_id:uuid}"): Open("public places"),
     ("GET", "/api/v1/uploads/{upload_id:uuid}"): Open("images by unguessable id"),
-    ("GET", "/events/{event_id:uuid}/live"): Open("static page; data read with a token"),
+    ("GET", "/events/{event_id:uuid}/live"): Open("static page; data read with a display link"),
+    ("GET", E + "/display"): Open("the big screen's public view, opened by a display link"),
     # What residents do.
     ("GET", "/api/v1/me"): Resident("my profile"),
     ("GET", "/api/v1/me/proposals"): Resident("my suggestions"),
@@ -122,6 +123,7 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("GET", E + "/ballots/mine"): Resident("my ballot"),
     ("GET", E + "/results"): Resident("results, per the meeting's visibility"),
     ("GET", E + "/results/stream"): Resident("live results, per the meeting's visibility"),
+    ("POST", E + "/results/stream-tickets"): Resident("a ticket for my own live stream"),
     ("GET", E + "/receipts"): Resident("after close, anyone may verify the receipts"),
     ("POST", R): Resident("rate a project"),
     ("GET", R + "/mine"): Resident("my rating"),
@@ -143,6 +145,11 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("GET", E + "/check-in-code"): _scoped("GET", E + "/check-in-code"),
     ("GET", E + "/check-in-code.png"): _scoped("GET", E + "/check-in-code.png"),
     ("POST", E + "/paper-counts"): _scoped("POST", E + "/paper-counts"),
+    ("POST", E + "/display-links"): _scoped("POST", E + "/display-links"),
+    ("GET", E + "/display-links"): _scoped("GET", E + "/display-links"),
+    ("DELETE", E + "/display-links/{link_id:uuid}"): _scoped(
+        "DELETE", E + "/display-links/{link_id:uuid}"
+    ),
     ("PUT", R + "/criteria"): _scoped("PUT", R + "/criteria"),
     ("POST", R + "/paper-counts"): _scoped("POST", R + "/paper-counts"),
     ("POST", R + "/{rating_id:uuid}/hide"): _scoped("POST", R + "/{rating_id:uuid}/hide"),
@@ -296,6 +303,10 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
         headers=w.h["neighbour"],
     )
     assert rated.status_code == 201, rated.text
+    link = await client.post(
+        f"/api/v1/events/{event['id']}/display-links", headers=w.h["committee"]
+    )
+    assert link.status_code == 201, link.text
     targets: dict[str, list[str]] = {
         "proposal": [proposal["id"]],
         "project": [project["id"]],
@@ -309,6 +320,7 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
         "review": [review["id"]],
         "rating": [review["id"], rated.json()["id"]],
         "survey": [(await open_survey(client, w.h["committee"], w.a))["id"]],
+        "display_link": [event["id"], link.json()["id"]],
     }
     bodies = _bodies(w, unique_code("fx").lower())
     unverified = await login(client, await make_user(db, community=w.a, verified=False))

@@ -117,6 +117,17 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ("POST", "/api/v1/events/{event_id:uuid}/paper-counts"): Scoped(
         "event", {"counts": {"00000000-0000-4000-8000-000000000000": 1}}
     ),
+    ("POST", "/api/v1/events/{event_id:uuid}/results/stream-tickets"): Scoped("event"),
+    ("POST", "/api/v1/events/{event_id:uuid}/display-links"): Scoped("event"),
+    ("GET", "/api/v1/events/{event_id:uuid}/display-links"): Scoped(
+        "event", allowed_for_owner=True
+    ),
+    ("DELETE", "/api/v1/events/{event_id:uuid}/display-links/{link_id:uuid}"): Scoped(
+        "display_link"
+    ),
+    ("GET", "/api/v1/events/{event_id:uuid}/display"): Public(
+        "opened only by a display link of that very meeting (X-Display-Link), no area role"
+    ),
     ("GET", "/events/{event_id:uuid}/live"): Public(
         "the big-screen page is static HTML; it reads everything with the viewer's token"
     ),
@@ -271,6 +282,10 @@ async def test_other_areas_get_403_or_404(
         headers=w.h["resident"],
     )
     assert rated.status_code == 201, rated.text
+    link = await client.post(
+        f"/api/v1/events/{event['id']}/display-links", headers=w.h["committee"]
+    )
+    assert link.status_code == 201, link.text
     targets: dict[str, str | list[str]] = {
         "proposal": proposal["id"],
         "project": project["id"],
@@ -283,6 +298,7 @@ async def test_other_areas_get_403_or_404(
         "event": event["id"],
         "review": review["id"],
         "rating": [review["id"], rated.json()["id"]],
+        "display_link": [event["id"], link.json()["id"]],
     }
     survey = (await open_survey(client, w.h["committee"], w.a))["id"]
     targets |= {
