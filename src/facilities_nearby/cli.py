@@ -125,6 +125,8 @@ async def _network_import(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(network.nodes):,} nodes, {len(network.edges):,} edges, "
             f"{len(network.facilities):,} facilities ({read_s:.1f} s)"
         )
+        # One transaction: the source's streets and facilities are replaced together, and the
+        # workers, which read one snapshot per data version, see all of it or none of it.
         async with conn.transaction():
             await repository.replace_network(
                 conn,
@@ -132,7 +134,7 @@ async def _network_import(args: argparse.Namespace, settings: Settings) -> int:
                 [(i, lat, lng) for i, (lat, lng) in network.nodes.items()],
                 network.edges,
             )
-            inserted = updated = 0
+            inserted = updated = retired = 0
             if not args.no_facilities:
                 rows = [
                     (ext, name, cat, round(lat, 7), round(lng, 7), addr)
@@ -140,16 +142,17 @@ async def _network_import(args: argparse.Namespace, settings: Settings) -> int:
                 ]
                 for start in range(0, len(rows), 1000):
                     ins, upd = await repository.upsert_facilities(
-                        conn, args.source, rows[start : start + 1000]
+                        conn, args.source, rows[start : start + 1000], osm=True
                     )
                     inserted, updated = inserted + ins, updated + upd
                     _bar(min(start + 1000, len(rows)), len(rows))
+                retired = await repository.retire_missing(conn, args.source, [r[0] for r in rows])
             await repository.bump_data_version(conn)
     finally:
         await conn.close()
     _say(
         f"✓ network {args.source!r}: {len(network.nodes):,} nodes, {len(network.edges):,} "
-        f"edges; facilities {inserted} new, {updated} updated "
+        f"edges; facilities {inserted} new, {updated} updated, {retired} removed "
         f"({time.perf_counter() - started:.1f} s). Workers reload within seconds."
     )
     return 0

@@ -390,9 +390,17 @@ def build_graph(
     categories: list[str],
     snap_max_m: float,
 ) -> Graph:
-    """Arrays for queries from raw rows (ids are database node ids, edges are undirected)."""
+    """Arrays for queries from raw rows (ids are OSM node ids, edges are undirected).
+
+    Several sources may bring the same node id: it is one node (the first row's position),
+    so overlapping extracts join into one network. Edges whose ends are missing are dropped.
+    """
     order = np.argsort(node_ids, kind="stable")
     node_ids = node_ids[order]
+    if len(node_ids):
+        first = np.ones(len(node_ids), dtype=bool)
+        first[1:] = node_ids[1:] != node_ids[:-1]
+        order, node_ids = order[first], node_ids[first]
     node_x, node_y = mercator(node_lat[order], node_lng[order])
     n = len(node_ids)
     ia = np.searchsorted(node_ids, edge_a)
