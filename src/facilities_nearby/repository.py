@@ -158,6 +158,14 @@ async def upsert_facilities(
     return inserted, len(result) - inserted
 
 
+async def facility_ids(conn: asyncpg.Connection, source: str) -> list[uuid.UUID]:
+    """The facilities of ``source`` in service."""
+    rows = await conn.fetch(
+        "SELECT id FROM facilities WHERE source = $1 AND retired_at IS NULL", source
+    )
+    return [r["id"] for r in rows]
+
+
 async def retire_missing(conn: asyncpg.Connection, source: str, keep: list[str]) -> int:
     """Retire the facilities of ``source`` whose external id is not in ``keep``: how many."""
     status = await conn.execute(

@@ -13,8 +13,25 @@ from src.core.geo import haversine_m
 from src.facilities_nearby.graph import Graph, Snap, mercator, scale
 
 
-def brute_snap(graph: Graph, lat: float, lng: float, max_m: float) -> Snap | None:
-    """The nearest point on any edge, by checking every edge."""
+def mainland_edges(graph: Graph, island_max_m: float = 1000.0) -> np.ndarray:
+    """Edges on pieces of the network that are not islands (networkx components: the largest
+    piece, and every piece with at least ``island_max_m`` of street)."""
+    g = nx.Graph()
+    for e, (u, v) in enumerate(zip(graph.edge_u.tolist(), graph.edge_v.tolist(), strict=True)):
+        g.add_edge(u, v, e=e)
+    keep = np.zeros(graph.edge_count, dtype=bool)
+    pieces = [g.subgraph(c) for c in nx.connected_components(g)]
+    lengths = [sum(float(graph.edge_len[d["e"]]) for _, _, d in p.edges(data=True)) for p in pieces]
+    for p, metres in zip(pieces, lengths, strict=True):
+        if metres >= island_max_m or metres == max(lengths):
+            keep[[d["e"] for _, _, d in p.edges(data=True)]] = True
+    return keep
+
+
+def brute_snap(
+    graph: Graph, lat: float, lng: float, max_m: float, live: np.ndarray | None = None
+) -> Snap | None:
+    """The nearest point on any edge off the islands (``live``), by checking every edge."""
     x, y = (float(v) for v in mercator(lat, lng))
     k = float(scale(lat))
     ux, uy = graph.node_x[graph.edge_u], graph.node_y[graph.edge_u]
@@ -22,7 +39,8 @@ def brute_snap(graph: Graph, lat: float, lng: float, max_m: float) -> Snap | Non
     denom = dx * dx + dy * dy
     t = np.clip(((x - ux) * dx + (y - uy) * dy) / np.where(denom > 0, denom, 1.0), 0, 1)
     d = np.hypot(ux + t * dx - x, uy + t * dy - y)
-    if len(d) == 0:
+    d = np.where(mainland_edges(graph) if live is None else live, d, np.inf)
+    if len(d) == 0 or not np.isfinite(d).any():
         return None
     i = int(np.argmin(d))
     if d[i] * k > max_m:
