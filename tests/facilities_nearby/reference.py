@@ -210,6 +210,8 @@ def reference_network(path: Any) -> nx.Graph:
     g = nx.Graph()
 
     def add(u: int, v: int) -> None:
+        g.add_node(u, lat=pos[u][0], lng=pos[u][1])
+        g.add_node(v, lat=pos[v][0], lng=pos[v][1])
         if u != v:
             d = max(haversine_m(*pos[u], *pos[v]), 0.01)
             if not g.has_edge(u, v) or g[u][v]["weight"] > d:
