@@ -1,14 +1,20 @@
 """Coordinates: WGS-84 ⇄ GCJ-02 ⇄ BD-09, and the ``Location`` every API body uses.
 
 Positions are stored in WGS-84 (what OpenStreetMap and GPS use) and converted at the edge.
-GCJ-02 is the public "eviltransform" algorithm; its inverse is solved iteratively to well
-under a metre. BD-09 is Baidu's rotation on top of GCJ-02.
+GCJ-02 is the public "eviltransform" algorithm. It applies inside mainland China only: the
+land border of ``data/gcj02_area.json`` (a simplified outline; Hong Kong, Macau and Taiwan
+are outside — their maps are published in WGS-84 — see the file's ``about``). Elsewhere, in
+Seoul or Hanoi, every system is WGS-84. BD-09 is Baidu's rotation on top of GCJ-02. Both
+inverses are solved iteratively to well under a centimetre.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,8 +46,34 @@ class Location(BaseModel):
         return cls(lat=round(out_lat, 7), lng=round(out_lng, 7), coord_sys=coord_sys)
 
 
+def _load_area() -> list[list[tuple[float, float]]]:
+    doc = json.loads((Path(__file__).parent / "data" / "gcj02_area.json").read_text())
+    return [[(float(x), float(y)) for x, y in ring] for ring in doc["rings"]]
+
+
+GCJ02_AREA = _load_area()  # rings of (lng, lat)
+_BOXES = [
+    (min(x for x, _ in r), max(x for x, _ in r), min(y for _, y in r), max(y for _, y in r))
+    for r in GCJ02_AREA
+]
+
+
+def _in_ring(ring: list[tuple[float, float]], lat: float, lng: float) -> bool:
+    inside = False
+    ax, ay = ring[-1]
+    for bx, by in ring:
+        if (ay > lat) != (by > lat) and lng < ax + (lat - ay) * (bx - ax) / (by - ay):
+            inside = not inside
+        ax, ay = bx, by
+    return inside
+
+
 def out_of_china(lat: float, lng: float) -> bool:
-    return not (73.66 < lng < 135.05 and 3.86 < lat < 53.55)
+    """True outside the GCJ-02 area (mainland China's land border, simplified)."""
+    for ring, (x0, x1, y0, y1) in zip(GCJ02_AREA, _BOXES, strict=True):
+        if x0 <= lng <= x1 and y0 <= lat <= y1 and _in_ring(ring, lat, lng):
+            return False
+    return True
 
 
 def _transform_lat(x: float, y: float) -> float:
@@ -78,18 +110,41 @@ def wgs84_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
     return lat + d_lat, lng + d_lng
 
 
-def gcj02_to_wgs84(lat: float, lng: float) -> tuple[float, float]:
-    """Invert :func:`wgs84_to_gcj02` by fixed-point iteration (converges to < 1 mm)."""
-    if out_of_china(lat, lng):
-        return lat, lng
-    w_lat, w_lng = lat, lng
-    for _ in range(30):
-        g_lat, g_lng = wgs84_to_gcj02(w_lat, w_lng)
-        e_lat, e_lng = g_lat - lat, g_lng - lng
-        w_lat, w_lng = w_lat - e_lat, w_lng - e_lng
-        if abs(e_lat) < 1e-10 and abs(e_lng) < 1e-10:
+_TOLERANCE_DEG = 1e-11  # ~1 µm: the inverses stop when the forward map hits the input
+
+
+def _solve(
+    forward: Callable[[float, float], tuple[float, float]],
+    lat: float,
+    lng: float,
+    start: tuple[float, float] | None = None,
+) -> tuple[float, float]:
+    """The point that ``forward`` maps to (lat, lng), by fixed-point iteration.
+
+    Both forward maps are the identity plus a shift that changes by ~1e-5 of a step, so each
+    iteration cuts the error by that much: two or three iterations reach a micrometre.
+    """
+    x_lat, x_lng = start or (lat, lng)
+    for _ in range(20):
+        f_lat, f_lng = forward(x_lat, x_lng)
+        e_lat, e_lng = f_lat - lat, f_lng - lng
+        if abs(e_lat) < _TOLERANCE_DEG and abs(e_lng) < _TOLERANCE_DEG:
             break
-    return w_lat, w_lng
+        x_lat, x_lng = x_lat - e_lat, x_lng - e_lng
+    return x_lat, x_lng
+
+
+def gcj02_to_wgs84(lat: float, lng: float) -> tuple[float, float]:
+    """Invert :func:`wgs84_to_gcj02` exactly (the WGS-84 point whose GCJ-02 is the input).
+
+    Near the border the shifted point may lie on the other side of it: the answer is the one
+    whose forward conversion gives the input back, inside or outside.
+    """
+    if out_of_china(lat, lng):
+        d_lat, d_lng = _gcj_delta(lat, lng)
+        if out_of_china(lat - d_lat, lng - d_lng):
+            return lat, lng
+    return _solve(wgs84_to_gcj02, lat, lng)
 
 
 def gcj02_to_bd09(lat: float, lng: float) -> tuple[float, float]:
@@ -99,10 +154,12 @@ def gcj02_to_bd09(lat: float, lng: float) -> tuple[float, float]:
 
 
 def bd09_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
+    """Invert :func:`gcj02_to_bd09` exactly: the published one-step formula (off by up to
+    ~0.3 m) as the start, then iterated until the forward map gives the input back."""
     x, y = lng - 0.0065, lat - 0.006
     z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * _X_PI)
     theta = math.atan2(y, x) - 0.000003 * math.cos(x * _X_PI)
-    return z * math.sin(theta), z * math.cos(theta)
+    return _solve(gcj02_to_bd09, lat, lng, (z * math.sin(theta), z * math.cos(theta)))
 
 
 def convert(lat: float, lng: float, src: CoordSys, dst: CoordSys) -> tuple[float, float]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 
 from src.facilities_nearby import repository
-from src.facilities_nearby.graph import GRAPH_FORMAT, build_graph, save_graph
+from src.facilities_nearby.graph import GRAPH_FORMAT, Graph, build_graph, save_graph
 
 
 def graph_dir_name(key: str) -> str:
@@ -32,11 +32,8 @@ async def _read(dsn: str) -> repository.NetworkRows:
         await conn.close()
 
 
-def build_into(dsn: str, root: Path, snap_max_m: float) -> Path:
-    rows = asyncio.run(_read(dsn))
-    directory = root / graph_dir_name(rows.key)
-    if directory.exists():
-        return directory
+def graph_of(rows: repository.NetworkRows, snap_max_m: float) -> Graph:
+    """The in-memory graph of the rows read from the database."""
     graph = build_graph(
         rows.key,
         rows.node_ids,
@@ -50,6 +47,15 @@ def build_into(dsn: str, root: Path, snap_max_m: float) -> Path:
         snap_max_m,
     )
     graph.meta["category_info"] = rows.categories
+    return graph
+
+
+def build_into(dsn: str, root: Path, snap_max_m: float) -> Path:
+    rows = asyncio.run(_read(dsn))
+    directory = root / graph_dir_name(rows.key)
+    if directory.exists():
+        return directory
+    graph = graph_of(rows, snap_max_m)
     root.mkdir(parents=True, exist_ok=True)
     save_graph(graph, directory)
     return directory

@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import asyncpg
+import numpy as np
 
 from src.cli import command, ensure_database, migrate
 from src.config import Settings
 from src.core.geo import CoordSys
 from src.facilities_nearby import repository
+from src.facilities_nearby.build import graph_of
 from src.facilities_nearby.imports import FileError, import_facilities
 from src.facilities_nearby.osm import read_osm
 
@@ -125,6 +127,8 @@ async def _network_import(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(network.nodes):,} nodes, {len(network.edges):,} edges, "
             f"{len(network.facilities):,} facilities ({read_s:.1f} s)"
         )
+        # One transaction: the source's streets and facilities are replaced together, and the
+        # workers, which read one snapshot per data version, see all of it or none of it.
         async with conn.transaction():
             await repository.replace_network(
                 conn,
@@ -132,7 +136,7 @@ async def _network_import(args: argparse.Namespace, settings: Settings) -> int:
                 [(i, lat, lng) for i, (lat, lng) in network.nodes.items()],
                 network.edges,
             )
-            inserted = updated = 0
+            inserted = updated = retired = 0
             if not args.no_facilities:
                 rows = [
                     (ext, name, cat, round(lat, 7), round(lng, 7), addr)
@@ -140,19 +144,57 @@ async def _network_import(args: argparse.Namespace, settings: Settings) -> int:
                 ]
                 for start in range(0, len(rows), 1000):
                     ins, upd = await repository.upsert_facilities(
-                        conn, args.source, rows[start : start + 1000]
+                        conn, args.source, rows[start : start + 1000], osm=True
                     )
                     inserted, updated = inserted + ins, updated + upd
                     _bar(min(start + 1000, len(rows)), len(rows))
+                retired = await repository.retire_missing(conn, args.source, [r[0] for r in rows])
             await repository.bump_data_version(conn)
+        _say(
+            f"✓ network {args.source!r}: {len(network.nodes):,} nodes, {len(network.edges):,} "
+            f"edges ({network.walkable_areas:,} pedestrian areas); facilities {inserted} new, "
+            f"{updated} updated, {retired} removed ({time.perf_counter() - started:.1f} s). "
+            "Workers reload within seconds."
+        )
+        await _reachability(conn, args.source, settings.walk_snap_max_m)
     finally:
         await conn.close()
-    _say(
-        f"✓ network {args.source!r}: {len(network.nodes):,} nodes, {len(network.edges):,} "
-        f"edges; facilities {inserted} new, {updated} updated "
-        f"({time.perf_counter() - started:.1f} s). Workers reload within seconds."
-    )
     return 0
+
+
+async def _reachability(conn: asyncpg.Connection, source: str, snap_max_m: float) -> None:
+    """What the walking graph makes of the data now: its islands (never snapped onto) and the
+    facilities of ``source`` that no walk reaches (answered by estimate only)."""
+    rows = await repository.read_network(conn)
+    graph = await asyncio.to_thread(graph_of, rows, snap_max_m)
+    meta = graph.meta
+    _say(
+        f"• walking graph: {meta['nodes']:,} nodes in {meta['pieces']:,} pieces; "
+        f"{meta['islands']:,} islands (under {meta['island_max_m']:.0f} m of street, "
+        f"{meta['island_nodes']:,} nodes) left out of snapping"
+    )
+    for piece in meta["largest_islands"][:10]:
+        _say(
+            f"  · island of {piece['nodes']} nodes, {piece['street_m']:.0f} m, "
+            f"at {piece['lat']:.6f},{piece['lng']:.6f} (WGS-84)"
+        )
+    mine = set(await repository.facility_ids(conn, source))
+    lost = [i for i in np.flatnonzero(graph.fac_edge < 0).tolist() if graph.facility_id(i) in mine]
+    if not lost:
+        _say(f"✓ every facility of {source!r} is within {snap_max_m:.0f} m of the network")
+        return
+    _say(
+        f"! {len(lost)} facilities of {source!r} farther than {snap_max_m:.0f} m from the "
+        "walking network (answered by straight-line estimate only):"
+    )
+    for i in lost[:MAX_REJECTS_SHOWN]:
+        name, _ = graph.facility_text(i)
+        _say(
+            f"  ✗ {name} ({rows.facilities.categories[i]}) at "
+            f"{graph.fac_lat[i]:.6f},{graph.fac_lng[i]:.6f} id {graph.facility_id(i)}"
+        )
+    if len(lost) > MAX_REJECTS_SHOWN:
+        _say(f"  … and {len(lost) - MAX_REJECTS_SHOWN} more")
 
 
 @command("network", "walking network (import FILE.osm.pbf)", _configure_network)

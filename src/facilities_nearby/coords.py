@@ -1,4 +1,5 @@
-"""Vectorised WGS-84 → GCJ-02 → BD-09 (the formulas of :mod:`src.core.geo`, on numpy arrays).
+"""Vectorised WGS-84 → GCJ-02 → BD-09 (the formulas and the GCJ-02 area of
+:mod:`src.core.geo`, on numpy arrays).
 
 Facility coordinates are converted for a whole graph at build time and for a reply's items at
 once, instead of item by item in Python.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from src.core.geo import GCJ02_AREA
 
 _A = 6378245.0
 _EE = 0.00669342162296594323
@@ -31,10 +34,30 @@ def _transform_lng(x: Any, y: Any) -> Any:
     return ret
 
 
+def in_gcj02_area(lat: Any, lng: Any) -> np.ndarray:
+    """For many points: inside the area where GCJ-02 applies (any ring, even-odd per ring)."""
+    lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+    lng = np.atleast_1d(np.asarray(lng, dtype=np.float64))
+    found = np.zeros(lat.shape, dtype=bool)
+    for ring in GCJ02_AREA:
+        x = np.asarray([p[0] for p in ring])
+        y = np.asarray([p[1] for p in ring])
+        box = (lng >= x.min()) & (lng <= x.max()) & (lat >= y.min()) & (lat <= y.max())
+        inside = np.zeros(int(box.sum()), dtype=bool)
+        py, px = lat[box], lng[box]
+        for ax, ay, bx, by in zip(np.roll(x, 1), np.roll(y, 1), x, y, strict=True):
+            if ay == by:
+                continue
+            spans = (ay > py) != (by > py)
+            inside ^= spans & (px < ax + (py - ay) * (bx - ax) / (by - ay))
+        found[box] |= inside
+    return found
+
+
 def wgs84_to_gcj02(lat: Any, lng: Any) -> tuple[np.ndarray, np.ndarray]:
     lat = np.asarray(lat, dtype=np.float64)
     lng = np.asarray(lng, dtype=np.float64)
-    outside = ~((lng > 73.66) & (lng < 135.05) & (lat > 3.86) & (lat < 53.55))
+    outside = ~in_gcj02_area(lat, lng)
     d_lat = _transform_lat(lng - 105.0, lat - 35.0)
     d_lng = _transform_lng(lng - 105.0, lat - 35.0)
     rad_lat = lat / 180.0 * np.pi

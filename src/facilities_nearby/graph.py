@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from src.facilities_nearby.coords import wgs84_to_gcj02
 
@@ -37,7 +37,12 @@ CELL = 250.0  # Mercator metres per index cell
 PIECE = 100.0  # longest street piece in the segment index (Mercator metres)
 MAX_SNAP_RINGS = 64  # 16 Mercator km: no street is "within reach" beyond that
 MIN_EDGE_M = 0.01  # scipy treats a zero weight as "no edge"
-GRAPH_FORMAT = 2  # bump when the saved arrays change
+GRAPH_FORMAT = 3  # bump when the saved arrays change
+# A piece of the network cut off from the rest (a courtyard path, a footway the extract cut)
+# with less street than this is an island: reported, and never snapped onto. The largest
+# piece is never an island; other pieces this long (another town) are networks of their own.
+ISLAND_MAX_M = 1000.0
+ISLANDS_LISTED = 50
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -389,10 +394,19 @@ def build_graph(
     facilities: FacilityRows,
     categories: list[str],
     snap_max_m: float,
+    island_max_m: float = ISLAND_MAX_M,
 ) -> Graph:
-    """Arrays for queries from raw rows (ids are database node ids, edges are undirected)."""
+    """Arrays for queries from raw rows (ids are OSM node ids, edges are undirected).
+
+    Several sources may bring the same node id: it is one node (the first row's position),
+    so overlapping extracts join into one network. Edges whose ends are missing are dropped.
+    """
     order = np.argsort(node_ids, kind="stable")
     node_ids = node_ids[order]
+    if len(node_ids):
+        first = np.ones(len(node_ids), dtype=bool)
+        first[1:] = node_ids[1:] != node_ids[:-1]
+        order, node_ids = order[first], node_ids[first]
     node_x, node_y = mercator(node_lat[order], node_lng[order])
     n = len(node_ids)
     ia = np.searchsorted(node_ids, edge_a)
@@ -421,9 +435,23 @@ def build_graph(
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
 
-    # Street pieces for snapping: each edge cut into pieces of at most PIECE Mercator metres.
+    # Pieces of the network: islands are left out of the snapping index, so a position or a
+    # facility joins the network where it connects to the rest of the city.
+    if n:
+        n_pieces, piece = connected_components(
+            csr_matrix((wts, cols, indptr), shape=(n, n)), directed=False
+        )
+    else:
+        n_pieces, piece = 0, np.zeros(0, dtype=np.int32)
+    piece_m = np.bincount(piece[a], weights=length, minlength=n_pieces)
+    island = piece_m < island_max_m
+    if n_pieces:
+        island[int(np.argmax(piece_m))] = False
+    live = ~island[piece[a]] if len(a) else np.zeros(0, dtype=bool)
+
+    # Street pieces for snapping: each live edge cut into pieces of at most PIECE Mercator m.
     merc_len = np.hypot(node_x[b] - node_x[a], node_y[b] - node_y[a])
-    pieces = np.maximum(np.ceil(merc_len / PIECE), 1).astype(np.int64)
+    pieces = np.where(live, np.maximum(np.ceil(merc_len / PIECE), 1), 0).astype(np.int64)
     seg_edge = np.repeat(np.arange(len(a), dtype=np.int64), pieces)
     starts = np.cumsum(pieces) - pieces
     j = np.arange(len(seg_edge), dtype=np.int64) - np.repeat(starts, pieces)
@@ -485,6 +513,12 @@ def build_graph(
         graph.fac_x, graph.fac_y, np.asarray(scale(graph.fac_lat)), snap_max_m
     )
     graph.fac_edge, graph.fac_t, graph.fac_off = f_edge.astype(np.int32), f_t, f_off
+    islands = np.flatnonzero(island)
+    nodes_in = np.bincount(piece, minlength=n_pieces)
+    biggest = islands[np.argsort(-piece_m[islands], kind="stable")][:ISLANDS_LISTED]
+    first_node = np.full(n_pieces, max(n - 1, 0), dtype=np.int64)
+    np.minimum.at(first_node, piece, np.arange(n, dtype=np.int64))  # each piece's lowest node
+    lat_at, lng_at = node_lat[order], node_lng[order]
     graph.meta = {
         "key": key,
         "nodes": graph.node_count,
@@ -492,6 +526,19 @@ def build_graph(
         "facilities": nf,
         "snapped_facilities": int((graph.fac_edge >= 0).sum()),
         "snap_max_m": snap_max_m,
+        "pieces": int(n_pieces),
+        "island_max_m": island_max_m,
+        "islands": len(islands),
+        "island_nodes": int(nodes_in[islands].sum()),
+        "largest_islands": [
+            {
+                "nodes": int(nodes_in[p]),
+                "street_m": round(float(piece_m[p]), 1),
+                "lat": round(float(lat_at[first_node[p]]), 7),
+                "lng": round(float(lng_at[first_node[p]]), 7),
+            }
+            for p in biggest
+        ],
     }
     return graph
 

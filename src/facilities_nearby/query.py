@@ -21,6 +21,7 @@ class Found:
 class NearbyAnswer:
     method: Literal["network", "estimate", "straight_line"]
     items: list[Found]
+    snap_m: float | None = None  # straight metres from the position to the network joined
 
 
 def _lookup(sub: I64, dist: F64, nodes: I64) -> F64:
@@ -50,8 +51,9 @@ def nearby(
     max_m = float(limits_m.max()) if len(limits_m) else 0.0
     origin = graph.snap(x, y, k, snap_max_m)
     method: Literal["network", "estimate"] = "network" if origin is not None else "estimate"
+    snap_m = origin.offset_m if origin is not None else None
     if max_m <= 0 or graph.facility_count == 0:
-        return NearbyAnswer(method, [])
+        return NearbyAnswer(method, [], snap_m)
     cand = graph.fac_index.around(x, y, max_m / k)
     cat = graph.fac_cat[cand]
     cap = limits_m[cat]
@@ -69,6 +71,7 @@ def nearby(
     return NearbyAnswer(
         method,
         [Found(int(cand[i]), float(dist[i]), bool(estimated[i])) for i in order],
+        snap_m,
     )
 
 

@@ -52,6 +52,17 @@ async def _copy_numbers(conn: asyncpg.Connection, query: str, columns: int) -> F
     return values.reshape(-1, columns)
 
 
+# Facilities in service: not retired, and one row per OSM object where overlapping network
+# imports both brought it (the oldest row keeps serving, so its id stays the one users saw).
+_LIVE_FACILITIES = """
+SELECT id, category, lat, lng, name, address FROM (
+    SELECT DISTINCT ON (coalesce(osm_ref, id::text)) id, category, lat, lng, name, address
+    FROM facilities WHERE retired_at IS NULL
+    ORDER BY coalesce(osm_ref, id::text), created_at, id
+) live ORDER BY id
+"""
+
+
 async def read_key(conn: asyncpg.Connection) -> str:
     return str(await conn.fetchval("SELECT key FROM facility_data_state WHERE id = 1"))
 
@@ -66,9 +77,7 @@ async def read_network(conn: asyncpg.Connection) -> NetworkRows:
             'SELECT code, name_zh, name_en, "group", tier_minutes FROM facility_categories '
             "ORDER BY sort_order, code"
         )
-        facs = await conn.fetch(
-            "SELECT id, category, lat, lng, name, address FROM facilities ORDER BY id"
-        )
+        facs = await conn.fetch(_LIVE_FACILITIES)
     return NetworkRows(
         key=key,
         node_ids=nodes[:, 0].astype(np.int64),
@@ -107,34 +116,65 @@ async def category_codes(conn: asyncpg.Connection) -> dict[str, list[str]]:
 
 
 _UPSERT = """
-INSERT INTO facilities (id, source, external_id, name, category, lat, lng, address)
+INSERT INTO facilities (id, source, external_id, name, category, lat, lng, address, osm_ref)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::float8[], $7::float8[], $8::text[])
+                     $6::float8[], $7::float8[], $8::text[], $9::text[])
 ON CONFLICT (source, external_id) DO UPDATE SET
     name = EXCLUDED.name, category = EXCLUDED.category, lat = EXCLUDED.lat,
-    lng = EXCLUDED.lng, address = EXCLUDED.address, updated_at = now()
+    lng = EXCLUDED.lng, address = EXCLUDED.address, osm_ref = EXCLUDED.osm_ref,
+    retired_at = NULL, updated_at = now()
 WHERE (facilities.name, facilities.category, facilities.lat, facilities.lng,
-       facilities.address) IS DISTINCT FROM
-      (EXCLUDED.name, EXCLUDED.category, EXCLUDED.lat, EXCLUDED.lng, EXCLUDED.address)
+       facilities.address, facilities.osm_ref, facilities.retired_at) IS DISTINCT FROM
+      (EXCLUDED.name, EXCLUDED.category, EXCLUDED.lat, EXCLUDED.lng, EXCLUDED.address,
+       EXCLUDED.osm_ref, NULL)
 RETURNING (xmax = 0) AS inserted
 """
+
+# external id, name, category, lat, lng, address
+FacilityRow = tuple[str, str, str, float, float, str | None]
 
 
 async def upsert_facilities(
     conn: asyncpg.Connection,
     source: str,
-    rows: list[tuple[str, str, str, float, float, str | None]],
+    rows: list[FacilityRow],
+    *,
+    osm: bool = False,
 ) -> tuple[int, int]:
-    """Insert or update by (source, external_id): (inserted, updated); unchanged rows: neither."""
+    """Insert or update by (source, external_id): (inserted, updated); unchanged rows: neither.
+
+    A retired facility that comes back is in service again (counted as updated). With
+    ``osm`` the external ids are OpenStreetMap objects, shared by every OSM source.
+    """
     if not rows:
         return 0, 0
     ext, names, cats, lats, lngs, addrs = (list(c) for c in zip(*rows, strict=True))
     ids = [uuid.uuid4() for _ in rows]
+    refs = ext if osm else [None] * len(rows)
     result = await conn.fetch(
-        _UPSERT, ids, [source] * len(rows), ext, names, cats, lats, lngs, addrs
+        _UPSERT, ids, [source] * len(rows), ext, names, cats, lats, lngs, addrs, refs
     )
     inserted = sum(1 for r in result if r["inserted"])
     return inserted, len(result) - inserted
+
+
+async def facility_ids(conn: asyncpg.Connection, source: str) -> list[uuid.UUID]:
+    """The facilities of ``source`` in service."""
+    rows = await conn.fetch(
+        "SELECT id FROM facilities WHERE source = $1 AND retired_at IS NULL", source
+    )
+    return [r["id"] for r in rows]
+
+
+async def retire_missing(conn: asyncpg.Connection, source: str, keep: list[str]) -> int:
+    """Retire the facilities of ``source`` whose external id is not in ``keep``: how many."""
+    status = await conn.execute(
+        "UPDATE facilities SET retired_at = now(), updated_at = now() "
+        "WHERE source = $1 AND retired_at IS NULL AND NOT (external_id = ANY($2::text[]))",
+        source,
+        keep,
+    )
+    return int(status.split()[-1])
 
 
 async def replace_network(
@@ -143,17 +183,17 @@ async def replace_network(
     nodes: list[tuple[int, float, float]],
     edges: list[tuple[int, int, float]],
 ) -> None:
-    """Replace the walking network of ``source`` (in the caller's transaction)."""
+    """Replace the walking network of ``source`` (in the caller's transaction).
+
+    Every node of the source is stored under the source, also those another source has too:
+    the graph build merges them, and no source's edges depend on another source's rows.
+    """
     await conn.execute("DELETE FROM walk_edges WHERE source = $1", source)
     await conn.execute("DELETE FROM walk_nodes WHERE source = $1", source)
-    await conn.execute(
-        "CREATE TEMP TABLE tmp_walk_nodes (id bigint, lat float8, lng float8) ON COMMIT DROP"
-    )
-    await conn.copy_records_to_table("tmp_walk_nodes", records=nodes)
-    await conn.execute(
-        "INSERT INTO walk_nodes (id, source, lat, lng) SELECT id, $1, lat, lng "
-        "FROM tmp_walk_nodes ON CONFLICT (id) DO NOTHING",
-        source,
+    await conn.copy_records_to_table(
+        "walk_nodes",
+        records=[(source, i, lat, lng) for i, lat, lng in nodes],
+        columns=["source", "id", "lat", "lng"],
     )
     await conn.copy_records_to_table(
         "walk_edges",

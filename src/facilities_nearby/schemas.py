@@ -38,6 +38,11 @@ class NearbyOut(ResponseModel):
     coord_sys: CoordSys
     profile: Literal["default", "elderly"]
     speed_mps: float
+    snap_m: float | None = Field(
+        description="straight-line metres from the position to the walking network, where the "
+        "walk starts (null for estimate and straight_line); the network is the part connected "
+        "to the rest of the city, never an isolated fragment"
+    )
     items: list[NearbyItem]
 
 

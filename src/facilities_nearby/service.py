@@ -142,6 +142,7 @@ def nearby(
         "coord_sys": coord_sys.value,
         "profile": "elderly" if profile == "elderly" else "default",
         "speed_mps": speed,
+        "snap_m": None if answer.snap_m is None else round(answer.snap_m, 1),
         "items": items,
     }
 

@@ -65,15 +65,23 @@ class Facility(Base):
     lat: Mapped[float] = mapped_column(Float)
     lng: Mapped[float] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(300))
+    # The OpenStreetMap object a network import took it from (``n123``/``w123``): the same
+    # POI in two overlapping extracts is served once.
+    osm_ref: Mapped[str | None] = mapped_column(String(32))
+    # Gone from its source: left out of every answer, its id (and what refers to it) kept.
+    retired_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
 class WalkNode(Base):
+    """One node of one source's network, by its OSM id: equal ids of several sources are one
+    node of the graph (see ``graph.build_graph``)."""
+
     __tablename__ = "walk_nodes"
 
+    source: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    source: Mapped[str] = mapped_column(String(64), index=True)
     lat: Mapped[float] = mapped_column(Float)
     lng: Mapped[float] = mapped_column(Float)
 

@@ -29,6 +29,7 @@ async def test_demo_answers_by_network_sorted_within_each_tier(
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["method"] == "network"
+    assert 0.0 <= body["snap_m"] < 250.0  # where the walk joins the streets
     items = body["items"]
     assert len(items) > 20
     minutes = [i["walk_minutes"] for i in items]
@@ -86,7 +87,7 @@ async def test_far_from_any_street_is_an_estimate(
     )
     body = reply.json()
     o_lat, o_lng = convert(lat, LNG, CoordSys.gcj02, CoordSys.wgs84)
-    assert body["method"] == "estimate"
+    assert body["method"] == "estimate" and body["snap_m"] is None
     assert body["items"] and all(i["estimated"] for i in body["items"])
     for item in body["items"]:
         f_lat, f_lng = convert(item["lat"], item["lng"], CoordSys.gcj02, CoordSys.wgs84)
