@@ -1,7 +1,7 @@
 """network imports scoped by source: nodes keyed by (source, OSM id), facilities retired
 
 Revision ID: 1500
-Revises: 1010
+Revises: 1200
 Create Date: 2026-12-02 00:20:00+00:00
 
 Walk nodes were keyed by their OSM id alone and inserted with ``ON CONFLICT DO NOTHING``, so a
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1500"
-down_revision: str | Sequence[str] | None = "1010"
+down_revision: str | Sequence[str] | None = "1200"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
