@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
+from src.area_stats.controllers import AreaStatsController
 from src.areas.controllers import AreaController
 from src.categories.controllers import CategoryController
 from src.config import Settings
@@ -77,6 +78,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     live_screen,
     StaffController, UserAdminController,
     ExportController,
+    AreaStatsController,
 ]
 
 
