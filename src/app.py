@@ -43,6 +43,7 @@ from src.events.controllers import EventController
 from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
 from src.facilities_nearby.runtime import facilities_lifespan
+from src.facility_reviews.controllers import FacilityRankingController, FacilityReviewController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
@@ -79,6 +80,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     StaffController, UserAdminController,
     ExportController,
     AreaStatsController,
+    FacilityReviewController, FacilityRankingController,
 ]
 
 

@@ -189,3 +189,20 @@ async def decision_scope(
     if not covers(principal, area.path, DECISION_ROLES):
         raise forbidden("area_forbidden", "无权访问该区域的数据", "Not allowed in this area")
     return area
+
+
+def require_facility_unit(principal: Principal, responsible_path: list[uuid.UUID] | None) -> None:
+    """A facility's review comments are for its responsible unit: the staff (committee, street,
+    planner, admin) whose grant covers the facility's responsible community; a facility with
+    no responsible community is read by city-wide admins only."""
+    if responsible_path is not None and covers(principal, responsible_path, VIEW_ROLES):
+        return
+    if responsible_path is None and any(
+        g.role == Role.admin and g.area_id is None for g in principal.grants
+    ):
+        return
+    raise forbidden(
+        "not_responsible_unit",
+        "仅该设施的责任单位可查看评价内容",
+        "Only the facility's responsible unit may read its reviews",
+    )

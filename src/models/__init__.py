@@ -14,6 +14,7 @@ from src.models.event import (
 )
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
+from src.models.facility_review import FacilityReview
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
@@ -60,6 +61,7 @@ __all__ = [
     "Facility",
     "FacilityCategory",
     "FacilityDataState",
+    "FacilityReview",
     "IdempotencyKey",
     "Notification",
     "NotificationKind",
