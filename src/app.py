@@ -48,6 +48,7 @@ from src.identity.controllers import AuthController, DevLoginController, MeContr
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
 from src.integrations.city_portal.controllers import PortalController, PortalLoginController
+from src.monthly_reports.controllers import MonthlyReportController
 from src.projects.controllers import ProjectController
 from src.proposals.controllers import MyProposalsController, ProposalController
 from src.ratings.controllers import EventRatingController, SatisfactionController
@@ -81,6 +82,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ExportController,
     AreaStatsController,
     FacilityReviewController, FacilityRankingController,
+    MonthlyReportController,
 ]
 
 

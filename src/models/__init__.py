@@ -15,6 +15,7 @@ from src.models.event import (
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
 from src.models.facility_review import FacilityReview
+from src.models.monthly_report import MonthlyReport, ReportReminder
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
 from src.models.proposal import (
@@ -63,6 +64,7 @@ __all__ = [
     "FacilityDataState",
     "FacilityReview",
     "IdempotencyKey",
+    "MonthlyReport",
     "Notification",
     "NotificationKind",
     "OutboxItem",
@@ -90,6 +92,7 @@ __all__ = [
     "RatingRollup",
     "RatingTally",
     "RefreshToken",
+    "ReportReminder",
     "Role",
     "RoleGrant",
     "Upload",
