@@ -176,6 +176,7 @@ CLI_MODULES: list[str] = [
     "src.integrations.city_portal.cli",
     "src.facilities_nearby.cli",
     "src.retention.cli",
+    "src.jobs.cli",
 ]
 
 

@@ -15,6 +15,7 @@ from src.models.event import (
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
 from src.models.facility_review import FacilityReview
+from src.models.job_run import JobRun
 from src.models.monthly_report import MonthlyReport, ReportReminder
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import Project, ProjectProgress, ProjectProgressPhoto, ProjectStatus
@@ -64,6 +65,7 @@ __all__ = [
     "FacilityDataState",
     "FacilityReview",
     "IdempotencyKey",
+    "JobRun",
     "MonthlyReport",
     "Notification",
     "NotificationKind",
