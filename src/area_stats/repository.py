@@ -152,3 +152,34 @@ async def streets_of(conn: Any, district_id: uuid.UUID) -> list[uuid.UUID]:
         "SELECT id FROM areas WHERE parent_id = $1 AND level = 'street'", district_id
     )
     return [r["id"] for r in rows]
+
+
+# Hot spots: suggestions with a place, not hidden, counted per grid cell (WGS-84 degrees;
+# $4, $5: the cell's height and width) and category; $6: one category or NULL for all.
+_HOTSPOTS = f"""
+SELECT floor(p.lat / $4)::int AS i, floor(p.lng / $5)::int AS j, p.category, count(*) AS n
+FROM proposals p
+WHERE {{scope}} AND {_period("p.created_at")} AND p.lat IS NOT NULL AND p.status <> 'hidden'
+  AND ($6::text IS NULL OR p.category = $6)
+GROUP BY 1, 2, 3
+"""
+
+
+async def hotspot_cells(
+    conn: Any,
+    scope: Scope,
+    period: Period,
+    cell_deg: tuple[float, float],
+    category: str | None,
+) -> list[Any]:
+    return list(
+        await conn.fetch(
+            scope.sql(_HOTSPOTS, "p"),
+            scope.ids,
+            period.start,
+            period.end,
+            cell_deg[0],
+            cell_deg[1],
+            category,
+        )
+    )

@@ -69,3 +69,31 @@ class AreaStatsOut(Figures):
     date_to: dt.date | None
     computed_at: dt.datetime
     children: list[Figures]
+
+
+class HotspotProperties(ResponseModel):
+    cell: str  # "i:j" on the grid of ``cell_m`` (stable across requests and areas)
+    count: int
+    by_category: dict[str, int]
+
+
+class HotspotGeometry(ResponseModel):
+    type: str = "Polygon"
+    coordinates: list[list[list[float]]]  # [[[lng, lat], …]] in the caller's coord_sys
+
+
+class HotspotFeature(ResponseModel):
+    type: str = "Feature"
+    geometry: HotspotGeometry
+    properties: HotspotProperties
+
+
+class HotspotsOut(ResponseModel):
+    type: str = "FeatureCollection"
+    area_id: uuid.UUID
+    coord_sys: str
+    cell_m: int
+    category: str | None
+    date_from: dt.date | None
+    date_to: dt.date | None
+    features: list[HotspotFeature]

@@ -19,6 +19,7 @@ Each figure counts the same rows the other endpoints list or summarise, with the
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -31,6 +32,10 @@ from src.area_stats.repository import Period, Scope
 from src.area_stats.schemas import (
     AreaStatsOut,
     Figures,
+    HotspotFeature,
+    HotspotGeometry,
+    HotspotProperties,
+    HotspotsOut,
     MeetingFigures,
     MeetingKindFigures,
     ProjectFigures,
@@ -41,6 +46,7 @@ from src.area_stats.schemas import (
 from src.core.auth import Principal
 from src.core.db import driver_connection
 from src.core.errors import validation_failed
+from src.core.geo import CoordSys, convert
 from src.core.policy import AreaRef, decision_scope
 from src.models.area import AreaLevel
 
@@ -208,4 +214,73 @@ async def area_stats(
         date_to=date_to,
         computed_at=now,
         children=[Figures(**k) for k in kids],
+    )
+
+
+# --- hot spots ------------------------------------------------------------------------------
+
+# The grid is fixed in WGS-84 degrees, a cell ``cell_m`` high and (at Shanghai's latitude)
+# ``cell_m`` wide, so a cell is the same place in every request and every area.
+GRID_LAT = 31.2
+METRES_PER_DEGREE = 111_320.0
+
+
+def cell_degrees(cell_m: int) -> tuple[float, float]:
+    return (
+        cell_m / METRES_PER_DEGREE,
+        cell_m / (METRES_PER_DEGREE * math.cos(math.radians(GRID_LAT))),
+    )
+
+
+def _ring(i: int, j: int, deg: tuple[float, float], coord_sys: CoordSys) -> list[list[float]]:
+    corners = [(i, j), (i, j + 1), (i + 1, j + 1), (i + 1, j), (i, j)]
+    ring = []
+    for a, b in corners:
+        lat, lng = convert(a * deg[0], b * deg[1], CoordSys.wgs84, coord_sys)
+        ring.append([round(lng, 7), round(lat, 7)])
+    return ring
+
+
+async def hotspots(
+    session: AsyncSession,
+    principal: Principal,
+    area_id: uuid.UUID,
+    *,
+    category: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    cell_m: int,
+    coord_sys: CoordSys,
+) -> HotspotsOut:
+    period = period_of(date_from, date_to)
+    area = await decision_scope(session, principal, area_id)
+    conn = await driver_connection(session)
+    if area.level == AreaLevel.district:
+        scope = Scope(area.level, await repository.streets_of(conn, area.id))
+    else:
+        scope = Scope(area.level, [area.id])
+    deg = cell_degrees(cell_m)
+    rows = await repository.hotspot_cells(conn, scope, period, deg, category)
+    cells: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    for r in rows:
+        cells[(r["i"], r["j"])][r["category"]] = int(r["n"])
+    features = [
+        HotspotFeature(
+            geometry=HotspotGeometry(coordinates=[_ring(i, j, deg, coord_sys)]),
+            properties=HotspotProperties(
+                cell=f"{i}:{j}",
+                count=sum(counts.values()),
+                by_category=dict(sorted(counts.items())),
+            ),
+        )
+        for (i, j), counts in sorted(cells.items(), key=lambda kv: -sum(kv[1].values()))
+    ]
+    return HotspotsOut(
+        area_id=area.id,
+        coord_sys=coord_sys.value,
+        cell_m=cell_m,
+        category=category,
+        date_from=date_from,
+        date_to=date_to,
+        features=features,
     )

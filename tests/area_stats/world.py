@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.areas.service import create_area
+from src.core.ids import new_id
 from src.models.area import Area, AreaLevel
 from src.models.event import Event, EventCheckIn, EventKind, EventStatus
 from src.models.project import Project, ProjectStatus
@@ -40,6 +41,8 @@ class P:
     supports: int
     created_at: dt.datetime
     first_reply: dt.datetime | None
+    lat: float | None = None
+    lng: float | None = None
 
 
 @dataclass
@@ -135,7 +138,12 @@ async def build_world(db: async_sessionmaker[AsyncSession], seed: int) -> World:
             community = rng.choice(all_communities)
             created = START + dt.timedelta(minutes=rng.randrange(DAYS * 24 * 60))
             status = rng.choice(list(ProposalStatus))
+            located = rng.random() < 0.7
+            lat = 31.235 + rng.random() * 0.01 if located else None
+            lng = 121.405 + rng.random() * 0.012 if located else None
             p = Proposal(
+                lat=lat,
+                lng=lng,
                 community_id=community.id,
                 street_id=community.parent_id,
                 author_id=author.id,
@@ -174,6 +182,8 @@ async def build_world(db: async_sessionmaker[AsyncSession], seed: int) -> World:
                     p.support_count,
                     created,
                     first,
+                    lat,
+                    lng,
                 )
             )
         for _ in range(rng.randint(15, 25)):
@@ -183,14 +193,28 @@ async def build_world(db: async_sessionmaker[AsyncSession], seed: int) -> World:
             starts = START + dt.timedelta(hours=rng.randrange(DAYS * 24))
             participants, eligible = rng.randint(0, 30), rng.randint(30, 60)
             final = None
+            event_id = new_id()
             if status == EventStatus.closed:
+                # The shape src/votes/tally.py freezes at close.
+                paper = rng.randint(0, participants)
                 final = {
-                    "participants": participants,
-                    "eligible_count": eligible,
-                    "turnout": round(participants / eligible, 4),
+                    "status": "closed",
                     "final": True,
+                    "eligible_count": eligible,
+                    "voters": participants - paper,
+                    "paper_voters": paper,
+                    "participants": participants,
+                    "turnout": round(participants / eligible, 4),
+                    "quorum": None,
+                    "quorum_met": True,
+                    "total_votes": 0,
+                    "options": [],
+                    "computed_at": START.isoformat(),
+                    "event_id": str(event_id),
                 }
             e = Event(
+                id=event_id,
+                paper_voters=final["paper_voters"] if final else 0,
                 kind=kind,
                 status=EventStatus.draft,
                 community_id=community.id,
