@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from src.area_stats.controllers import AreaStatsController
 from src.areas.controllers import AreaController
+from src.briefs.controllers import BriefController
 from src.categories.controllers import CategoryController
 from src.config import Settings
 from src.core.caller import caller_middleware
@@ -83,6 +84,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     AreaStatsController,
     FacilityReviewController, FacilityRankingController,
     MonthlyReportController,
+    BriefController,
 ]
 
 
