@@ -99,6 +99,9 @@ async def seed_area_stats_demo(session: AsyncSession, areas: dict[str, Area]) ->
             year=now.year,
             status=ProjectStatus.done,
             created_by=street_staff,
+            progress_percent=100,
+            actual_start=(now - dt.timedelta(days=150)).date(),
+            actual_end=(now - dt.timedelta(days=95)).date(),
         )
         session.add(project)
         session.add(
@@ -110,6 +113,7 @@ async def seed_area_stats_demo(session: AsyncSession, areas: dict[str, Area]) ->
                 year=now.year,
                 status=ProjectStatus.building,
                 created_by=street_staff,
+                progress_percent=40,
                 planned_end=(now + dt.timedelta(days=rng.choice([30, 60]))).date(),
             )
         )
