@@ -70,20 +70,23 @@ GROUP BY 1, 2, 3
 # The first official reply of each suggestion (every reply is official: only committee,
 # street, planner and admin staff may reply); hidden suggestions are left out.
 _REPLIES = f"""
-WITH firsts AS (
-    SELECT {{child}} AS child, p.created_at,
-           (SELECT min(r.created_at) FROM proposal_replies r WHERE r.proposal_id = p.id)
-               AS first_reply
+WITH scoped AS (
+    SELECT p.id, {{child}} AS child, p.created_at
     FROM proposals p
     WHERE {{scope}} AND {_period("p.created_at")} AND p.status <> 'hidden'
+), firsts AS (
+    SELECT r.proposal_id, min(r.created_at) AS first_reply
+    FROM proposal_replies r JOIN scoped s ON s.id = r.proposal_id
+    GROUP BY r.proposal_id
 )
-SELECT child, count(*) AS proposals, count(first_reply) AS answered,
-       count(*) FILTER (WHERE first_reply <= created_at + interval '7 days') AS within_7_days,
+SELECT s.child, count(*) AS proposals, count(f.first_reply) AS answered,
+       count(*) FILTER (WHERE f.first_reply <= s.created_at + interval '7 days')
+           AS within_7_days,
        percentile_cont(0.5) WITHIN GROUP (
-           ORDER BY extract(epoch FROM first_reply - created_at) / 3600.0
-       ) FILTER (WHERE first_reply IS NOT NULL) AS median_hours
-FROM firsts
-GROUP BY GROUPING SETS ((child), ())
+           ORDER BY extract(epoch FROM f.first_reply - s.created_at) / 3600.0
+       ) FILTER (WHERE f.first_reply IS NOT NULL) AS median_hours
+FROM scoped s LEFT JOIN firsts f ON f.proposal_id = s.id
+GROUP BY GROUPING SETS ((s.child), ())
 """
 
 _MEETINGS = f"""
