@@ -158,7 +158,9 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
         if getattr(settings, name) == defaults[name].default:
             problems.append(f"LIFECIRCLE_{name.upper()} (still the development default)")
     if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
-        problems.append(f"LIFECIRCLE_SECRET_KEY (shorter than {MIN_SECRET_KEY_LENGTH} characters)")
+        problems.append(
+            f"LIFECIRCLE_SECRET_KEY (shorter than {MIN_SECRET_KEY_LENGTH} characters)"
+        )
     if settings.metrics_enabled and not settings.metrics_token:
         problems.append(
             "LIFECIRCLE_METRICS_TOKEN (unset: /metrics would be open;"

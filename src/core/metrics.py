@@ -37,17 +37,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # Seconds; mobile requests are judged in tens to hundreds of milliseconds.
 LATENCY_BUCKETS: list[str | float] = [
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ]
 
 metrics_config = PrometheusConfig(
@@ -148,4 +138,6 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     if MULTIPROC_ENV in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST, status_code=200)
+    return Response(
+        generate_latest(registry), media_type=CONTENT_TYPE_LATEST, status_code=200
+    )

@@ -107,7 +107,9 @@ class RateLimiter:
             window = batch[name]
             deltas.append(window.unflushed)
             window.unflushed = 0
-        items = [(name, n, batch[name].window_s) for name, n in zip(names, deltas, strict=True)]
+        items = [
+            (name, n, batch[name].window_s) for name, n in zip(names, deltas, strict=True)
+        ]
         sent = time.monotonic()
         try:
             totals = await self.store.incr_many(items)

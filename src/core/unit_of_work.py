@@ -201,7 +201,9 @@ def unit_of_work_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def _run_reading(app: ASGIApp, scope: Any, receive: Any, send: Any, unit: UnitOfWork) -> None:
+async def _run_reading(
+    app: ASGIApp, scope: Any, receive: Any, send: Any, unit: UnitOfWork
+) -> None:
     failed = False
 
     async def release_then_send(message: Any) -> None:

@@ -85,9 +85,7 @@ async def counts(
                 .where(EventCheckIn.event_id.in_(event_ids))
                 .group_by(EventCheckIn.event_id)
             )
-        )
-        .tuples()
-        .all()
+        ).tuples().all()
     )
     voters = dict(
         (
@@ -96,9 +94,7 @@ async def counts(
                 .where(BallotVoter.event_id.in_(event_ids))
                 .group_by(BallotVoter.event_id)
             )
-        )
-        .tuples()
-        .all()
+        ).tuples().all()
     )
     return {i: (int(check_ins.get(i, 0)), int(voters.get(i, 0))) for i in event_ids}
 

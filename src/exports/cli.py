@@ -109,7 +109,9 @@ async def _plan_proposals(
     areas = {
         a.code: a
         for a in await session.scalars(
-            select(Area).where(Area.code.in_([c for c in (args.street, args.community) if c]))
+            select(Area).where(
+                Area.code.in_([c for c in (args.street, args.community) if c])
+            )
         )
     }
     street = areas.get(args.street)
@@ -146,7 +148,9 @@ async def _write(args: argparse.Namespace, settings: Settings, plan: service.Exp
     except AppError as exc:
         print(f"✗ {exc.message.en}", file=sys.stderr)
         return 2
-    print(f"• exporting {plan.total:,} rows of {plan.title} as {args.format}", file=sys.stderr)
+    print(
+        f"• exporting {plan.total:,} rows of {plan.title} as {args.format}", file=sys.stderr
+    )
     progress = _Progress(plan.total)
     to_stdout = args.output == "-"
     target = Path(args.output)

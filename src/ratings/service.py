@@ -436,7 +436,9 @@ async def event_summary(
     )
 
 
-async def _viewer_scope(session: AsyncSession, principal: Principal, area: AreaRef) -> bool | None:
+async def _viewer_scope(
+    session: AsyncSession, principal: Principal, area: AreaRef
+) -> bool | None:
     """None: may not see the area; True: staff (open and closed meetings); False: a
     resident living in it (closed meetings only)."""
     if covers(principal, area.path, VIEW_ROLES):

@@ -177,7 +177,9 @@ class TallyHub:
                         await pipe.execute()
                 except Exception:
                     if not failing:
-                        logger.warning("tally publish failed; waking local watchers", exc_info=True)
+                        logger.warning(
+                            "tally publish failed; waking local watchers", exc_info=True
+                        )
                     failing = True
                     self._wake(ids)
                 else:

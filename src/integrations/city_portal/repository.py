@@ -83,7 +83,9 @@ async def mark_delivered(session: AsyncSession, item_id: int, token: uuid.UUID) 
     return bool(getattr(result, "rowcount", 0))
 
 
-async def mark_delivered_many(session: AsyncSession, item_ids: list[int], token: uuid.UUID) -> int:
+async def mark_delivered_many(
+    session: AsyncSession, item_ids: list[int], token: uuid.UUID
+) -> int:
     """One statement for a batch; rows whose lease another worker took over are skipped."""
     if not item_ids:
         return 0
@@ -126,7 +128,8 @@ async def dead_letter(session: AsyncSession, item_id: int, token: uuid.UUID, err
 async def forget_old_nonces(session: AsyncSession, older_than_s: int) -> int:
     result = await session.execute(
         text(
-            "DELETE FROM portal_webhook_nonces WHERE seen_at < now() - make_interval(secs => :age)"
+            "DELETE FROM portal_webhook_nonces "
+            "WHERE seen_at < now() - make_interval(secs => :age)"
         ),
         {"age": older_than_s},
     )
@@ -292,6 +295,8 @@ async def portal_actor(session: AsyncSession) -> uuid.UUID:
         )
         .on_conflict_do_nothing(index_elements=[User.portal_user_id])
     )
-    actor_id = await session.scalar(select(User.id).where(User.portal_user_id == PORTAL_ACTOR_ID))
+    actor_id = await session.scalar(
+        select(User.id).where(User.portal_user_id == PORTAL_ACTOR_ID)
+    )
     assert actor_id is not None
     return actor_id

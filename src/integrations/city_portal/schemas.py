@@ -12,9 +12,7 @@ from src.core.schemas import RequestModel, ResponseModel
 
 class PortalLoginIn(RequestModel):
     ticket: str = Field(
-        min_length=8,
-        max_length=256,
-        pattern=r"^[A-Za-z0-9._~-]+$",
+        min_length=8, max_length=256, pattern=r"^[A-Za-z0-9._~-]+$",
         description="The single-sign-on ticket the portal handed to the mini-program",
     )
 

@@ -77,7 +77,9 @@ async def exchange_ticket(client: PortalClient, ticket: str) -> PortalIdentity:
         ) from None
 
 
-async def portal_login(session: AsyncSession, settings: Settings, who: PortalIdentity) -> TokensOut:
+async def portal_login(
+    session: AsyncSession, settings: Settings, who: PortalIdentity
+) -> TokensOut:
     community = (
         await repository.community_by_code(session, who.community_code)
         if who.community_code
