@@ -53,7 +53,9 @@ class Facility(Base):
     __tablename__ = "facilities"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_facilities_source_external_id"),
-        CheckConstraint("lat BETWEEN -90 AND 90 AND lng BETWEEN -180 AND 180", name="coords_range"),
+        CheckConstraint(
+            "lat BETWEEN -90 AND 90 AND lng BETWEEN -180 AND 180", name="coords_range"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -101,3 +103,7 @@ class FacilityDataState(Base):
         UUID(as_uuid=True), server_default=func.gen_random_uuid()
     )
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+
+
