@@ -72,6 +72,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Decision support (src/area_stats): area figures and hot spots are served from a cache
+    # at most this old (0: always computed); the worker's precompute job refreshes them.
+    decision_cache_s: int = 300
+
     # Suggestions (proposals), uploads and projects.
     proposal_submit_limit: int = 10  # suggestions per resident per window
     proposal_submit_window_s: int = 3600

@@ -5,6 +5,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from src.area_stats import service
@@ -26,13 +27,21 @@ class AreaStatsController(Controller):
     )
     async def stats(
         self,
+        state: State,
         db_session: DbSession,
         principal: CurrentUser,
         area_id: FromPath[uuid.UUID],
         date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
         date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
     ) -> AreaStatsOut:
-        return await service.area_stats(db_session, principal, area_id, date_from, date_to)
+        return await service.area_stats(
+            db_session,
+            principal,
+            area_id,
+            date_from,
+            date_to,
+            max_age_s=state.settings.decision_cache_s,
+        )
 
     @get(
         "/hotspots",
@@ -43,6 +52,7 @@ class AreaStatsController(Controller):
     )
     async def hotspots(
         self,
+        state: State,
         db_session: DbSession,
         principal: CurrentUser,
         area_id: FromPath[uuid.UUID],
@@ -61,4 +71,5 @@ class AreaStatsController(Controller):
             date_to=date_to,
             cell_m=cell_m,
             coord_sys=coord_sys,
+            max_age_s=state.settings.decision_cache_s,
         )

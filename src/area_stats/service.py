@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.area_stats import repository
+from src.area_stats.cache import cached, store
 from src.area_stats.repository import Period, Scope
 from src.area_stats.schemas import (
     AreaStatsOut,
@@ -47,7 +48,7 @@ from src.core.auth import Principal
 from src.core.db import driver_connection
 from src.core.errors import validation_failed
 from src.core.geo import CoordSys, convert
-from src.core.policy import AreaRef, decision_scope
+from src.core.policy import AreaRef, decision_scope, load_area
 from src.models.area import AreaLevel
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -197,24 +198,47 @@ async def compute(
     return _figures(own, _split(facts, TOTAL)), [_figures(k, _split(facts, k["id"])) for k in kids]
 
 
+def stats_key(area_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None) -> str:
+    return f"stats:{area_id}:{date_from}:{date_to}"
+
+
+async def stats_body(
+    session: AsyncSession,
+    area: AreaRef,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    local = now.astimezone(SHANGHAI)
+    own, kids = await compute(session, area, period_of(date_from, date_to), local.date())
+    out = AreaStatsOut(
+        **own,
+        date_from=date_from,
+        date_to=date_to,
+        computed_at=local,
+        children=[Figures(**k) for k in kids],
+    )
+    return out.model_dump(mode="json")
+
+
 async def area_stats(
     session: AsyncSession,
     principal: Principal,
     area_id: uuid.UUID,
     date_from: dt.date | None,
     date_to: dt.date | None,
+    *,
+    max_age_s: int = 0,
 ) -> AreaStatsOut:
-    period = period_of(date_from, date_to)
+    period_of(date_from, date_to)  # the period is checked before anything is read
     area = await decision_scope(session, principal, area_id)
-    now = dt.datetime.now(SHANGHAI)
-    own, kids = await compute(session, area, period, now.date())
-    return AreaStatsOut(
-        **own,
-        date_from=date_from,
-        date_to=date_to,
-        computed_at=now,
-        children=[Figures(**k) for k in kids],
+    body = await cached(
+        session,
+        stats_key(area.id, date_from, date_to),
+        max_age_s,
+        lambda now: stats_body(session, area, date_from, date_to, now),
     )
+    return AreaStatsOut.model_validate(body)
 
 
 # --- hot spots ------------------------------------------------------------------------------
@@ -241,19 +265,28 @@ def _ring(i: int, j: int, deg: tuple[float, float], coord_sys: CoordSys) -> list
     return ring
 
 
-async def hotspots(
-    session: AsyncSession,
-    principal: Principal,
+def hotspots_key(
     area_id: uuid.UUID,
+    category: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    cell_m: int,
+    coord_sys: CoordSys,
+) -> str:
+    return f"hotspots:{area_id}:{category}:{date_from}:{date_to}:{cell_m}:{coord_sys.value}"
+
+
+async def hotspots_body(
+    session: AsyncSession,
+    area: AreaRef,
     *,
     category: str | None,
     date_from: dt.date | None,
     date_to: dt.date | None,
     cell_m: int,
     coord_sys: CoordSys,
-) -> HotspotsOut:
+) -> dict[str, Any]:
     period = period_of(date_from, date_to)
-    area = await decision_scope(session, principal, area_id)
     conn = await driver_connection(session)
     if area.level == AreaLevel.district:
         scope = Scope(area.level, await repository.streets_of(conn, area.id))
@@ -275,7 +308,7 @@ async def hotspots(
         )
         for (i, j), counts in sorted(cells.items(), key=lambda kv: -sum(kv[1].values()))
     ]
-    return HotspotsOut(
+    out = HotspotsOut(
         area_id=area.id,
         coord_sys=coord_sys.value,
         cell_m=cell_m,
@@ -284,3 +317,76 @@ async def hotspots(
         date_to=date_to,
         features=features,
     )
+    return out.model_dump(mode="json")
+
+
+async def hotspots(
+    session: AsyncSession,
+    principal: Principal,
+    area_id: uuid.UUID,
+    *,
+    category: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    cell_m: int,
+    coord_sys: CoordSys,
+    max_age_s: int = 0,
+) -> HotspotsOut:
+    period_of(date_from, date_to)
+    area = await decision_scope(session, principal, area_id)
+    options: dict[str, Any] = {
+        "category": category,
+        "date_from": date_from,
+        "date_to": date_to,
+        "cell_m": cell_m,
+        "coord_sys": coord_sys,
+    }
+    body = await cached(
+        session,
+        hotspots_key(area.id, **options),
+        max_age_s,
+        lambda now: hotspots_body(session, area, **options),
+    )
+    return HotspotsOut.model_validate(body)
+
+
+# --- precompute (the worker's ``decision_precompute`` job) ------------------------------
+
+
+def quarter_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    first = dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    after = dt.date(first.year + (first.month == 10), (first.month + 3 - 1) % 12 + 1, 1)
+    return first, after - dt.timedelta(days=1)
+
+
+async def precompute(session: AsyncSession, now: dt.datetime) -> int:
+    """Refresh the cached figures every district and street is usually asked for: all time
+    and the current quarter, and the default hot spots (gcj02, 300 m)."""
+    conn = await driver_connection(session)
+    ids = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM areas WHERE level IN ('district', 'street') AND NOT retired"
+        )
+    ]
+    first, last = quarter_of(now.astimezone(SHANGHAI).date())
+    n = 0
+    for area_id in ids:
+        area = await load_area(session, area_id)
+        if area is None:
+            continue
+        for lo, hi in ((None, None), (first, last)):
+            body = await stats_body(session, area, lo, hi, now)
+            await store(conn, stats_key(area.id, lo, hi), body, now)
+            n += 1
+        options: dict[str, Any] = {
+            "category": None,
+            "date_from": None,
+            "date_to": None,
+            "cell_m": 300,
+            "coord_sys": CoordSys.gcj02,
+        }
+        body = await hotspots_body(session, area, **options)
+        await store(conn, hotspots_key(area.id, **options), body, now)
+        n += 1
+    return n

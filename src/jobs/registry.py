@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.jobs.scheduler import Context, Job, daily
+from src.jobs.scheduler import Context, Job, daily, every_minutes
 
 
 async def _report_reminders(session: AsyncSession, ctx: Context, at: dt.datetime) -> dict[str, Any]:
@@ -23,7 +23,22 @@ async def _retention_purge(session: AsyncSession, ctx: Context, at: dt.datetime)
     return await purge(ctx.sessionmaker, ctx.settings, at.astimezone(dt.UTC))
 
 
+async def _decision_precompute(
+    session: AsyncSession, ctx: Context, at: dt.datetime
+) -> dict[str, Any]:
+    from src.area_stats.service import precompute
+
+    return {"bodies": await precompute(session, at)}
+
+
 JOBS: list[Job] = [
+    Job(
+        name="decision_precompute",
+        cron={"minute": "*/5"},
+        period=every_minutes(5),
+        run=_decision_precompute,
+        why="refresh the cached area figures and hot spots of every district and street",
+    ),
     Job(
         name="report_reminders",
         cron={"day": "25-31", "hour": 9, "minute": 0},

@@ -2,6 +2,7 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.decision_cache import DecisionCache
 from src.models.event import (
     Ballot,
     BallotVoter,
@@ -53,6 +54,7 @@ __all__ = [
     "Ballot",
     "BallotVoter",
     "Base",
+    "DecisionCache",
     "Event",
     "EventCheckIn",
     "EventKind",

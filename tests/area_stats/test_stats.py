@@ -13,8 +13,13 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.area_stats.service import precompute
+from src.models.proposal import Proposal
+from src.models.user import Role
 from tests.area_stats.world import World, build_world, expected
-from tests.builders import login, make_user
+from tests.builders import login, make_tree, make_user
+
+CATEGORY = "accessibility"
 
 FIGURES = ("proposals", "replies", "meetings", "satisfaction", "projects", "surveys")
 
@@ -179,3 +184,31 @@ async def test_bad_periods_are_refused(client: httpx.AsyncClient, world: World) 
         response = await client.get(url, params=params, headers=h)
         assert response.status_code in (400, 422), response.text
         assert response.json()["code"] == "validation_failed"
+
+
+async def test_figures_are_cached_and_refreshed_by_the_precompute_job(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    tree = await make_tree(db, communities=1)
+    staff = await make_user(db, role=Role.street, area=tree.street)
+    h = await login(client, staff)
+    first = await _stats(client, tree.street.id, h)
+    async with db() as session, session.begin():
+        session.add(
+            Proposal(
+                community_id=tree.communities[0].id,
+                street_id=tree.street.id,
+                author_id=staff.id,
+                title="新建议",
+                body="内容",
+                category=CATEGORY,
+            )
+        )
+    again = await _stats(client, tree.street.id, h)
+    assert again["proposals"]["total"] == first["proposals"]["total"]  # cached
+    assert again["computed_at"] == first["computed_at"]
+    async with db() as session, session.begin():
+        assert await precompute(session, dt.datetime.now(dt.UTC)) >= 3
+    fresh = await _stats(client, tree.street.id, h)
+    assert fresh["proposals"]["total"] == first["proposals"]["total"] + 1
+    assert fresh["computed_at"] > first["computed_at"]
