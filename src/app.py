@@ -13,7 +13,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
+from src.area_stats.controllers import AreaStatsController
 from src.areas.controllers import AreaController
+from src.briefs.controllers import BriefController
 from src.categories.controllers import CategoryController
 from src.config import Settings
 from src.core.caller import caller_middleware
@@ -42,12 +44,14 @@ from src.events.controllers import EventController
 from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
 from src.facilities_nearby.runtime import facilities_lifespan
+from src.facility_reviews.controllers import FacilityRankingController, FacilityReviewController
 from src.identity.controllers import AuthController, DevLoginController, MeController
 from src.identity.subscription_controllers import SubscriptionController
 from src.identity.wechat import HttpWeChatClient
 from src.integrations.city_portal.client import portal_lifespan
 from src.integrations.city_portal.controllers import PortalController, PortalLoginController
 from src.moderation.controllers import ModerationController, ReportController
+from src.monthly_reports.controllers import MonthlyReportController
 from src.needs.controllers import AreaNeedsController, NeedController
 from src.projects.controllers import ProjectController, ProjectStatsController
 from src.proposals.controllers import MyProposalsController, ProposalController
@@ -86,6 +90,11 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     UserAdminController,
     ExportController,
     SurveyController, SurveyExportController,
+    AreaStatsController,
+    FacilityReviewController,
+    FacilityRankingController,
+    MonthlyReportController,
+    BriefController,
 ]
 
 

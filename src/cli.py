@@ -185,6 +185,7 @@ CLI_MODULES: list[str] = [
     "src.identity.cli",
     "src.surveys.cli",
     "src.proposals.cli",
+    "src.jobs.cli",
 ]
 
 

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     moderation_mode: Literal["refuse", "hold"] = "refuse"
     moderation_reload_s: float = 2.0
     moderation_report_limit: int = 20  # reports per resident per hour
+    # Decision support (src/area_stats): area figures and hot spots are served from a cache
+    # at most this old (0: always computed); the worker's precompute job refreshes them.
+    decision_cache_s: int = 300
 
     # Suggestions (proposals), uploads and projects.
     proposal_submit_limit: int = 10  # suggestions per resident per window

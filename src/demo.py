@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.area_stats.demo import seed_area_stats_demo
 from src.areas.service import create_area
 from src.facilities_nearby.demo import seed_facilities_demo
+from src.facility_reviews.demo import seed_reviews_demo
 from src.models.area import Area, AreaLevel
 from src.models.user import Role, RoleGrant, User
+from src.monthly_reports.demo import seed_reports_demo
 from src.needs.demo import seed_needs_demo
 from src.projects.demo import seed_projects_demo
 from src.proposals.demo import seed_proposals_demo
@@ -137,4 +140,7 @@ async def seed_demo(session: AsyncSession) -> bool:
     await seed_needs_demo(session, areas)
     await seed_surveys_demo(session, areas)
     await seed_facilities_demo(session)
+    await seed_area_stats_demo(session, areas)
+    await seed_reports_demo(session, areas)
+    await seed_reviews_demo(session)
     return True

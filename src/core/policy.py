@@ -82,6 +82,8 @@ def is_resident_of(principal: Principal, area_path_ids: Iterable[uuid.UUID]) -> 
 VIEW_ROLES = (Role.committee, Role.street, Role.planner, Role.admin)
 MODERATE_ROLES = (Role.committee, Role.street, Role.admin)
 REPLY_ROLES = (Role.committee, Role.street, Role.planner, Role.admin)
+# Decision support (area figures, hot spots, briefs): staff of the area or of an area above.
+DECISION_ROLES = (Role.committee, Role.street, Role.planner, Role.admin)
 
 
 @dataclass(frozen=True)
@@ -190,3 +192,35 @@ def require_city_admin(principal: Principal) -> None:
         raise forbidden(
             "city_admin_required", "仅市级管理员可操作", "Only city-wide admins may do this"
         )
+
+
+async def decision_scope(
+    session: AsyncSession, principal: Principal, area_id: uuid.UUID
+) -> AreaRef:
+    """The figures of ``area_id`` (and of its child areas) are for staff whose grant covers it:
+    a committee its community, a street its street and communities, a district admin the
+    district, a city admin everything. Residents: 403; an unknown area: 404."""
+    require_roles(principal, *DECISION_ROLES)
+    area = await load_area(session, area_id)
+    if area is None:
+        raise not_found("区域", "Area")
+    if not covers(principal, area.path, DECISION_ROLES):
+        raise forbidden("area_forbidden", "无权访问该区域的数据", "Not allowed in this area")
+    return area
+
+
+def require_facility_unit(principal: Principal, responsible_path: list[uuid.UUID] | None) -> None:
+    """A facility's review comments are for its responsible unit: the staff (committee, street,
+    planner, admin) whose grant covers the facility's responsible community; a facility with
+    no responsible community is read by city-wide admins only."""
+    if responsible_path is not None and covers(principal, responsible_path, VIEW_ROLES):
+        return
+    if responsible_path is None and any(
+        g.role == Role.admin and g.area_id is None for g in principal.grants
+    ):
+        return
+    raise forbidden(
+        "not_responsible_unit",
+        "仅该设施的责任单位可查看评价内容",
+        "Only the facility's responsible unit may read its reviews",
+    )

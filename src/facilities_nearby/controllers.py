@@ -13,6 +13,7 @@ from src.core.deps import CurrentUser, DbSession
 from src.core.geo import CoordSys
 from src.facilities_nearby import service
 from src.facilities_nearby.schemas import CategoryOut, CoverageOut, FacilityOut, NearbyOut
+from src.facility_reviews.service import attach_good_shares
 
 # The nearby replies are encoded straight from dicts (the hot path); documented as NearbyOut.
 _NEARBY_DOC = {200: ResponseSpec(data_container=NearbyOut, description="Facilities in reach")}
@@ -42,6 +43,7 @@ class FacilityController(Controller):
     async def nearby(
         self,
         state: State,
+        db_session: DbSession,
         lat: Annotated[float, QueryParameter(ge=-90, le=90)],
         lng: Annotated[float, QueryParameter(ge=-180, le=180)],
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
@@ -50,19 +52,20 @@ class FacilityController(Controller):
         profile: FromQuery[Literal["default", "elderly"]] = "default",
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> Response[bytes]:
-        # No database session here: the answer comes from this worker's in-memory graph.
-        return _json(
-            service.nearby(
-                state.facilities,
-                lat=lat,
-                lng=lng,
-                coord_sys=coord_sys,
-                minutes=minutes,
-                category=category,
-                profile=profile,
-                limit=limit,
-            )
+        # The walk comes from this worker's in-memory graph; the database is asked once, for
+        # the good-review shares of the facilities found (src/facility_reviews).
+        body = service.nearby(
+            state.facilities,
+            lat=lat,
+            lng=lng,
+            coord_sys=coord_sys,
+            minutes=minutes,
+            category=category,
+            profile=profile,
+            limit=limit,
         )
+        await attach_good_shares(db_session, body["items"])
+        return _json(body)
 
     @get(
         "/straight-line",

@@ -28,6 +28,11 @@ class NearbyItem(ResponseModel):
     estimated: bool = Field(
         description="true when this facility is off the network: straight line × detour factor"
     )
+    # 好差评 (src/facility_reviews), on /nearby only.
+    reviews: int = Field(default=0, description="好差评 reviews of the facility (/nearby)")
+    good_share: float | None = Field(
+        default=None, description="share of good reviews; null without reviews (/nearby)"
+    )
 
 
 class NearbyOut(ResponseModel):

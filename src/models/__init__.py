@@ -2,6 +2,7 @@
 
 from src.core.db import Base
 from src.models.area import Area, AreaLevel
+from src.models.decision_cache import DecisionCache
 from src.models.event import (
     Ballot,
     BallotVoter,
@@ -16,7 +17,10 @@ from src.models.event import (
 )
 from src.models.export import ExportRecord, ExportStatus
 from src.models.facility import Facility, FacilityCategory, FacilityDataState, WalkEdge, WalkNode
+from src.models.facility_review import FacilityReview
+from src.models.job_run import JobRun
 from src.models.moderation import ItemSource, ItemStatus, ModerationItem, ProposalReport
+from src.models.monthly_report import MonthlyReport, ReportReminder
 from src.models.need import EvidenceKind, Need, NeedEvidence, NeedStatus, ProjectNeed
 from src.models.portal import PortalInboundEvent, PortalWebhookNonce
 from src.models.project import (
@@ -71,6 +75,7 @@ __all__ = [
     "Ballot",
     "BallotVoter",
     "Base",
+    "DecisionCache",
     "Event",
     "EventCheckIn",
     "EventDisplayLink",
@@ -83,10 +88,13 @@ __all__ = [
     "Facility",
     "FacilityCategory",
     "FacilityDataState",
+    "FacilityReview",
     "IdempotencyKey",
     "ItemSource",
     "ItemStatus",
+    "JobRun",
     "ModerationItem",
+    "MonthlyReport",
     "Need",
     "NeedEvidence",
     "NeedStatus",
@@ -121,6 +129,7 @@ __all__ = [
     "RatingRollup",
     "RatingTally",
     "RefreshToken",
+    "ReportReminder",
     "Role",
     "RoleGrant",
     "SealedBallot",

@@ -18,18 +18,31 @@ def _configure_worker(parser: argparse.ArgumentParser) -> None:
         help="stop once nothing is due (rows waiting for a later retry stay for the next run)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--no-jobs", action="store_true", help="do not run the periodic jobs (src/jobs)"
+    )
 
 
 @command("worker", "deliver the outbox to the city portal (several may run)", _configure_worker)
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     settings, _server = ensure_database(settings)
-    return asyncio.run(_run_worker(settings, until_empty=args.until_empty, quiet=args.quiet))
+    return asyncio.run(
+        _run_worker(
+            settings,
+            until_empty=args.until_empty,
+            quiet=args.quiet,
+            jobs=not (args.no_jobs or args.until_empty),
+        )
+    )
 
 
-async def _run_worker(settings: Settings, *, until_empty: bool, quiet: bool) -> int:
+async def _run_worker(
+    settings: Settings, *, until_empty: bool, quiet: bool, jobs: bool = False
+) -> int:
     from src.core.db import create_engine, make_sessionmaker
     from src.integrations.city_portal.client import PortalClient
     from src.integrations.city_portal.worker import OutboxWorker, WorkerConfig
+    from src.jobs.cli import start_jobs
 
     assert settings.database_url
     engine = create_engine(settings.database_url, pool_size=2, max_overflow=2)
@@ -40,6 +53,8 @@ async def _run_worker(settings: Settings, *, until_empty: bool, quiet: bool) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print(f"• delivering the outbox to {settings.portal_api_base}", flush=True)
+    # The periodic jobs (src/jobs) run in the same process, once per period across workers.
+    scheduler = start_jobs(make_sessionmaker(engine), settings) if jobs else None
     started = time.monotonic()
     try:
         stats = await worker.run(
@@ -48,6 +63,8 @@ async def _run_worker(settings: Settings, *, until_empty: bool, quiet: bool) -> 
             progress=None if quiet else (lambda line: print(f"  {line}", flush=True)),
         )
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         await client.aclose()
         await engine.dispose()
     elapsed = time.monotonic() - started
