@@ -284,9 +284,15 @@ async def _watch_client(spec: dict[str, Any]) -> dict[str, Any]:
         nonlocal connected
         record: list[tuple[float, int]] = []
         seen.append(record)
-        reader, writer = await asyncio.open_connection(url.hostname, url.port)
-        writer.write(request)
-        await reader.readuntil(b"\r\n\r\n")
+        try:
+            reader, writer = await asyncio.open_connection(url.hostname, url.port)
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (OSError, asyncio.IncompleteReadError):
+            return  # refused or reset under the connect storm: not counted as connected
+        if not head.startswith(b"HTTP/1.1 200"):
+            writer.close()  # a 503 at connect: not a watcher
+            return
         connected += 1
         buffer = b""
         try:
