@@ -29,9 +29,10 @@ from src.models.system import OutboxItem
 from src.models.user import Role
 from tests.builders import login, make_user, unique_code
 from tests.events.helpers import create_event, times
+from tests.facility_reviews.test_reviews import make_place
 from tests.projects.helpers import create_project
 from tests.proposals.helpers import make_world, submit
-from tests.security.test_route_scope import _PARAM, RATING_SCORES, ROUTES, SV, Scoped
+from tests.security.test_route_scope import _PARAM, RATING_SCORES, ROUTES, SV, Scoped, make_need
 from tests.surveys.helpers import open_survey, survey_body
 
 
@@ -187,6 +188,29 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("GET", "/api/v1/exports/surveys/{survey_id:uuid}"): _scoped(
         "GET", "/api/v1/exports/surveys/{survey_id:uuid}"
     ),
+    # Decision support, reports, facility reviews.
+    ("GET", A + "/stats"): _scoped("GET", A + "/stats"),
+    ("GET", A + "/hotspots"): _scoped("GET", A + "/hotspots"),
+    ("GET", A + "/reports"): _scoped("GET", A + "/reports"),
+    ("POST", A + "/reports"): _scoped("POST", A + "/reports"),
+    ("PUT", A + "/reports/{period:str}"): _scoped("PUT", A + "/reports/{period:str}"),
+    ("GET", "/api/v1/exports/briefs"): Staff(query={"brief": "a"}),
+    ("GET", A + "/facility-ranking"): Resident("the ranking of public places"),
+    ("GET", "/api/v1/facilities/{facility_id:uuid}/reviews/summary"): Resident(
+        "a public place's review counts"
+    ),
+    ("POST", "/api/v1/facilities/{facility_id:uuid}/reviews"): Resident("review a public place"),
+    ("GET", "/api/v1/facilities/{facility_id:uuid}/reviews"): Staff(target="facility"),
+    # The needs list and the yearly project list.
+    ("GET", A + "/needs"): Resident("the needs list of my community"),
+    ("GET", "/api/v1/needs/{need_id:uuid}"): Resident("a need of my community"),
+    ("POST", "/api/v1/needs"): Staff(body={"need": True}),
+    ("PATCH", "/api/v1/needs/{need_id:uuid}"): _scoped("PATCH", "/api/v1/needs/{need_id:uuid}"),
+    ("POST", "/api/v1/needs/{need_id:uuid}/projects"): _scoped(
+        "POST", "/api/v1/needs/{need_id:uuid}/projects"
+    ),
+    ("GET", A + "/project-stats"): _scoped("GET", A + "/project-stats"),
+    ("GET", "/api/v1/exports/project-list"): Staff(query={"street": "a"}),
     # City-wide administration.
     ("POST", "/api/v1/areas"): Admin(body={"area": True}),
     ("PATCH", A): _scoped("PATCH", A, admin_only=True),
@@ -251,6 +275,13 @@ def _bodies(w: Any, category: str) -> dict[str, dict[str, Any]]:
             "centroid": {"lat": 31.25, "lng": 121.42, "coord_sys": "gcj02"},
         },
         "survey": survey_body(w.a),
+        "need": {
+            "title": "越权需求",
+            "category": "public_space",
+            "community_id": str(w.a.id),
+            "year": 2026,
+            "sources": [],
+        },
         "category": {
             "code": category,
             "name_zh": "越权分类",
@@ -321,6 +352,9 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
         "rating": [review["id"], rated.json()["id"]],
         "survey": [(await open_survey(client, w.h["committee"], w.a))["id"]],
         "display_link": [event["id"], link.json()["id"]],
+        "area_period": [str(w.a.id), "2026-11"],
+        "need": [await make_need(client, w.h["committee"], w, proposal)],
+        "facility": [str((await make_place(db)).facilities[0])],
     }
     bodies = _bodies(w, unique_code("fx").lower())
     unverified = await login(client, await make_user(db, community=w.a, verified=False))
@@ -354,6 +388,10 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
                 query = {"area_id": str(w.a.id)}
             elif query == {"review": "a"}:
                 query = {"event_id": targets["review"][0]}
+            elif query == {"brief": "a"}:
+                query = {"area_id": str(w.a.id), "quarter": "2026Q4", "format": "xlsx"}
+            elif query == {"street": "a"}:
+                query = {"street_id": str(w.street.id), "format": "csv"}
         else:
             # A resident route still wants a signed-in caller; any id will do for that (and a
             # valid body: the ballot reads its body before the token).

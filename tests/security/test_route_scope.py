@@ -198,7 +198,57 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ("GET", SV + "/results/{key:str}/points"): Scoped("survey_points", allowed_for_owner=True),
     ("GET", SV + "/results/{chart_name:str}"): Scoped("survey_chart", allowed_for_owner=True),
     ("GET", "/api/v1/exports/surveys/{survey_id:uuid}"): Scoped("survey"),
+    # Decision support (src/area_stats, src/monthly_reports) over the target community.
+    ("GET", "/api/v1/areas/{area_id:uuid}/stats"): Scoped("area", allowed_for_owner=True),
+    ("GET", "/api/v1/areas/{area_id:uuid}/hotspots"): Scoped("area", allowed_for_owner=True),
+    ("GET", "/api/v1/areas/{area_id:uuid}/reports"): Scoped("area"),
+    ("POST", "/api/v1/areas/{area_id:uuid}/reports"): Scoped(
+        "area", {"period": "2026-11", "progress": "越权填报", "problems": "越权填报"}
+    ),
+    ("PUT", "/api/v1/areas/{area_id:uuid}/reports/{period:str}"): Scoped(
+        "area_period", {"progress": "越权修改", "problems": "越权修改"}
+    ),
+    ("GET", "/api/v1/areas/{area_id:uuid}/facility-ranking"): Public(
+        "the ranking of public places by residents' reviews is public"
+    ),
+    ("GET", "/api/v1/facilities/{facility_id:uuid}/reviews/summary"): Public(
+        "facilities are public places; their review counts are public"
+    ),
+    ("POST", "/api/v1/facilities/{facility_id:uuid}/reviews"): Public(
+        "any resident may review a public place, wherever it is"
+    ),
+    ("GET", "/api/v1/facilities/{facility_id:uuid}/reviews"): Public(
+        "facilities belong to no community row; the responsible-unit rule is tested in "
+        "tests/facility_reviews (test_comments_for_the_responsible_unit_with_masked_authors)"
+    ),
+    # The needs list and the yearly project list (src/needs, src/projects).
+    ("GET", "/api/v1/areas/{area_id:uuid}/needs"): Scoped("area", allowed_for_owner=True),
+    ("GET", "/api/v1/areas/{area_id:uuid}/project-stats"): Scoped(
+        "area", allowed_for_owner=True
+    ),
+    ("GET", "/api/v1/needs/{need_id:uuid}"): Scoped("need", allowed_for_owner=True),
+    ("PATCH", "/api/v1/needs/{need_id:uuid}"): Scoped("need", {"title": "越权修改"}),
+    ("POST", "/api/v1/needs/{need_id:uuid}/projects"): Scoped("need", {"title": "越权立项"}),
 }
+
+
+async def make_need(
+    client: httpx.AsyncClient, headers: dict[str, str], w: Any, proposal: Any
+) -> str:
+    """A need of the target community, backed by one of its suggestions."""
+    made = await client.post(
+        "/api/v1/needs",
+        json={
+            "title": "只属于本社区的需求",
+            "category": proposal["category"],
+            "community_id": str(w.a.id),
+            "year": 2026,
+            "sources": [{"kind": "proposal", "id": proposal["id"]}],
+        },
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
 
 _PARAM = re.compile(r"\{[^}]+\}")
 
@@ -299,6 +349,8 @@ async def test_other_areas_get_403_or_404(
         "review": review["id"],
         "rating": [review["id"], rated.json()["id"]],
         "display_link": [event["id"], link.json()["id"]],
+        "area_period": [str(w.a.id), "2026-11"],
+        "need": await make_need(client, w.h["committee"], w, proposal),
     }
     survey = (await open_survey(client, w.h["committee"], w.a))["id"]
     targets |= {

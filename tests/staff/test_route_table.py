@@ -45,6 +45,7 @@ async def test_every_admin_route_needs_a_staff_role(
     values = {
         "area_id": str(org.a.id),
         "user_id": str(org.people["committee"].id),
+        "period": "2026-11",
     }
     bodies = {
         "/api/v1/areas": {
@@ -60,6 +61,15 @@ async def test_every_admin_route_needs_a_staff_role(
             "role": "committee",
         },
         "/api/v1/users/{user_id:uuid}": {"home_community_id": str(org.b.id), "reason": "测试"},
+        "/api/v1/areas/{area_id:uuid}/reports": {
+            "period": "2026-11",
+            "progress": "路由表",
+            "problems": "路由表",
+        },
+        "/api/v1/areas/{area_id:uuid}/reports/{period:str}": {
+            "progress": "路由表",
+            "problems": "路由表",
+        },
     }
     for method, path in routes:
         url = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values[m.group(1)], path)
