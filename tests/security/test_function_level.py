@@ -67,6 +67,7 @@ R = "/api/v1/events/{event_id:uuid}/ratings"
 A = "/api/v1/areas/{area_id:uuid}"
 P = "/api/v1/proposals/{proposal_id:uuid}"
 J = "/api/v1/projects/{project_id:uuid}"
+N = "/api/v1/needs/{need_id:uuid}"
 
 FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     # Operations and sign-in.
@@ -107,6 +108,8 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("GET", J + "/progress"): Resident("read a project's progress"),
     ("GET", J + "/satisfaction"): Resident("public satisfaction"),
     ("GET", A + "/satisfaction"): Resident("public satisfaction"),
+    ("GET", A + "/needs"): Resident("the needs list of my community"),
+    ("GET", N): Resident("a need of my community"),
     ("GET", "/api/v1/events"): Resident("meetings of my community"),
     ("GET", E): Resident("read a meeting"),
     ("POST", E + "/check-ins"): Resident("check in at the venue"),
@@ -145,6 +148,11 @@ FUNCTIONS: dict[tuple[str, str], Open | Resident | Staff] = {
     ("DELETE", A + "/staff/{user_id:uuid}"): _scoped("DELETE", A + "/staff/{user_id:uuid}"),
     ("GET", A + "/residents"): _scoped("GET", A + "/residents"),
     ("GET", A + "/coverage"): _scoped("GET", A + "/coverage"),
+    ("GET", A + "/project-stats"): _scoped("GET", A + "/project-stats"),
+    ("POST", "/api/v1/needs"): Staff(body={"need": True}),
+    ("PATCH", N): _scoped("PATCH", N),
+    ("POST", N + "/projects"): _scoped("POST", N + "/projects"),
+    ("GET", "/api/v1/exports/project-list"): Staff(),
     ("GET", "/api/v1/exports"): Staff(),
     ("GET", "/api/v1/exports/proposals"): Staff(query={"community": "a"}),
     ("GET", "/api/v1/exports/ratings"): Staff(query={"review": "a"}),
@@ -198,6 +206,12 @@ def _bodies(w: Any, category: str) -> dict[str, dict[str, Any]]:
             "category": "public_space",
             "budget_source": "区级财政",
             "responsible_unit": "街道管理办",
+        },
+        "need": {
+            "title": "越权需求",
+            "category": "public_space",
+            "community_id": str(w.a.id),
+            "year": 2026,
         },
         "event": {
             "kind": "coordination",
@@ -256,7 +270,19 @@ async def test_residents_and_lower_roles_never_reach_staff_or_admin_actions(
         headers=w.h["neighbour"],
     )
     assert rated.status_code == 201, rated.text
+    need = await client.post(
+        "/api/v1/needs",
+        json={
+            "title": "本社区的需求",
+            "category": "public_space",
+            "community_id": str(w.a.id),
+            "year": 2026,
+        },
+        headers=w.h["committee"],
+    )
+    assert need.status_code == 201, need.text
     targets: dict[str, list[str]] = {
+        "need": [need.json()["id"]],
         "proposal": [proposal["id"]],
         "project": [project["id"]],
         "category": [category],

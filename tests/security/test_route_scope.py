@@ -125,6 +125,14 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     # Ratings at review meetings (src/ratings): "review" is an open review meeting of the
     # target community, "rating" a resident's rating there.
     ("GET", "/api/v1/areas/{area_id:uuid}/satisfaction"): Scoped("area", allowed_for_owner=True),
+    # The needs list and the yearly project list (src/needs, src/projects).
+    ("GET", "/api/v1/areas/{area_id:uuid}/needs"): Scoped("area", allowed_for_owner=True),
+    ("GET", "/api/v1/areas/{area_id:uuid}/project-stats"): Scoped("area", allowed_for_owner=True),
+    ("GET", "/api/v1/needs/{need_id:uuid}"): Scoped("need", allowed_for_owner=True),
+    ("PATCH", "/api/v1/needs/{need_id:uuid}"): Scoped(
+        "need", {"status": "planned", "reason": "越权决定"}
+    ),
+    ("POST", "/api/v1/needs/{need_id:uuid}/projects"): Scoped("need", {"kind": "general"}),
     ("GET", "/api/v1/projects/{project_id:uuid}/satisfaction"): Scoped(
         "project", allowed_for_owner=True
     ),
@@ -233,7 +241,20 @@ async def test_other_areas_get_403_or_404(
         headers=w.h["resident"],
     )
     assert rated.status_code == 201, rated.text
+    need = await client.post(
+        "/api/v1/needs",
+        json={
+            "title": "只属于本社区的需求",
+            "category": "public_space",
+            "community_id": str(w.a.id),
+            "year": 2026,
+            "sources": [{"kind": "proposal", "id": proposal["id"]}],
+        },
+        headers=w.h["committee"],
+    )
+    assert need.status_code == 201, need.text
     targets: dict[str, str | list[str]] = {
+        "need": need.json()["id"],
         "proposal": proposal["id"],
         "project": project["id"],
         "category": category,
@@ -286,6 +307,8 @@ async def test_other_areas_get_403_or_404(
     assert summary.json()["count"] == 1 and summary.json()["paper"]["count"] == 0
     listed = await client.get("/api/v1/categories")
     assert {c["code"]: c["name_zh"] for c in listed.json()}[category] == "测试分类"
+    undecided = await client.get(f"/api/v1/needs/{need.json()['id']}", headers=w.h["committee"])
+    assert undecided.json()["status"] == "open" and undecided.json()["project_ids"] == []
     meeting = await client.get(f"/api/v1/events/{event['id']}", headers=w.h["resident"])
     assert meeting.json()["status"] == "open" and meeting.json()["check_in_count"] == 0
     assert meeting.json()["voter_count"] == 0 and len(meeting.json()["options"]) == 2
