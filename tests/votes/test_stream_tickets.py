@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from src.config import Settings
 from src.votes import tickets
 from tests.events.helpers import make_world
-from tests.votes.helpers import GUARD_S, LiveServer, coordination, vote
+from tests.votes.helpers import GUARD_S, LiveServer, coordination, more_residents, vote
 
 HEADER = "X-Display-Link"
 
@@ -50,6 +50,9 @@ async def test_ticket_opens_the_stream_without_headers(
     w = await make_world(db, client)
     eid, opts = await coordination(client, w, results_visibility="after_vote")
     assert (await vote(client, w.h["resident"], eid, [opts[2]])).status_code == 201
+    # Four more make a crowd of five: only then are choices counted (src/votes/secrecy.py).
+    for headers in await more_residents(db, client, w, 4):
+        assert (await vote(client, headers, eid, [opts[2]])).status_code == 201
     got = await ticket_for(client, eid, w.h["resident"])
     assert got.status_code == 201, got.text
     body = got.json()
@@ -63,7 +66,7 @@ async def test_ticket_opens_the_stream_without_headers(
         assert "authorization" not in response.request.headers
         name, tally = await asyncio.wait_for(anext(events(response)), GUARD_S)
         # The resident voted: under after_vote they see the figures, as with their token.
-        assert name == "tally" and tally["options"][2]["votes"] == 1
+        assert name == "tally" and tally["options"][2]["votes"] == 5
 
     # Without a ticket or a token: 401; a ticket of another meeting, altered or old: 401.
     async with httpx.AsyncClient(base_url=live_server.url, timeout=GUARD_S) as http:
