@@ -67,10 +67,7 @@ class Need(Base):
 
 
 class NeedEvidence(Base):
-    """One source behind a need: a suggestion, or (once surveys exist) a survey option.
-
-    ``survey_id`` has no foreign key yet: the surveys table lands with the surveys domain,
-    whose migration adds the key (see src/needs/evidence.py, the extension point)."""
+    """One source behind a need: a suggestion, or a survey option (src/needs/evidence.py)."""
 
     __tablename__ = "need_evidence"
     __table_args__ = (
@@ -112,7 +109,10 @@ class NeedEvidence(Base):
     proposal_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("proposals.id", ondelete="CASCADE")
     )
-    survey_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    survey_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("surveys.id", ondelete="CASCADE", name="fk_need_evidence_survey"),
+    )
     question_key: Mapped[str | None] = mapped_column(String(64))
     option_key: Mapped[str | None] = mapped_column(String(64))
     added_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))

@@ -1,21 +1,11 @@
 """Where a need's evidence comes from, and the checks each kind of source passes.
 
 A source is a suggestion (``proposal``: its author and its supporters speak for the need) or
-an option of a needs survey question (``survey_option``: the answers that chose it). Each kind
-has a check (does it exist, is it in the need's area); a kind without a check is refused with
-a field error, so the API accepts exactly the kinds the system can count.
-
-EXTENSION POINT (issue 17, surveys): the surveys domain (``src/surveys/``) is not on main yet.
-When it lands it
-
-1. calls ``register(EvidenceKind.survey_option, check)`` at import (its check: the survey
-   exists in the need's street, the question and option keys exist); until then — and while
-   the ``surveys`` table does not exist — ``survey_option`` sources answer 422;
-2. replaces the SQL function ``need_survey_option_votes(survey, question, option)`` (migration
-   1250 creates it returning 0) with the real count, same signature (CREATE OR REPLACE), and
-   adds the foreign key ``need_evidence.survey_id → surveys.id``.
-
-The needs list, its score and the export then count survey votes with no change here.
+an option of a needs survey question (``survey_option``: the answers that chose it, online
+and paper, counted by the SQL function ``need_survey_option_votes`` over the survey's running
+tallies, migration 1340). Each kind has a check (does it exist, is it in the need's area); a
+kind without a check, or whose table does not exist, is refused with a field error, so the
+API accepts exactly the kinds the system can count.
 """
 
 from __future__ import annotations
@@ -127,4 +117,45 @@ async def _check_proposals(
     return errors
 
 
+async def _check_survey_options(
+    session: AsyncSession, area: NeedArea, items: Sequence[tuple[int, Source]]
+) -> FieldErrors:
+    """A survey of the need's street (a street survey, or one of the need's own community),
+    opened at least once, and an option key of a question that has options."""
+    conn = await driver_connection(session)
+    ids = list({s.survey_id for _, s in items if isinstance(s, SurveyOptionSourceIn)})
+    surveys = {
+        r["id"]: r
+        for r in await conn.fetch(
+            "SELECT s.id, s.street_id, s.area_id, s.status::text AS status,"
+            " array_agg(o.question_key || chr(31) || o.key) AS options"
+            " FROM surveys s LEFT JOIN survey_options o ON o.survey_id = s.id"
+            " WHERE s.id = ANY($1::uuid[]) GROUP BY s.id",
+            ids,
+        )
+    }
+    errors: FieldErrors = []
+    for index, source in items:
+        assert isinstance(source, SurveyOptionSourceIn)
+        row = surveys.get(source.survey_id)
+        if row is None or row["status"] == "draft":
+            errors.append({"field": f"sources[{index}].survey_id", "message": "unknown survey"})
+        elif row["street_id"] != area.street_id or (
+            area.community_id is not None
+            and row["area_id"] not in (area.community_id, area.street_id)
+        ):
+            errors.append(
+                {
+                    "field": f"sources[{index}].survey_id",
+                    "message": "the survey is not in the need's area",
+                }
+            )
+        elif f"{source.question_key}\x1f{source.option_key}" not in (row["options"] or []):
+            errors.append(
+                {"field": f"sources[{index}].option_key", "message": "no such option in the survey"}
+            )
+    return errors
+
+
 register(EvidenceKind.proposal, _check_proposals)
+register(EvidenceKind.survey_option, _check_survey_options)

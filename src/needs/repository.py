@@ -6,7 +6,7 @@ The score of a need is computed where it is read, from the live counts of its so
 
 ``suggestions`` are the need's suggestions that are not hidden (each one is its author's
 voice), ``supports`` the sum of their support counts, ``survey_votes`` the answers that chose
-the need's survey options (``need_survey_option_votes``, 0 until surveys land). It counts
+the need's survey options, online and paper (``need_survey_option_votes``). It counts
 voices, not distinct people: a resident who supports two suggestions of one need counts
 twice, as the suggestion list's own counts do. A list ranks its needs by score (``rank``:
 equal scores share a rank), then newest id first.

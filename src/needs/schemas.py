@@ -21,8 +21,8 @@ class ProposalSourceIn(RequestModel):
 
 
 class SurveyOptionSourceIn(RequestModel):
-    """An option of a needs survey question; accepted once the surveys domain is there (see
-    src/needs/evidence.py): until then 422 with a field error on ``sources[i].kind``."""
+    """An option of a needs survey question (src/needs/evidence.py checks it is in the need's
+    area); its votes are the answers that chose it, online and paper."""
 
     kind: Literal["survey_option"]
     survey_id: uuid.UUID

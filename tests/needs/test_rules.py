@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from src.models.need import EvidenceKind
-from src.needs import evidence
-from tests.builders import make_tree
+from tests.builders import login, make_tree, make_user
 from tests.exports.helpers import add_proposal
 from tests.needs.helpers import YEAR, create_need, make_world, plan
+from tests.surveys.helpers import ANSWERS, open_survey, respond
 
 
 def fields(response: httpx.Response) -> set[str]:
@@ -56,7 +56,7 @@ async def test_validation_errors_name_the_field(
     extra = await create_need(client, h, community=w.a, expect=422, status="planned")
     assert extra["code"] == "validation_failed"
 
-    # Survey options are refused until the surveys domain registers their check.
+    # A survey option must name a survey of the need's area.
     survey = await create_need(
         client,
         h,
@@ -71,9 +71,7 @@ async def test_validation_errors_name_the_field(
             }
         ],
     )
-    assert survey["errors"] == [
-        {"field": "sources[0].kind", "message": "survey_option is not available"}
-    ]
+    assert survey["errors"] == [{"field": "sources[0].survey_id", "message": "unknown survey"}]
     need = await create_need(client, h, community=w.a, proposal_ids=[mine.id])
     no_reason = await client.patch(
         f"/api/v1/needs/{need['id']}", json={"status": "planned"}, headers=h
@@ -186,44 +184,59 @@ async def test_only_staff_of_the_area_may_read_and_decide(
     assert (await client.get(stats, headers=w.h["planner"])).status_code == 200
 
 
-@pytest.fixture
-def survey_sources_available(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the surveys domain will do: register its check (here: accept everything) for a
-    table that exists (here: proposals stands in for surveys)."""
-
-    async def accept(*_: object) -> list[dict[str, str]]:
-        return []
-
-    monkeypatch.setitem(evidence._TABLES, EvidenceKind.survey_option, "public.proposals")
-    evidence.register(EvidenceKind.survey_option, accept)
-    yield
-    evidence.unregister(EvidenceKind.survey_option)
-
-
-async def test_survey_options_count_once_the_surveys_domain_registers(
-    client: httpx.AsyncClient,
-    db: async_sessionmaker[AsyncSession],
-    survey_sources_available: None,
+async def test_survey_options_count_the_answers_that_chose_them(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
 ) -> None:
     w = await make_world(db, client)
     p = await add_proposal(db, w.a, w.resident, supports=3)
-    option = {
+    survey = await open_survey(client, w.h["committee"], w.a)
+    elder = {
         "kind": "survey_option",
-        "survey_id": "0190c0de-0000-7000-8000-000000000002",
-        "question_key": "q1",
-        "option_key": "lift",
+        "survey_id": survey["id"],
+        "question_key": "need",
+        "option_key": "elder",
     }
+    # Two residents online choose 为老服务, one chooses 托育; a paper sheet chooses 为老服务.
+    for choice in ("elder", "elder", "kids"):
+        headers = await login(client, await make_user(db, community=w.a))
+        answered = await respond(client, headers, survey["id"], {**ANSWERS, "need": choice})
+        assert answered.status_code == 201, answered.text
+    paper = await respond(
+        client, w.h["committee"], survey["id"], {**ANSWERS, "need": "elder"}, channel="paper"
+    )
+    assert paper.status_code == 201, paper.text
+
     need = await create_need(
         client,
         w.h["committee"],
         community=w.a,
-        sources=[{"kind": "proposal", "id": str(p.id)}, option],
+        sources=[{"kind": "proposal", "id": str(p.id)}, elder],
     )
-    assert {"id": None, **option} in need["sources"] and len(need["sources"]) == 2
-    # need_survey_option_votes counts nothing until the surveys migration replaces it.
-    assert need["evidence"] == {"supports": 3, "survey_votes": 0, "suggestions": 1}
+    assert {"id": None, **elder} in need["sources"] and len(need["sources"]) == 2
+    assert need["evidence"] == {"supports": 3, "survey_votes": 3, "suggestions": 1}
+    listed = await client.get(
+        f"/api/v1/areas/{w.a.id}/needs", params={"year": YEAR}, headers=w.h["committee"]
+    )
+    row = next(n for n in listed.json()["items"] if n["id"] == need["id"])
+    assert row["score"] == 1 + 3 + 3
+
     twice = await create_need(
-        client, w.h["committee"], community=w.a, sources=[option, option], expect=422
+        client, w.h["committee"], community=w.a, sources=[elder, elder], expect=422
     )
     assert twice["errors"][0]["field"] == "sources[1]"
+    unknown = await create_need(
+        client,
+        w.h["committee"],
+        community=w.a,
+        sources=[{**elder, "option_key": "nope"}, {**elder, "survey_id": str(uuid.uuid4())}],
+        expect=422,
+    )
+    assert [e["field"] for e in unknown["errors"]] == [
+        "sources[0].option_key",
+        "sources[1].survey_id",
+    ]
+    elsewhere = await create_need(
+        client, w.h["committee_b"], community=w.b, sources=[elder], expect=422
+    )
+    assert elsewhere["errors"][0]["field"] == "sources[0].survey_id"
     assert need["year"] == YEAR
