@@ -129,6 +129,27 @@ GROUP BY 1, 2
 """
 
 
+# Needs surveys opened in the period, with their responses. A survey's community is its area
+# when that is a community (a street-wide survey has none, so it counts for the street only).
+_SURVEYS = f"""
+SELECT {{child}} AS child, count(*) AS n, count(*) FILTER (WHERE s.status = 'closed') AS closed,
+       coalesce(sum(r.online), 0) AS online, coalesce(sum(r.paper), 0) AS paper
+FROM (
+    SELECT sv.id, sv.status, sv.street_id, sv.opens_at,
+           CASE WHEN a.level = 'community' THEN sv.area_id END AS community_id
+    FROM surveys sv JOIN areas a ON a.id = sv.area_id
+    WHERE sv.status <> 'draft'
+) s
+LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE x.channel = 'online') AS online,
+           count(*) FILTER (WHERE x.channel = 'paper') AS paper
+    FROM survey_responses x WHERE x.survey_id = s.id
+) r ON TRUE
+WHERE {{scope}} AND {_period("s.opens_at")}
+GROUP BY 1
+"""
+
+
 @dataclass(frozen=True)
 class Period:
     start: dt.datetime | None
@@ -144,6 +165,7 @@ async def facts(conn: Any, scope: Scope, period: Period, today: dt.date) -> dict
         "replies": await conn.fetch(scope.sql(_REPLIES, "p"), *bounds),
         "meetings": await conn.fetch(scope.sql(_MEETINGS, "e"), *bounds),
         "satisfaction": await conn.fetch(scope.sql(_SATISFACTION, "e"), *bounds),
+        "surveys": await conn.fetch(scope.sql(_SURVEYS, "s"), *bounds),
         "projects": await conn.fetch(
             scope.sql(_PROJECTS, "p"), scope.ids, period.first_year, period.last_year, today
         ),

@@ -49,6 +49,16 @@ class ProjectFigures(ResponseModel):
     overdue: int
 
 
+class SurveyFigures(ResponseModel):
+    # Needs surveys opened in the period (drafts left out); a street-wide survey counts for its
+    # street, not for one of its communities. Responses online and on paper.
+    count: int
+    closed: int
+    responses: int
+    online: int
+    paper: int
+
+
 class Figures(ResponseModel):
     area_id: uuid.UUID
     code: str
@@ -59,9 +69,7 @@ class Figures(ResponseModel):
     meetings: MeetingFigures
     satisfaction: SatisfactionFigures
     projects: ProjectFigures
-    # Needs surveys and their response rates (issue 17) are not on this branch: null until
-    # the surveys domain lands.
-    surveys: None = None
+    surveys: SurveyFigures
 
 
 class AreaStatsOut(Figures):

@@ -43,6 +43,7 @@ from src.area_stats.schemas import (
     ProposalFigures,
     ReplyFigures,
     SatisfactionFigures,
+    SurveyFigures,
 )
 from src.core.auth import Principal
 from src.core.db import driver_connection
@@ -160,6 +161,18 @@ def _projects(rows: list[Any]) -> ProjectFigures:
     )
 
 
+def _surveys(rows: list[Any]) -> SurveyFigures:
+    online = sum(int(r["online"]) for r in rows)
+    paper = sum(int(r["paper"]) for r in rows)
+    return SurveyFigures(
+        count=sum(int(r["n"]) for r in rows),
+        closed=sum(int(r["closed"]) for r in rows),
+        responses=online + paper,
+        online=online,
+        paper=paper,
+    )
+
+
 # facts (per child: rows) → one figure
 _BUILDERS: dict[str, Any] = {
     "proposals": lambda f: _proposals(f["proposals"]),
@@ -167,6 +180,7 @@ _BUILDERS: dict[str, Any] = {
     "meetings": lambda f: _meetings(f["meetings"]),
     "satisfaction": lambda f: _satisfaction(f["satisfaction"]),
     "projects": lambda f: _projects(f["projects"]),
+    "surveys": lambda f: _surveys(f["surveys"]),
 }
 
 

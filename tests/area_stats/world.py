@@ -23,6 +23,7 @@ from src.models.event import Event, EventCheckIn, EventKind, EventStatus
 from src.models.project import Project, ProjectStatus
 from src.models.proposal import Proposal, ProposalReply, ProposalStatus
 from src.models.rating import RatingTally
+from src.models.survey import Channel, Survey, SurveyResponse, SurveyStatus
 from src.models.user import Role
 from tests.builders import TestUser, make_user, unique_code
 
@@ -60,6 +61,17 @@ class M:
 
 
 @dataclass
+class S:
+    id: uuid.UUID
+    community_id: uuid.UUID | None  # None: a survey of the whole street
+    street_id: uuid.UUID
+    status: str
+    opens_at: dt.datetime
+    online: int
+    paper: int
+
+
+@dataclass
 class J:
     id: uuid.UUID
     community_id: uuid.UUID
@@ -78,6 +90,7 @@ class World:
     meetings: list[M]
     projects: list[J]
     staff: dict[str, TestUser]
+    surveys: list[S] = field(default_factory=list)
 
 
 async def build_world(db: async_sessionmaker[AsyncSession], seed: int) -> World:
@@ -285,7 +298,50 @@ async def build_world(db: async_sessionmaker[AsyncSession], seed: int) -> World:
             session.add(j)
             await session.flush()
             projects.append(J(j.id, community.id, community.parent_id, status.value, j.year, end))
-    return World(district, streets, communities, proposals, meetings, projects, staff)
+        # Needs surveys of communities and of whole streets, with online and paper responses.
+        surveys: list[S] = []
+        for _ in range(rng.randint(6, 12)):
+            street = rng.choice(streets)
+            community = rng.choice([None, *communities[street.id]])
+            opens = START + dt.timedelta(days=rng.randrange(DAYS))
+            status = rng.choice(["draft", "open", "closed"])
+            sv = Survey(
+                area_id=(community or street).id,
+                street_id=street.id,
+                title="调研",
+                year=2026,
+                opens_at=opens,
+                closes_at=opens + dt.timedelta(days=14),
+                status=SurveyStatus(status),
+                created_by=staff["street0"].id,
+            )
+            session.add(sv)
+            await session.flush()
+            online, paper = rng.randint(0, 6), rng.randint(0, 4)
+            for i in range(online + paper):
+                session.add(
+                    SurveyResponse(
+                        id=uuid.uuid4(),
+                        survey_id=sv.id,
+                        channel=Channel.online if i < online else Channel.paper,
+                        sheet_no=None if i < online else f"S{i}",
+                        entered_by=None if i < online else staff["street0"].id,
+                        answers={},
+                    )
+                )
+            if status != "draft":
+                surveys.append(
+                    S(
+                        sv.id,
+                        community.id if community else None,
+                        street.id,
+                        status,
+                        opens,
+                        online,
+                        paper,
+                    )
+                )
+    return World(district, streets, communities, proposals, meetings, projects, staff, surveys)
 
 
 # --- the expected figures, computed in Python from what was built ----------------------
@@ -361,5 +417,27 @@ def expected(
                 and j.status in ("planned", "designing", "building")
             ),
         },
-        "surveys": None,
+        "surveys": _surveys(world, members, lo, hi),
+    }
+
+
+def _surveys(
+    world: World, members: set[uuid.UUID], lo: dt.date | None, hi: dt.date | None
+) -> dict[str, int]:
+    """A community's survey counts where its community does; a street-wide one only where
+    the whole street does."""
+
+    def counted(sv: S) -> bool:
+        if sv.community_id is not None:
+            return sv.community_id in members
+        return {c.id for c in world.communities[sv.street_id]} <= members
+
+    ss = [sv for sv in world.surveys if counted(sv) and _in(sv.opens_at, lo, hi)]
+    online, paper = sum(sv.online for sv in ss), sum(sv.paper for sv in ss)
+    return {
+        "count": len(ss),
+        "closed": sum(1 for sv in ss if sv.status == "closed"),
+        "responses": online + paper,
+        "online": online,
+        "paper": paper,
     }
