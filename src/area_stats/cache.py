@@ -1,12 +1,23 @@
-"""The decision cache: a computed body per request shape (area, period, options), served
+"""The decision cache: the encoded reply per request shape (area, period, options), served
 while younger than ``decision_cache_s``; the worker's ``decision_precompute`` job refreshes
-the usual shapes of every district and street, so officers mostly read a cached body. The
-reply's ``computed_at`` says how fresh it is."""
+the usual shapes of every district and street, so officers mostly read a cached reply. The
+reply's ``computed_at`` (stats) says how fresh it is.
+
+- A hit is one statement and no JSON work: the stored bytes are the response body.
+  ``decision_cache.body`` is ``jsonb``, which would reorder keys and respace the reply, so the
+  reply is kept in it as one JSON string (``to_jsonb(text)``, read back with ``#>> '{}'``):
+  a hit is byte for byte what the computation answered (a row of another shape, such as a
+  decoded body of an older release, is not fresh).
+- A miss is computed once however many requests (and workers) miss the same key together:
+  the first takes an advisory lock on the key, the others wait on it and then read the row
+  the first stored. The lock lasts until that row is visible to them: on a GET (no
+  transaction, each statement commits) it is a session lock released right after the
+  store; inside a transaction it is the transaction's own, released at its commit.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,37 +25,58 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.db import driver_connection
 
+_FRESH = (
+    "SELECT body #>> '{}' AS body FROM decision_cache WHERE key = $1 "
+    "AND computed_at > now() - make_interval(secs => $2) AND jsonb_typeof(body) = 'string'"
+)
+# Seed 18 (the decision-support issue) of the hash keeps these locks apart from other
+# advisory locks on the same string.
+_KEY = "hashtextextended($1, 18)"
+
 
 async def cached(
     session: AsyncSession,
     key: str,
     max_age_s: int,
-    compute: Callable[[dt.datetime], Awaitable[dict[str, Any]]],
-) -> dict[str, Any]:
-    """The body under ``key`` if fresh, else ``compute(now)`` stored under it."""
+    compute: Callable[[dt.datetime], Awaitable[bytes]],
+) -> bytes:
+    """The reply under ``key`` if fresh, else ``compute(now)``, stored under it. With
+    ``max_age_s <= 0`` nothing is cached and every call computes."""
+    if max_age_s <= 0:
+        return await compute(dt.datetime.now(dt.UTC))
     conn = await driver_connection(session)
-    if max_age_s > 0:
-        row = await conn.fetchrow(
-            "SELECT body::text AS body FROM decision_cache WHERE key = $1 "
-            "AND computed_at > now() - make_interval(secs => $2)",
-            key,
-            float(max_age_s),
-        )
-        if row is not None:
-            body: dict[str, Any] = json.loads(row["body"])
-            return body
+    age = float(max_age_s)
+    body: str | None = await conn.fetchval(_FRESH, key, age)
+    if body is not None:
+        return body.encode()
+    if conn.is_in_transaction():
+        await conn.execute(f"SELECT pg_advisory_xact_lock({_KEY})", key)
+        return await _read_or_compute(conn, key, age, compute)
+    await conn.execute(f"SELECT pg_advisory_lock({_KEY})", key)
+    try:
+        return await _read_or_compute(conn, key, age, compute)
+    finally:
+        await conn.execute(f"SELECT pg_advisory_unlock({_KEY})", key)
+
+
+async def _read_or_compute(
+    conn: Any, key: str, age: float, compute: Callable[[dt.datetime], Awaitable[bytes]]
+) -> bytes:
+    # Under the lock: whoever held it before has stored its row, visible now.
+    body: str | None = await conn.fetchval(_FRESH, key, age)
+    if body is not None:
+        return body.encode()
     now = dt.datetime.now(dt.UTC)
-    body = await compute(now)
-    if max_age_s > 0:
-        await store(conn, key, body, now)
-    return body
+    reply = await compute(now)
+    await store(conn, key, reply, now)
+    return reply
 
 
-async def store(conn: Any, key: str, body: dict[str, Any], now: dt.datetime) -> None:
+async def store(conn: Any, key: str, reply: bytes, now: dt.datetime) -> None:
     await conn.execute(
-        "INSERT INTO decision_cache (key, body, computed_at) VALUES ($1, $2::text::jsonb, $3) "
+        "INSERT INTO decision_cache (key, body, computed_at) VALUES ($1, to_jsonb($2::text), $3) "
         "ON CONFLICT (key) DO UPDATE SET body = excluded.body, computed_at = excluded.computed_at",
         key,
-        json.dumps(body, default=str),
+        reply.decode(),
         now,
     )

@@ -4,14 +4,20 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from src.area_stats import service
 from src.area_stats.schemas import AreaStatsOut, HotspotsOut
 from src.core.deps import CurrentUser, DbSession
 from src.core.geo import CoordSys
+
+
+def _json(body: bytes) -> Response[bytes]:
+    """The service's encoded reply (cached bytes on a hit) as the response body, untouched."""
+    return Response(body, media_type=MediaType.JSON)
 
 
 class AreaStatsController(Controller):
@@ -23,7 +29,9 @@ class AreaStatsController(Controller):
         summary="Figures of an area and of each child area (staff of the area or above)",
         description="from/to: Shanghai dates, inclusive. Suggestions by status and category, "
         "supports, first official replies, meetings by kind with turnout, satisfaction, "
-        "projects by status and overdue; `children` has the same per child area.",
+        "projects by status and overdue; `children` has the same per child area. "
+        "`computed_at` says how fresh the figures are (at most `decision_cache_s` old).",
+        responses={200: ResponseSpec(AreaStatsOut, description="The figures")},
     )
     async def stats(
         self,
@@ -33,8 +41,8 @@ class AreaStatsController(Controller):
         area_id: FromPath[uuid.UUID],
         date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
         date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
-    ) -> AreaStatsOut:
-        return await service.area_stats(
+    ) -> Response[bytes]:
+        body = await service.area_stats(
             db_session,
             principal,
             area_id,
@@ -42,6 +50,7 @@ class AreaStatsController(Controller):
             date_to,
             max_age_s=state.settings.decision_cache_s,
         )
+        return _json(body)
 
     @get(
         "/hotspots",
@@ -49,6 +58,7 @@ class AreaStatsController(Controller):
         description="Cells of `cell_m` metres (default 300) on a fixed grid; suggestions with "
         "a place, not hidden, created in from/to (Shanghai dates, inclusive). Polygons in the "
         "caller's `coord_sys`.",
+        responses={200: ResponseSpec(HotspotsOut, description="The cells, GeoJSON")},
     )
     async def hotspots(
         self,
@@ -61,8 +71,8 @@ class AreaStatsController(Controller):
         date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
         cell_m: Annotated[int, QueryParameter(ge=100, le=2000)] = 300,
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
-    ) -> HotspotsOut:
-        return await service.hotspots(
+    ) -> Response[bytes]:
+        body = await service.hotspots(
             db_session,
             principal,
             area_id,
@@ -73,3 +83,4 @@ class AreaStatsController(Controller):
             coord_sys=coord_sys,
             max_age_s=state.settings.decision_cache_s,
         )
+        return _json(body)

@@ -25,6 +25,7 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from litestar.serialization import encode_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.area_stats import repository
@@ -222,7 +223,8 @@ async def stats_body(
     date_from: dt.date | None,
     date_to: dt.date | None,
     now: dt.datetime,
-) -> dict[str, Any]:
+) -> bytes:
+    """The encoded reply of ``GET /areas/{id}/stats``."""
     local = now.astimezone(SHANGHAI)
     own, kids = await compute(session, area, period_of(date_from, date_to), local.date())
     out = AreaStatsOut(
@@ -232,7 +234,13 @@ async def stats_body(
         computed_at=local,
         children=[Figures(**k) for k in kids],
     )
-    return out.model_dump(mode="json")
+    return _encoded(out)
+
+
+def _encoded(out: AreaStatsOut | HotspotsOut) -> bytes:
+    """The reply's bytes, as Litestar would encode the model (its pydantic plugin dumps in
+    JSON mode, then msgspec encodes)."""
+    return encode_json(out.model_dump(mode="json"))
 
 
 async def area_stats(
@@ -243,16 +251,16 @@ async def area_stats(
     date_to: dt.date | None,
     *,
     max_age_s: int = 0,
-) -> AreaStatsOut:
+) -> bytes:
+    """The encoded reply (an :class:`AreaStatsOut`), cached or computed."""
     period_of(date_from, date_to)  # the period is checked before anything is read
     area = await decision_scope(session, principal, area_id)
-    body = await cached(
+    return await cached(
         session,
         stats_key(area.id, date_from, date_to),
         max_age_s,
         lambda now: stats_body(session, area, date_from, date_to, now),
     )
-    return AreaStatsOut.model_validate(body)
 
 
 # --- hot spots ------------------------------------------------------------------------------
@@ -299,7 +307,8 @@ async def hotspots_body(
     date_to: dt.date | None,
     cell_m: int,
     coord_sys: CoordSys,
-) -> dict[str, Any]:
+) -> bytes:
+    """The encoded reply of ``GET /areas/{id}/hotspots``."""
     period = period_of(date_from, date_to)
     conn = await driver_connection(session)
     if area.level == AreaLevel.district:
@@ -331,7 +340,7 @@ async def hotspots_body(
         date_to=date_to,
         features=features,
     )
-    return out.model_dump(mode="json")
+    return _encoded(out)
 
 
 async def hotspots(
@@ -345,7 +354,8 @@ async def hotspots(
     cell_m: int,
     coord_sys: CoordSys,
     max_age_s: int = 0,
-) -> HotspotsOut:
+) -> bytes:
+    """The encoded reply (a :class:`HotspotsOut`), cached or computed."""
     period_of(date_from, date_to)
     area = await decision_scope(session, principal, area_id)
     options: dict[str, Any] = {
@@ -355,13 +365,12 @@ async def hotspots(
         "cell_m": cell_m,
         "coord_sys": coord_sys,
     }
-    body = await cached(
+    return await cached(
         session,
         hotspots_key(area.id, **options),
         max_age_s,
         lambda now: hotspots_body(session, area, **options),
     )
-    return HotspotsOut.model_validate(body)
 
 
 # --- precompute (the worker's ``decision_precompute`` job) ------------------------------

@@ -1,4 +1,5 @@
-"""Cached decision-support figures (src/area_stats/cache.py): one body per request shape."""
+"""Cached decision-support figures (src/area_stats/cache.py): one reply per request shape,
+kept as a JSON string holding the encoded reply (so a hit sends it byte for byte)."""
 
 from __future__ import annotations
 
@@ -16,5 +17,5 @@ class DecisionCache(Base):
     __tablename__ = "decision_cache"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    body: Mapped[Any] = mapped_column(JSONB)  # a JSON string: the encoded reply
     computed_at: Mapped[dt.datetime]
