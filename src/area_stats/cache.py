@@ -9,10 +9,12 @@ reply's ``computed_at`` (stats) says how fresh it is.
   a hit is byte for byte what the computation answered (a row of another shape, such as a
   decoded body of an older release, is not fresh).
 - A miss is computed once however many requests (and workers) miss the same key together:
-  the first takes an advisory lock on the key, the others wait on it and then read the row
-  the first stored. The lock lasts until that row is visible to them: on a GET (no
-  transaction, each statement commits) it is a session lock released right after the
-  store; inside a transaction it is the transaction's own, released at its commit.
+  the first takes a transaction-scoped advisory lock on the key, the others wait on it and
+  then read the row the first stored. A GET has no transaction (each statement commits), so
+  the miss opens one of its own for the lock, the computation and the store: the lock goes
+  with the commit that makes the row visible, and with any rollback (an error, a cancelled
+  request, the pool's reset), so it cannot outlive the request. Inside a request's
+  transaction it is a savepoint, the lock lasting to that transaction's end.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _FRESH = (
 )
 # Seed 18 (the decision-support issue) of the hash keeps these locks apart from other
 # advisory locks on the same string.
-_KEY = "hashtextextended($1, 18)"
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 18))"
 
 
 async def cached(
@@ -49,27 +51,16 @@ async def cached(
     body: str | None = await conn.fetchval(_FRESH, key, age)
     if body is not None:
         return body.encode()
-    if conn.is_in_transaction():
-        await conn.execute(f"SELECT pg_advisory_xact_lock({_KEY})", key)
-        return await _read_or_compute(conn, key, age, compute)
-    await conn.execute(f"SELECT pg_advisory_lock({_KEY})", key)
-    try:
-        return await _read_or_compute(conn, key, age, compute)
-    finally:
-        await conn.execute(f"SELECT pg_advisory_unlock({_KEY})", key)
-
-
-async def _read_or_compute(
-    conn: Any, key: str, age: float, compute: Callable[[dt.datetime], Awaitable[bytes]]
-) -> bytes:
-    # Under the lock: whoever held it before has stored its row, visible now.
-    body: str | None = await conn.fetchval(_FRESH, key, age)
-    if body is not None:
-        return body.encode()
-    now = dt.datetime.now(dt.UTC)
-    reply = await compute(now)
-    await store(conn, key, reply, now)
-    return reply
+    async with conn.transaction():
+        await conn.execute(_LOCK, key)
+        # Whoever held the lock before us has committed: its row, if any, is visible now.
+        body = await conn.fetchval(_FRESH, key, age)
+        if body is not None:
+            return body.encode()
+        now = dt.datetime.now(dt.UTC)
+        reply = await compute(now)
+        await store(conn, key, reply, now)
+        return reply
 
 
 async def store(conn: Any, key: str, reply: bytes, now: dt.datetime) -> None:
