@@ -255,6 +255,18 @@ async def area_stats(
     """The encoded reply (an :class:`AreaStatsOut`), cached or computed."""
     period_of(date_from, date_to)  # the period is checked before anything is read
     area = await decision_scope(session, principal, area_id)
+    return await stats_reply(session, area, date_from, date_to, max_age_s)
+
+
+async def stats_reply(
+    session: AsyncSession,
+    area: AreaRef,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    max_age_s: int,
+) -> bytes:
+    """The encoded stats of ``area`` (checked by the caller) from the decision cache: what
+    ``GET /areas/{id}/stats`` answers, and what the quarterly brief prints."""
     return await cached(
         session,
         stats_key(area.id, date_from, date_to),

@@ -31,7 +31,14 @@ class BriefController(Controller):
         quarter: Annotated[str, QueryParameter(max_length=6)],
         format: Annotated[str, QueryParameter(max_length=8)] = "xlsx",
     ) -> Response[bytes]:
-        brief = await service.quarterly_brief(db_session, principal, area_id, quarter, format)
+        brief = await service.quarterly_brief(
+            db_session,
+            principal,
+            area_id,
+            quarter,
+            format,
+            max_age_s=request.app.state.settings.decision_cache_s,
+        )
         return Response(
             brief.body,
             media_type=service.XLSX,

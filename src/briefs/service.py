@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.area_stats.schemas import Figures
-from src.area_stats.service import SHANGHAI, compute, period_of
+from src.area_stats.service import stats_reply
 from src.briefs import workbook
 from src.core import audit
 from src.core.auth import Principal
@@ -42,7 +43,8 @@ class Brief:
 
 
 def _plain(figures: dict[str, Any]) -> dict[str, Any]:
-    return Figures(**figures).model_dump(mode="json")
+    """One area's figures (of a stats reply: without its period, ``computed_at``, children)."""
+    return Figures(**{name: figures[name] for name in Figures.model_fields}).model_dump(mode="json")
 
 
 def quarter_dates(quarter: str) -> tuple[dt.date, dt.date]:
@@ -56,22 +58,29 @@ def quarter_dates(quarter: str) -> tuple[dt.date, dt.date]:
 
 
 async def quarterly_brief(
-    session: AsyncSession, principal: Principal, area_id: uuid.UUID, quarter: str, fmt: str
+    session: AsyncSession,
+    principal: Principal,
+    area_id: uuid.UUID,
+    quarter: str,
+    fmt: str,
+    *,
+    max_age_s: int = 0,
 ) -> Brief:
+    """The brief prints the quarter's stats of the area and of each child area as
+    ``GET /areas/{id}/stats`` gives them (the same decision-cache entries, which the
+    precompute job keeps fresh for the current quarter)."""
     if fmt != "xlsx":
         raise validation_failed([{"field": "format", "message": "xlsx"}])
     first, last = quarter_dates(quarter)
-    period = period_of(first, last)
     area = await decision_scope(session, principal, area_id)
-    today = dt.datetime.now(SHANGHAI).date()
-    own, kids = await compute(session, area, period, today)
+    own = json.loads(await stats_reply(session, area, first, last, max_age_s))
     children = []
-    for kid in kids:
-        ref = await load_area(session, kid["area_id"])
+    for kid in own["children"]:
+        ref = await load_area(session, uuid.UUID(kid["area_id"]))
         if ref is None:  # removed meanwhile
             raise not_found("区域", "Area")
-        _, grandchildren = await compute(session, ref, period, today)
-        children.append((_plain(kid), [_plain(g) for g in grandchildren]))
+        grandchildren = json.loads(await stats_reply(session, ref, first, last, max_age_s))
+        children.append((_plain(kid), [_plain(g) for g in grandchildren["children"]]))
     result = await session.execute(text("SELECT code, name_zh FROM proposal_categories"))
     names = {str(code): str(name) for code, name in result.all()}
     heading = f"{area.name} {first.year}年第{quarter[-1]}季度简报"
