@@ -1,19 +1,24 @@
 """The decision cache: a crowd of first requests computes the figures once and all of them
-get the same reply; a cached reply is byte for byte the computed one."""
+get the same reply; a cached reply is byte for byte the computed one; the quarterly brief
+prints the snapshot the stats show."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import io
 import json
 from typing import Any
 
 import httpx
 import pytest
 from litestar.serialization import encode_json
+from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.area_stats import repository
 from src.area_stats.schemas import AreaStatsOut, HotspotsOut
+from src.area_stats.service import SHANGHAI, quarter_of
 from src.models.proposal import Proposal
 from src.models.user import Role
 from tests.builders import login, make_tree, make_user
@@ -108,3 +113,46 @@ async def test_a_cached_reply_is_the_computed_reply_byte_for_byte(
     # returning the model would send them.
     again = model.model_validate(json.loads(cached.content))
     assert cached.content == encode_json(again.model_dump(mode="json"))
+
+
+async def test_the_brief_prints_the_figures_the_stats_show(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    tree, h = await _street(db, client)
+    today = dt.datetime.now(SHANGHAI).date()
+    first, last = quarter_of(today)
+    period = {"from": first.isoformat(), "to": last.isoformat()}
+    stats = await client.get(f"/api/v1/areas/{tree.street.id}/stats", params=period, headers=h)
+    assert stats.status_code == 200
+    # A suggestion after the figures were computed: the brief keeps to the same snapshot
+    # (``computed_at``), as the stats page does until it is refreshed.
+    author = await make_user(db, community=tree.communities[0])
+    async with db() as session, session.begin():
+        session.add(
+            Proposal(
+                community_id=tree.communities[0].id,
+                street_id=tree.street.id,
+                author_id=author.id,
+                title="新建议",
+                body="内容",
+                category="parking",
+            )
+        )
+    quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    brief = await client.get(
+        "/api/v1/exports/briefs",
+        params={"area_id": str(tree.street.id), "quarter": quarter, "format": "xlsx"},
+        headers=h,
+    )
+    assert brief.status_code == 200, brief.text
+    overview = load_workbook(io.BytesIO(brief.content)).worksheets[0]
+    totals: dict[Any, Any] = {}  # the 主要指标 table: area name → suggestions
+    for row in overview.iter_rows(min_row=5, max_row=40, values_only=True):
+        if row[0] is None:
+            break
+        totals[row[0]] = row[1]
+    assert totals[tree.street.name] == stats.json()["proposals"]["total"] == 6
+    for child in stats.json()["children"]:
+        assert totals[child["name"]] == child["proposals"]["total"] == 3
+    again = await client.get(f"/api/v1/areas/{tree.street.id}/stats", params=period, headers=h)
+    assert again.content == stats.content
