@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.config import ExtraValues
 from pydantic_core import InitErrorDetails, PydanticCustomError, to_json
@@ -51,24 +52,9 @@ class RequestModel(BaseModel):
         takes exactly what JSON can say. So the value goes back to JSON text first (cheap:
         pydantic-core in Rust; bodies are bounded by ``max_body_bytes``). ``strict`` and
         ``from_attributes`` are ignored: a request is never lax nor an ORM object.
-
-        Control characters are looked for here, on the raw document (every string and object
-        key, free-form fields included), and not in a ``mode="before"`` validator: pydantic
-        validates what such a validator returns as Python objects, not as JSON.
         """
-        path = find_control(obj)
-        if path is not None:
-            raise ValidationError.from_exception_data(
-                cls.__name__,
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError(CONTROL_ERROR_TYPE, CONTROL_MESSAGE.en),
-                        loc=path,
-                        input="",  # never echo the offending text
-                    )
-                ],
-            )
-        return cls.model_validate_json(
+        _refuse_control_characters(cls, obj)
+        return super().model_validate_json(
             to_json(obj, inf_nan_mode="constants"),
             strict=True,
             extra=extra,
@@ -76,6 +62,52 @@ class RequestModel(BaseModel):
             by_alias=by_alias,
             by_name=by_name,
         )
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        """The same rules for JSON text (a handler that reads its own body, the webhook)."""
+        try:
+            document = msgspec.json.decode(json_data)
+        except msgspec.DecodeError:
+            document = None  # pydantic says what is wrong with it
+        _refuse_control_characters(cls, document)
+        return super().model_validate_json(
+            json_data,
+            strict=True,
+            extra=extra,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
+
+
+def _refuse_control_characters(model: type[BaseModel], document: Any) -> None:
+    """Control characters anywhere in a request document (every string and object key, the
+    free-form fields' included), looked for once, on the raw document: not in a
+    ``mode="before"`` validator, since pydantic validates what such a validator returns as
+    Python objects, not as JSON, and strict types would then refuse a time or a UUID."""
+    path = find_control(document)
+    if path is None:
+        return
+    raise ValidationError.from_exception_data(
+        model.__name__,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError(CONTROL_ERROR_TYPE, CONTROL_MESSAGE.en),
+                loc=path,
+                input="",  # never echo the offending text
+            )
+        ],
+    )
 
 
 class ResponseModel(BaseModel):
