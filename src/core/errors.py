@@ -2,6 +2,12 @@
 
 Services raise :class:`AppError` (or a subclass); one set of exception handlers turns it, and
 every framework error, into a problem document. No stack trace ever leaves the process.
+
+Validation failures of the framework (a body pydantic refuses, a query, path or header value
+msgspec refuses, a required parameter absent) are one 422 ``validation_failed`` whose
+``errors`` name each field as the client sent it and say what is wrong in the caller's
+language, from one table of check kinds (``_FIELD_MESSAGES``). The ``errors`` a service
+passes to :func:`validation_failed` itself are its own and shown as given.
 """
 
 from __future__ import annotations
