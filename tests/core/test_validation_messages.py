@@ -211,3 +211,13 @@ async def test_a_missing_required_query_parameter_is_named(
 ) -> None:
     reply = await client.get("/api/v1/moderation/queue", headers={**w.committee, **EN})
     assert errors_of(reply) == {"area_id": "required"}
+
+
+def test_every_kind_a_validator_maps_to_has_both_messages() -> None:
+    from src.core.errors import _FIELD_MESSAGES, _MSGSPEC_PATTERNS, _PYDANTIC_TYPES, _TYPE_NAMES
+
+    kinds = {kind for kind, _ in _PYDANTIC_TYPES.values()} | {k for _, k in _MSGSPEC_PATTERNS}
+    assert kinds <= set(_FIELD_MESSAGES)
+    types = {what for kind, what in _PYDANTIC_TYPES.values() if kind == "type"}
+    assert types <= set(_TYPE_NAMES)
+    assert all(m.zh and m.en and m.zh != m.en for m in _FIELD_MESSAGES.values() if m.en != "{text}")
