@@ -84,7 +84,12 @@ SELECT i.id, i.proposal_id, i.community_id, i.source, i.words, i.reports, i.stat
        p.title, p.body, p.status::text AS proposal_status, p.author_id,
        coalesce((SELECT jsonb_object_agg(reason, n) FROM (
            SELECT r.reason, count(*) AS n FROM proposal_reports r
-           WHERE r.proposal_id = i.proposal_id AND r.created_at >= i.created_at
+           WHERE r.proposal_id = i.proposal_id AND r.created_at > coalesce((
+               -- since the proposal's previous item was decided, not since this one was
+               -- created: reports committed together with its creation started earlier
+               SELECT max(j.decided_at) FROM moderation_items j
+               WHERE j.proposal_id = i.proposal_id AND j.created_at < i.created_at),
+               '-infinity'::timestamptz)
            GROUP BY r.reason) AS c), '{{}}'::jsonb)::text AS reasons
 FROM moderation_items i JOIN proposals p ON p.id = i.proposal_id
 WHERE {where}
