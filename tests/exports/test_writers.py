@@ -38,7 +38,7 @@ def test_csv_writer_from_values_quotes_and_neutralises() -> None:
 
 
 def test_xlsx_writer_escapes_xml_and_drops_forbidden_characters() -> None:
-    writer = XlsxWriter(COLUMNS, english=False, sheet_name="表<1>", title="测试")
+    writer = XlsxWriter(COLUMNS, english=False, rows=3, sheet_name="表<1>", title="测试")
     parts = [writer.start()]
     parts.append(writer.rows([["<b>&amp;\x01\x1f\r\n", 3, 0.5, 46023.5]]))
     parts.append(writer.rows([[None, None, None, None], ["x" * 40_000, 0, -1.25, 25569.0]]))
