@@ -85,7 +85,8 @@ async def test_csv_opens_in_excel_and_matches_the_database(
 
     raw = response.content
     # CRLF after every record; the only bare LFs are inside quoted bodies.
-    assert raw.split(b"\r\n", 1)[0].decode("utf-8-sig").startswith("建议编号,系统编号,社区,类别,标题")
+    first_line = raw.split(b"\r\n", 1)[0].decode("utf-8-sig")
+    assert first_line.startswith("建议编号,系统编号,社区,类别,标题")
     rows = read_csv(response)
     header, data = rows[0], rows[1:]
     assert header[:5] == ["建议编号", "系统编号", "社区", "类别", "标题"]
@@ -205,7 +206,8 @@ async def test_xlsx_has_typed_cells_frozen_header_and_english_headers(
     )
     assert english.status_code == 200, english.text
     sheet = read_xlsx(english).active
-    assert [c.value for c in sheet[1]][:4] == ["Reference", "Suggestion ID", "Community", "Category"]
+    english_header = [c.value for c in sheet[1]][:4]
+    assert english_header == ["Reference", "Suggestion ID", "Community", "Category"]
     assert sheet.max_row == 1 + 6  # community a only
     statuses = {r[6].value for r in sheet.iter_rows(min_row=2)}
     assert statuses == {"Accepted", "Submitted"}
