@@ -92,9 +92,7 @@ def upgrade() -> None:
     op.alter_column("proposals", "reference", nullable=False)
     op.create_unique_constraint(op.f("uq_proposals_reference"), "proposals", ["reference"])
     # ?q= finds a suggestion by its reference, whatever the case it is typed in.
-    op.create_index(
-        "ix_proposals_reference_upper", "proposals", [sa.text("upper(reference)")]
-    )
+    op.create_index("ix_proposals_reference_upper", "proposals", [sa.text("upper(reference)")])
     op.execute(ASSIGN_FUNCTION)
     op.execute(
         "CREATE TRIGGER proposals_assign_reference BEFORE INSERT ON proposals "

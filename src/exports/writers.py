@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -256,7 +257,40 @@ _CELL_TEMPLATES = {
 }
 
 
-def row_encoder(kinds: Sequence[Kind]) -> Callable[[int, Sequence[Any]], str]:
+# Row heights. Spreadsheets print a row at the height the file gives (LibreOffice does not
+# re-measure rows on opening), so a wrapped cell's row is made tall enough for its lines: a
+# line holds about (column width - 1) half-width characters (a CJK character counts two:
+# ``(len(utf-8) + len) // 2``), one line is LINE_PT points, up to Excel's 409.5.
+LINE_PT = 15.0
+ROW_MAX_PT = 409.5
+_MAX_LINES = int(ROW_MAX_PT // LINE_PT)
+
+
+def text_lines(value: str | None, width: float) -> int:
+    """How many lines ``value`` wraps to in a column ``width`` characters wide."""
+    if value is None:
+        return 1
+    per_line = max(1.0, width - 1)
+    if len(value) * 2 <= per_line and "\n" not in value:
+        return 1  # the common short cell: no measuring
+    lines = 0
+    for paragraph in value.split("\n"):
+        half_widths = (len(paragraph.encode()) + len(paragraph)) // 2
+        lines += max(1, math.ceil(half_widths / per_line))
+        if lines >= _MAX_LINES:
+            return _MAX_LINES
+    return lines
+
+
+def row_start(n: int, lines: int) -> str:
+    if lines <= 1:
+        return f'<row r="{n}">'
+    return f'<row r="{n}" ht="{min(ROW_MAX_PT, lines * LINE_PT)}" customHeight="1">'
+
+
+def row_encoder(
+    kinds: Sequence[Kind], widths: Sequence[float]
+) -> Callable[[int, Sequence[Any]], str]:
     """A function ``(row number, record) -> '<row>…</row>'`` written out for these columns.
 
     The XML of a million rows is the export's hot loop: one generated expression per row,
@@ -268,13 +302,20 @@ def row_encoder(kinds: Sequence[Kind]) -> Callable[[int, Sequence[Any]], str]:
         f"'<c/>' if v{i} is None else " + _CELL_TEMPLATES[kind].format(i=i)
         for i, kind in enumerate(kinds)
     )
+    text_columns = [(i, float(widths[i])) for i, kind in enumerate(kinds) if kind is Kind.text]
+    lines = "".join(f", text_lines(v{i}, {width!r})" for i, width in text_columns)
     source = (
         f"def encode(n, record):\n"
         f"    {names}{',' if len(kinds) == 1 else ''} = record\n"
-        f"    return ''.join((\n        '<row r=\"', str(n), '\">',\n        {cells},\n"
+        f"    return ''.join((\n        row_start(n, max(1{lines})),\n"
+        f"        {cells},\n"
         f"        '</row>',\n    ))\n"
     )
-    namespace: dict[str, Any] = {"xml_text": xml_text}
+    namespace: dict[str, Any] = {
+        "xml_text": xml_text,
+        "text_lines": text_lines,
+        "row_start": row_start,
+    }
     exec(compile(source, "<xlsx row encoder>", "exec"), namespace)
     encode: Callable[[int, Sequence[Any]], str] = namespace["encode"]
     return encode
@@ -296,7 +337,7 @@ class XlsxWriter:
     ) -> None:
         self._columns = columns
         self._english = english
-        self._encode = row_encoder([c.kind for c in columns])
+        self._encode = row_encoder([c.kind for c in columns], [c.width for c in columns])
         self._sheet_name = sheet_name[:31]
         self._title = title
         self._created_iso = created_iso
@@ -329,6 +370,7 @@ class XlsxWriter:
             '<c t="inlineStr" s="2"><is><t>' + xml_text(c.title(self._english)) + "</t></is></c>"
             for c in self._columns
         )
+        header_lines = max(text_lines(c.title(self._english), c.width) for c in self._columns)
         self._sheet.write(
             (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -340,8 +382,7 @@ class XlsxWriter:
                 '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
                 "</sheetView></sheetViews>"
                 '<sheetFormatPr defaultRowHeight="15"/>'
-                f"<cols>{cols}</cols><sheetData>"
-                f'<row r="1">{header}</row>'
+                f"<cols>{cols}</cols><sheetData>" + row_start(1, header_lines) + header + "</row>"
             ).encode()
         )
         return self._sink.take()

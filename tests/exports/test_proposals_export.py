@@ -77,7 +77,7 @@ async def test_csv_opens_in_excel_and_matches_the_database(
         URL, params={"street_id": str(w.street.id), "format": "csv"}, headers=w.h["street_staff"]
     )
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"  # the charset once
     assert response.headers["cache-control"] == "no-store"
     name = utf8_filename(response)
     assert name.startswith("测试街道居民建议_") and name.endswith(".csv")
