@@ -44,7 +44,9 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
 ANONYMOUS = ("匿名居民", "Anonymous resident")
 
 PROPOSAL_COLUMNS: tuple[Column, ...] = (
-    Column("id", "建议编号", "Suggestion ID", Kind.text, 38),
+    # What residents quote and clerks file by (src/proposals/references.py), first.
+    Column("reference", "建议编号", "Reference", Kind.text, 22),
+    Column("id", "系统编号", "Suggestion ID", Kind.text, 38),
     Column("community", "社区", "Community", Kind.text, 16),
     Column("category", "类别", "Category", Kind.text, 20),
     Column("title", "标题", "Title", Kind.text, 30),
@@ -168,6 +170,7 @@ def proposals_query(flt: ProposalFilter, *, english: bool, shape: Shape) -> tupl
     sep = "'; '" if english else "'；'"
     colon = "': '" if english else "'：'"
     expressions = [
+        "p.reference",
         "p.id::text",
         "c.name",
         category,

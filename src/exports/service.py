@@ -606,9 +606,11 @@ class ExportStream:
         plan = self.plan
         if plan.format is ExportFormat.csv:
             return CsvWriter(plan.columns, plan.english, lines=True)
+        assert plan.total is not None, "counted in open()"
         return XlsxWriter(
             plan.columns,
             plan.english,
+            rows=plan.total + len(plan.head_rows),
             sheet_name=plan.sheet[1] if plan.english else plan.sheet[0],
             title=plan.title,
             created_iso=plan.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

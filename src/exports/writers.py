@@ -10,13 +10,19 @@ batch, ``finish()`` the tail.
   built (see :mod:`src.exports.repository`): then Python only joins them with CRLF.
 - XLSX: a ZIP written front to back (entries with data descriptors, no seeking), one
   worksheet of inline strings (no shared-strings table, which would grow with the rows),
-  a frozen bold header row, column widths, dates as real date cells.
+  a frozen bold header row, column widths, dates as real date cells; print-ready: text
+  cells wrapped (every line of a multi-line cell shows), an autofilter on the header,
+  landscape A4 fitted to one page wide with the header repeated on every page. The caller
+  gives the row count up front (counted in the export's own snapshot), so the sheet opens
+  with its ``<dimension>``: readers in read-only mode (openpyxl ``read_only=True``) know its
+  size before reading a row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -59,7 +65,8 @@ BOM = "\ufeff".encode()
 
 
 class CsvWriter:
-    media_type = "text/csv; charset=utf-8"
+    # Litestar adds "; charset=utf-8" to every text/* media type itself.
+    media_type = "text/csv"
     extension = "csv"
 
     def __init__(self, columns: Sequence[Column], english: bool, *, lines: bool = False) -> None:
@@ -158,7 +165,8 @@ _WORKBOOK_RELS = (
     'relationships/styles" Target="styles.xml"/>'
     "</Relationships>"
 )
-# Cell styles: 0 plain, 1 date-time, 2 bold header.
+# Cell styles: 0 plain, 1 date-time, 2 bold header (wrapped), 3 wrapped text. Everything is
+# aligned to the top, so a tall wrapped cell does not leave its row's other cells floating.
 _STYLES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -169,20 +177,36 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellXfs count="4">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top"/></xf>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"'
+    ' applyAlignment="1"><alignment vertical="top"/></xf>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"'
+    ' applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
 
 
-def _workbook(sheet_name: str) -> str:
+def _workbook(sheet_name: str, last_column: str, last_row: int) -> str:
+    # The autofilter's range (Excel keeps it as this hidden name) and the header row repeated
+    # on every printed page.
+    sheet = "'" + sheet_name.replace("'", "''") + "'"
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
         f'<sheets><sheet name="{xml_escape(sheet_name)}" sheetId="1" r:id="rId1"/></sheets>'
+        "<definedNames>"
+        '<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
+        f"{xml_escape(sheet)}!$A$1:${last_column}${last_row}</definedName>"
+        '<definedName name="_xlnm.Print_Titles" localSheetId="0">'
+        f"{xml_escape(sheet)}!$1:$1</definedName>"
+        "</definedNames>"
         "</workbook>"
     )
 
@@ -224,7 +248,7 @@ class _Sink:
 
 _CELL_TEMPLATES = {
     Kind.text: (
-        """'<c t="inlineStr"><is><t xml:space="preserve">' + xml_text(v{i})"""
+        """'<c t="inlineStr" s="3"><is><t xml:space="preserve">' + xml_text(v{i})"""
         """ + '</t></is></c>'"""
     ),
     Kind.int: "'<c><v>' + str(v{i}) + '</v></c>'",
@@ -233,7 +257,40 @@ _CELL_TEMPLATES = {
 }
 
 
-def row_encoder(kinds: Sequence[Kind]) -> Callable[[int, Sequence[Any]], str]:
+# Row heights. Spreadsheets print a row at the height the file gives (LibreOffice does not
+# re-measure rows on opening), so a wrapped cell's row is made tall enough for its lines: a
+# line holds about (column width - 1) half-width characters (a CJK character counts two:
+# ``(len(utf-8) + len) // 2``), one line is LINE_PT points, up to Excel's 409.5.
+LINE_PT = 15.0
+ROW_MAX_PT = 409.5
+_MAX_LINES = int(ROW_MAX_PT // LINE_PT)
+
+
+def text_lines(value: str | None, width: float) -> int:
+    """How many lines ``value`` wraps to in a column ``width`` characters wide."""
+    if value is None:
+        return 1
+    per_line = max(1.0, width - 1)
+    if len(value) * 2 <= per_line and "\n" not in value:
+        return 1  # the common short cell: no measuring
+    lines = 0
+    for paragraph in value.split("\n"):
+        half_widths = (len(paragraph.encode()) + len(paragraph)) // 2
+        lines += max(1, math.ceil(half_widths / per_line))
+        if lines >= _MAX_LINES:
+            return _MAX_LINES
+    return lines
+
+
+def row_start(n: int, lines: int) -> str:
+    if lines <= 1:
+        return f'<row r="{n}">'
+    return f'<row r="{n}" ht="{min(ROW_MAX_PT, lines * LINE_PT)}" customHeight="1">'
+
+
+def row_encoder(
+    kinds: Sequence[Kind], widths: Sequence[float]
+) -> Callable[[int, Sequence[Any]], str]:
     """A function ``(row number, record) -> '<row>…</row>'`` written out for these columns.
 
     The XML of a million rows is the export's hot loop: one generated expression per row,
@@ -245,13 +302,20 @@ def row_encoder(kinds: Sequence[Kind]) -> Callable[[int, Sequence[Any]], str]:
         f"'<c/>' if v{i} is None else " + _CELL_TEMPLATES[kind].format(i=i)
         for i, kind in enumerate(kinds)
     )
+    text_columns = [(i, float(widths[i])) for i, kind in enumerate(kinds) if kind is Kind.text]
+    lines = "".join(f", text_lines(v{i}, {width!r})" for i, width in text_columns)
     source = (
         f"def encode(n, record):\n"
         f"    {names}{',' if len(kinds) == 1 else ''} = record\n"
-        f"    return ''.join((\n        '<row r=\"', str(n), '\">',\n        {cells},\n"
+        f"    return ''.join((\n        row_start(n, max(1{lines})),\n"
+        f"        {cells},\n"
         f"        '</row>',\n    ))\n"
     )
-    namespace: dict[str, Any] = {"xml_text": xml_text}
+    namespace: dict[str, Any] = {
+        "xml_text": xml_text,
+        "text_lines": text_lines,
+        "row_start": row_start,
+    }
     exec(compile(source, "<xlsx row encoder>", "exec"), namespace)
     encode: Callable[[int, Sequence[Any]], str] = namespace["encode"]
     return encode
@@ -266,13 +330,14 @@ class XlsxWriter:
         columns: Sequence[Column],
         english: bool,
         *,
+        rows: int,
         sheet_name: str = "Sheet1",
         title: str = "",
         created_iso: str = "1970-01-01T00:00:00Z",
     ) -> None:
         self._columns = columns
         self._english = english
-        self._encode = row_encoder([c.kind for c in columns])
+        self._encode = row_encoder([c.kind for c in columns], [c.width for c in columns])
         self._sheet_name = sheet_name[:31]
         self._title = title
         self._created_iso = created_iso
@@ -282,13 +347,18 @@ class XlsxWriter:
         )
         self._sheet: Any = None
         self._row = 1
+        # The last row (the header is row 1): the <dimension> is written before any row.
+        self._last_row = rows + 1
+        self._last_column = column_letter(len(columns) - 1)
 
     def start(self) -> bytes:
         z = self._zip
         z.writestr("[Content_Types].xml", _CONTENT_TYPES)
         z.writestr("_rels/.rels", _ROOT_RELS)
         z.writestr("docProps/core.xml", _core(self._title, self._created_iso))
-        z.writestr("xl/workbook.xml", _workbook(self._sheet_name))
+        z.writestr(
+            "xl/workbook.xml", _workbook(self._sheet_name, self._last_column, self._last_row)
+        )
         z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         z.writestr("xl/styles.xml", _STYLES)
         self._sheet = z.open("xl/worksheets/sheet1.xml", "w")
@@ -300,17 +370,19 @@ class XlsxWriter:
             '<c t="inlineStr" s="2"><is><t>' + xml_text(c.title(self._english)) + "</t></is></c>"
             for c in self._columns
         )
+        header_lines = max(text_lines(c.title(self._english), c.width) for c in self._columns)
         self._sheet.write(
             (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+                f'<dimension ref="A1:{self._last_column}{self._last_row}"/>'
                 '<sheetViews><sheetView workbookViewId="0">'
                 '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
                 '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
                 "</sheetView></sheetViews>"
                 '<sheetFormatPr defaultRowHeight="15"/>'
-                f"<cols>{cols}</cols><sheetData>"
-                f'<row r="1">{header}</row>'
+                f"<cols>{cols}</cols><sheetData>" + row_start(1, header_lines) + header + "</row>"
             ).encode()
         )
         return self._sink.take()
@@ -324,7 +396,21 @@ class XlsxWriter:
         return self._sink.take()
 
     def finish(self) -> bytes:
-        self._sheet.write(b"</sheetData></worksheet>")
+        if self._row != self._last_row:
+            # The dimension (and the filter range) promised another size: never a file that lies.
+            raise ValueError(f"XLSX sheet has {self._row - 1} rows, announced {self._last_row - 1}")
+        last = f"{self._last_column}{self._last_row}"
+        self._sheet.write(
+            (
+                f'</sheetData><autoFilter ref="A1:{last}"/>'
+                '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3"'
+                ' footer="0.3"/>'
+                # A4 landscape, as wide as one page, as many pages down as it takes.
+                '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1"'
+                ' fitToHeight="0"/>'
+                "</worksheet>"
+            ).encode()
+        )
         self._sheet.close()
         self._zip.close()
         return self._sink.take()

@@ -153,10 +153,10 @@ _PUSH = text(
 
 def fields(**values: str) -> dict[str, dict[str, str]]:
     """Template data as WeChat wants it (``{"thing1": {"value": "…"}}``); ``thing`` values are
-    at most 20 characters, ``phrase`` values 5."""
+    at most 20 characters, ``phrase`` values 5, ``character_string`` values 32."""
     out = {}
     for key, value in values.items():
-        limit = 5 if key.startswith("phrase") else 20
+        limit = 5 if key.startswith("phrase") else 32 if key.startswith("character_string") else 20
         out[key] = {"value": value if len(value) <= limit else value[: limit - 1] + "…"}
     return out
 

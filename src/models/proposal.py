@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     Enum,
+    FetchedValue,
     Float,
     ForeignKey,
     Identity,
@@ -146,6 +147,8 @@ class Proposal(Base):
         # Chinese search: character bigrams (see migrations 0100 and 0050, and
         # repository._conditions).
         Index("ix_proposals_search", "search_bigrams", postgresql_using="gin"),
+        # ?q= by reference, in any case (migration 1400).
+        Index("ix_proposals_reference_upper", text("upper(reference)")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -200,6 +203,9 @@ class Proposal(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # The number residents read out (310107012-2026-000123): written by PostgreSQL on insert
+    # (migration 1400, src/proposals/references.py), returned by the INSERT.
+    reference: Mapped[str] = mapped_column(String(64), unique=True, server_default=FetchedValue())
     # Kept by PostgreSQL; never loaded (only searched).
     search_bigrams: Mapped[list[str]] = mapped_column(
         ARRAY(Text),
@@ -207,6 +213,20 @@ class Proposal(Base):
         deferred=True,
         deferred_raiseload=True,
     )
+
+
+class ProposalReferenceCounter(Base):
+    """The last reference number given in a street and year (src/proposals/references.py);
+    written only by the trigger of migration 1400."""
+
+    __tablename__ = "proposal_reference_counters"
+    __table_args__ = (CheckConstraint("n >= 1", name="n_positive"),)
+
+    street_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("areas.id"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class ProposalSupport(Base):

@@ -42,6 +42,8 @@ class ListFilter:
     category: str | None = None
     event_id: uuid.UUID | None = None
     terms: tuple[str, ...] = ()
+    # ?q= that is a reference (src/proposals/references.py), upper-cased: that suggestion only.
+    reference: str | None = None
     # None: hidden ones too (staff, or the author's own list); else hide all but this user's.
     hidden_visible_to: uuid.UUID | None = None
     include_hidden: bool = True
@@ -119,6 +121,8 @@ def _conditions(flt: ListFilter, *, search: bool = True) -> list[Any]:
         conditions.append(Proposal.category == flt.category)
     if flt.event_id is not None:
         conditions.append(Proposal.event_id == flt.event_id)
+    if flt.reference is not None:
+        conditions.append(func.upper(Proposal.reference) == flt.reference)
     if not flt.include_hidden:
         visible: Any = Proposal.status.notin_(PRIVATE_STATUSES)
         if flt.hidden_visible_to is not None:
@@ -303,7 +307,7 @@ class Extras:
 _LIST_COLUMNS = (
     "id, community_id, street_id, author_id, anonymous, title, body, category, lat, lng, "
     "event_id, project_id, merged_into, support_count, created_at, updated_at, status"
-    ", agree_count, disagree_count, pass_count, consensus_score, controversy_score"
+    ", agree_count, disagree_count, pass_count, consensus_score, controversy_score, reference"
 )
 _FILTER_COLUMNS = (
     "community_id",
@@ -348,6 +352,7 @@ class ListRow(NamedTuple):
     pass_count: int
     consensus_score: float
     controversy_score: float
+    reference: str
     supported: bool
     photos: list[uuid.UUID]
     author_name: str
@@ -359,6 +364,7 @@ class _ListShape:
     """What a list statement's text depends on (never the values)."""
 
     filters: tuple[str, ...]  # the _FILTER_COLUMNS compared with a value
+    reference: bool  # ?q= is a reference (ix_proposals_reference_upper)
     hidden: str  # "all", "public" (no hidden rows) or "public_or_author"
     indexed: bool  # a term of two characters or more: the bigram (GIN) condition
     terms: int
@@ -384,6 +390,8 @@ def _list_statement(
         if value is not None:
             filters.append(column)
             args.append(value)
+    if flt.reference is not None:
+        args.append(flt.reference)
     hidden = "all"
     if not flt.include_hidden:
         hidden = "public"
@@ -401,6 +409,7 @@ def _list_statement(
     args.append(limit + 1)
     shape = _ListShape(
         tuple(filters),
+        flt.reference is not None,
         hidden,
         bool(indexable),
         len(flt.terms),
@@ -415,6 +424,8 @@ def _list_statement(
 def _list_sql(shape: _ListShape) -> str:
     numbers = itertools.count(2)  # $1: the viewer
     where = [f"{{t}}.{column} = ${next(numbers)}" for column in shape.filters]
+    if shape.reference:
+        where.append(f"upper({{t}}.reference) = ${next(numbers)}")
     if shape.hidden == "public":
         where.append("{t}.status NOT IN ('hidden', 'pending_review')")
     elif shape.hidden == "public_or_author":
@@ -758,7 +769,7 @@ async def notifications_page(
     limit: int,
 ) -> list[Any]:
     query = (
-        select(Notification, Proposal.title)
+        select(Notification, Proposal.title, Proposal.reference)
         .join(Proposal, Proposal.id == Notification.proposal_id)
         .where(Notification.user_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())

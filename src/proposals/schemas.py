@@ -106,6 +106,8 @@ class ProposalOut(ResponseModel):
     id: uuid.UUID
     community_id: uuid.UUID
     street_id: uuid.UUID
+    # Street code, year, number (src/proposals/references.py): read out on the phone.
+    reference: str
     title: str
     body: str
     category: str
@@ -176,6 +178,7 @@ class NotificationOut(ResponseModel):
     kind: NotificationKind
     proposal_id: uuid.UUID
     proposal_title: str
+    proposal_reference: str
     status: str | None
     created_at: dt.datetime
     read: bool

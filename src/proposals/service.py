@@ -52,6 +52,7 @@ from src.moderation import repository as moderation_repository
 from src.moderation import screening as moderation
 from src.moderation.words import Screen
 from src.proposals import repository
+from src.proposals.references import as_reference
 from src.proposals.repository import ListFilter
 from src.proposals.schemas import (
     ANONYMOUS_EN,
@@ -212,6 +213,7 @@ def _out(
         id=p.id,
         community_id=p.community_id,
         street_id=p.street_id,
+        reference=p.reference,
         title=p.title,
         body=p.body,
         category=p.category,
@@ -276,6 +278,13 @@ def search_terms(q: str | None) -> tuple[str, ...]:
     return tuple(q.split())
 
 
+def parse_query(q: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """``?q=``: a reference (that suggestion, exactly, in any case) or search words."""
+    terms = search_terms(q)
+    reference = as_reference(terms[0]) if len(terms) == 1 else None
+    return reference, () if reference is not None else terms
+
+
 def _after(cursor: str | None, sort: ProposalSort) -> tuple[object, uuid.UUID] | None:
     first: Callable[[Any], object] = timestamp
     if sort == ProposalSort.most_supported:
@@ -296,6 +305,7 @@ async def area_filter(
     category: str | None = None,
     event_id: uuid.UUID | None = None,
     terms: tuple[str, ...] = (),
+    reference: str | None = None,
 ) -> ListFilter:
     """The list filter for a community or street the caller may read (else 404/422)."""
     staff = False
@@ -318,6 +328,7 @@ async def area_filter(
         category=category,
         event_id=event_id,
         terms=terms,
+        reference=reference,
         include_hidden=staff,
         hidden_visible_to=principal.user_id,
     )
@@ -367,6 +378,7 @@ async def list_proposals(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ProposalOut], str | None]:
+    reference, terms = parse_query(q)
     flt = await area_filter(
         session,
         viewer.principal,
@@ -375,7 +387,8 @@ async def list_proposals(
         status=status,
         category=category,
         event_id=event_id,
-        terms=search_terms(q),
+        terms=terms,
+        reference=reference,
     )
     rows = await repository.list_page_with_extras(
         session,
@@ -491,6 +504,7 @@ async def _announce_created(session: AsyncSession, proposal: Proposal) -> None:
             "id": str(proposal.id),
             "community_id": str(proposal.community_id),
             "street_id": str(proposal.street_id),
+            "reference": proposal.reference,
             "title": proposal.title,
             "category": proposal.category,
             "status": proposal.status.value,
@@ -661,6 +675,7 @@ async def reply(
         f"proposal:{proposal.id}",
         {
             "id": str(proposal.id),
+            "reference": proposal.reference,
             "reply_id": str(item.id),
             "body": item.body,
             "author_role": role.value,
@@ -780,6 +795,7 @@ async def transition(
         f"proposal:{proposal.id}",
         {
             "id": str(proposal.id),
+            "reference": proposal.reference,
             "from": current.value,
             "to": data.to.value,
             "reason": data.reason,
@@ -855,6 +871,7 @@ async def moderate(
         f"proposal:{proposal.id}",
         {
             "id": str(proposal.id),
+            "reference": proposal.reference,
             "from": current.value,
             "to": to.value,
             "reason": reason,
@@ -883,11 +900,22 @@ async def _notify(
     proposal = await repository.get(session, proposal_id)
     assert proposal is not None
     when = dt.datetime.now(CHINA).strftime("%Y-%m-%d %H:%M")
+    # character_string4: the reference, so the resident can quote it on the phone.
     if kind == NotificationKind.reply:
-        data = subscriptions.fields(thing1=proposal.title, thing2="社区有了新的答复", time3=when)
+        data = subscriptions.fields(
+            thing1=proposal.title,
+            thing2="社区有了新的答复",
+            time3=when,
+            character_string4=proposal.reference,
+        )
     else:
         label = STATUS_LABELS.get(status or "", status or "")
-        data = subscriptions.fields(thing1=proposal.title, phrase2=label, time3=when)
+        data = subscriptions.fields(
+            thing1=proposal.title,
+            phrase2=label,
+            time3=when,
+            character_string4=proposal.reference,
+        )
     await subscriptions.push(
         session,
         SubscribeKind(kind.value),
@@ -937,12 +965,13 @@ async def list_notifications(
             kind=n.kind,
             proposal_id=n.proposal_id,
             proposal_title=title,
+            proposal_reference=reference,
             status=n.status,
             created_at=n.created_at,
             read=n.read_at is not None,
             read_at=n.read_at,
         )
-        for n, title in items
+        for n, title, reference in items
     ], next_cursor
 
 

@@ -716,6 +716,7 @@ async def to_proposal(
             "id": str(proposal.id),
             "community_id": str(proposal.community_id),
             "street_id": str(proposal.street_id),
+            "reference": proposal.reference,
             "title": proposal.title,
             "category": proposal.category,
             "status": proposal.status.value,

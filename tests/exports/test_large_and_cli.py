@@ -60,8 +60,8 @@ async def test_many_rows_stream_in_pieces_and_all_arrive(
             with target.open(encoding="utf-8-sig", newline="") as f:
                 rows = list(csv.reader(f))
             assert len(rows) == ROWS + 1
-            assert rows[1][4] == "第0条，内容\n第二行"
-            assert sum(1 for r in rows[1:] if r[7] == "匿名居民") == len(range(0, ROWS, 7))
+            assert rows[1][5] == "第0条，内容\n第二行"
+            assert sum(1 for r in rows[1:] if r[8] == "匿名居民") == len(range(0, ROWS, 7))
 
             params["format"] = "xlsx"
             response = await http.get(

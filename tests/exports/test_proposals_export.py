@@ -77,7 +77,7 @@ async def test_csv_opens_in_excel_and_matches_the_database(
         URL, params={"street_id": str(w.street.id), "format": "csv"}, headers=w.h["street_staff"]
     )
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"  # the charset once
     assert response.headers["cache-control"] == "no-store"
     name = utf8_filename(response)
     assert name.startswith("测试街道居民建议_") and name.endswith(".csv")
@@ -85,12 +85,13 @@ async def test_csv_opens_in_excel_and_matches_the_database(
 
     raw = response.content
     # CRLF after every record; the only bare LFs are inside quoted bodies.
-    assert raw.split(b"\r\n", 1)[0].decode("utf-8-sig").startswith("建议编号,社区,类别,标题")
+    first_line = raw.split(b"\r\n", 1)[0].decode("utf-8-sig")
+    assert first_line.startswith("建议编号,系统编号,社区,类别,标题")
     rows = read_csv(response)
     header, data = rows[0], rows[1:]
-    assert header[:5] == ["建议编号", "社区", "类别", "标题", "内容"]
+    assert header[:5] == ["建议编号", "系统编号", "社区", "类别", "标题"]
     col = {name: i for i, name in enumerate(header)}
-    by_id = {r[col["建议编号"]]: r for r in data}
+    by_id = {r[col["系统编号"]]: r for r in data}
 
     async with db() as session:
         expected = set(
@@ -105,6 +106,7 @@ async def test_csv_opens_in_excel_and_matches_the_database(
     assert set(by_id) == expected and len(data) == len(expected) == 7
 
     main = by_id[str(seeded["main"].id)]  # type: ignore[attr-defined]
+    assert main[col["建议编号"]] == seeded["main"].reference  # type: ignore[attr-defined]
     assert main[col["标题"]] == "加装电梯"
     assert main[col["内容"]] == TRICKY_BODY  # quotes, comma, LF and CRLF survive
     assert main[col["社区"]] == w.a.name
@@ -171,11 +173,11 @@ async def test_xlsx_has_typed_cells_frozen_header_and_english_headers(
     assert sheet.freeze_panes == "A2"
     assert sheet.max_row == 1 + 8
     header = [c.value for c in sheet[1]]
-    assert header[:4] == ["建议编号", "社区", "类别", "标题"]
+    assert header[:4] == ["建议编号", "系统编号", "社区", "类别"]
     assert all(c.font.b for c in sheet[1])
-    assert sheet.column_dimensions["E"].width == 60
+    assert sheet.column_dimensions["F"].width == 60
     col = {name: i for i, name in enumerate(header)}
-    rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
+    rows = {r[1].value: r for r in sheet.iter_rows(min_row=2)}
 
     main = rows[str(seeded["main"].id)]  # type: ignore[attr-defined]
     created = main[col["提交时间"]]
@@ -204,9 +206,10 @@ async def test_xlsx_has_typed_cells_frozen_header_and_english_headers(
     )
     assert english.status_code == 200, english.text
     sheet = read_xlsx(english).active
-    assert [c.value for c in sheet[1]][:4] == ["Suggestion ID", "Community", "Category", "Title"]
+    english_header = [c.value for c in sheet[1]][:4]
+    assert english_header == ["Reference", "Suggestion ID", "Community", "Category"]
     assert sheet.max_row == 1 + 6  # community a only
-    statuses = {r[5].value for r in sheet.iter_rows(min_row=2)}
+    statuses = {r[6].value for r in sheet.iter_rows(min_row=2)}
     assert statuses == {"Accepted", "Submitted"}
     assert "Suggestions" in utf8_filename(english)
 
@@ -225,7 +228,7 @@ async def test_filters_select_exactly_the_matching_rows(
             URL, params={"street_id": str(w.street.id), **params}, headers=w.h["street_staff"]
         )
         assert response.status_code == 200, response.text
-        return {r[0] for r in read_csv(response)[1:]}
+        return {r[1] for r in read_csv(response)[1:]}
 
     assert await ids() == {str(early.id), str(late.id), str(done.id)}
     # Dates are Shanghai calendar days, both ends inclusive.

@@ -6,6 +6,7 @@ import csv
 import io
 
 import openpyxl
+import pytest
 
 from src.exports.writers import Column, CsvWriter, Kind, XlsxWriter, column_letter, neutralise
 
@@ -38,7 +39,7 @@ def test_csv_writer_from_values_quotes_and_neutralises() -> None:
 
 
 def test_xlsx_writer_escapes_xml_and_drops_forbidden_characters() -> None:
-    writer = XlsxWriter(COLUMNS, english=False, sheet_name="表<1>", title="测试")
+    writer = XlsxWriter(COLUMNS, english=False, rows=3, sheet_name="表<1>", title="测试")
     parts = [writer.start()]
     parts.append(writer.rows([["<b>&amp;\x01\x1f\r\n", 3, 0.5, 46023.5]]))
     parts.append(writer.rows([[None, None, None, None], ["x" * 40_000, 0, -1.25, 25569.0]]))
@@ -52,6 +53,20 @@ def test_xlsx_writer_escapes_xml_and_drops_forbidden_characters() -> None:
     assert sheet["D2"].value.isoformat() == "2026-01-01T12:00:00"
     assert sheet.max_row == 4 and sheet["A3"].value is None and sheet["B4"].value == 0
     assert len(sheet["A4"].value) == 32_767  # Excel's cell limit
+
+
+def test_xlsx_writer_declares_its_size_and_keeps_its_word() -> None:
+    empty = XlsxWriter(COLUMNS, english=True, rows=0)
+    data = empty.start() + empty.finish()
+    sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).active
+    assert sheet.calculate_dimension() == "A1:D1"
+    assert [c.value for c in next(sheet.iter_rows())] == ["Name", "Count", "Value", "At"]
+
+    short = XlsxWriter(COLUMNS, english=True, rows=2)
+    short.start()
+    short.rows([["only one", 1, 1.0, 46023.5]])
+    with pytest.raises(ValueError, match="1 rows, announced 2"):
+        short.finish()
 
 
 def test_column_letters() -> None:
