@@ -158,7 +158,7 @@ class WebConventions:
         self._app = app
         self._router = litestar.asgi_router
         self._origins = frozenset(
-            origin.strip().rstrip("/")
+            origin.strip().rstrip("/").lower()
             for origin in settings.cors_origins.split(",")
             if origin.strip()
         )
