@@ -40,6 +40,7 @@ from src.core.unit_of_work import (
     provide_unit,
     unit_of_work_middleware,
 )
+from src.core.web import web_conventions
 from src.events.controllers import EventController
 from src.exports.controllers import ExportController
 from src.facilities_nearby.controllers import CoverageController, FacilityController
@@ -146,7 +147,7 @@ def create_app(settings: Settings) -> Litestar:
     if settings.is_dev_like:
         handlers.append(DevLoginController)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan, portal_lifespan, votes_live.lifespan, facilities_lifespan],
         on_startup=[install_problem_docs],
@@ -162,7 +163,6 @@ def create_app(settings: Settings) -> Litestar:
         # Query and path values and JSON depth checked before any handler (src/core/inputs.py).
         before_request=harden_request,
         middleware=[
-            access_log_middleware,
             metrics_config.middleware,
             caller_middleware,
             rate_limit_middleware,
@@ -184,6 +184,11 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    # The access log and the web conventions (request id, CORS, OPTIONS, 415, ETag,
+    # compression) wrap the router itself: Litestar runs ``middleware`` only for matched
+    # routes, and a 404, a 405 or a preflight must be logged and follow the conventions too.
+    app.asgi_handler = access_log_middleware(web_conventions(app.asgi_handler, app, settings))
+    return app
 
 
 def app_from_env() -> Litestar:

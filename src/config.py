@@ -83,6 +83,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Web clients (src/core/web.py): origins allowed to call the API from a browser
+    # (comma-separated, e.g. "https://console.example.cn"; empty: no CORS headers at all),
+    # how long a browser may keep a preflight's answer, and the smallest body compressed.
+    cors_origins: str = ""
+    cors_max_age_s: int = 600
+    compress_min_bytes: int = 500
+
     # Moderation (src/moderation): the sensitive-word list ("" = the packaged list), what a
     # word without its own action does to a suggestion ("refuse": 422 sensitive_content;
     # "hold": accepted as pending_review), how often the file is checked for changes.
@@ -126,6 +133,15 @@ class Settings(BaseSettings):
         for part in value.split(","):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the entry
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _valid_origins(cls, value: str) -> str:
+        for part in value.split(","):
+            origin = part.strip()
+            if origin and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"a CORS origin is scheme://host[:port], not {origin!r}")
         return value
 
     @property

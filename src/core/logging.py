@@ -19,8 +19,6 @@ from typing import Any
 
 from litestar.types import ASGIApp
 
-from src.core.ids import new_id
-
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 access_logger = logging.getLogger("lifecircle.access")
 
@@ -85,32 +83,29 @@ def configure_logging(level: str) -> None:
 
 
 def access_log_middleware(app: ASGIApp) -> ASGIApp:
+    """One line per request, with the request id the web layer gave it (src/core/web.py,
+    which runs inside this one and puts ``X-Request-Id`` on the response)."""
+
     async def middleware(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        request_id = new_id().hex
-        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
 
-        async def send_with_id(message: Any) -> None:
+        async def send_seen(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
             await send(message)
 
         try:
-            await app(scope, receive, send_with_id)
+            await app(scope, receive, send_seen)
         finally:
             access_logger.info(
                 "request",
                 extra={
-                    "request_id": request_id,
+                    "request_id": scope["state"].get("request_id"),
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
