@@ -6,7 +6,7 @@ added to the list (the city admin). The phones are listed in the README for ``de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +60,11 @@ class DemoUser:
     role: Role
     area_code: str | None  # staff area (None: city-wide), or the resident's home community
     verified: bool = True
+    wechat_openid: str | None = None  # WeChat login code ``ok-<openid>`` signs in as them
+
+
+# The demo resident linked to WeChat, so subscribe messages can be tried (README).
+WECHAT_DEMO = ("13820101000", "o-demo-caoyang-1")
 
 
 def demo_users() -> list[DemoUser]:
@@ -93,7 +98,8 @@ def demo_users() -> list[DemoUser]:
     users.append(
         DemoUser("13800009999", "未认证居民", Role.resident, "310107012001", verified=False)
     )
-    return users
+    phone, openid = WECHAT_DEMO
+    return [replace(u, wechat_openid=openid) if u.phone == phone else u for u in users]
 
 
 async def seed_demo(session: AsyncSession) -> bool:
@@ -155,7 +161,11 @@ async def _add_users(session: AsyncSession, areas: dict[str, Area]) -> None:
         area = areas[spec.area_code] if spec.area_code else None
         home = area.id if spec.role == Role.resident and area else None
         user = User(
-            phone=spec.phone, display_name=spec.name, verified=spec.verified, home_community_id=home
+            phone=spec.phone,
+            display_name=spec.name,
+            verified=spec.verified,
+            home_community_id=home,
+            wechat_openid=spec.wechat_openid,
         )
         session.add(user)
         await session.flush()

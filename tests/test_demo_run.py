@@ -1,7 +1,8 @@
 """What ``lifecircle run`` starts in dev, tried as the README tells a newcomer to: the fake city
 portal with the README's sign-on tickets, the outbox delivered to it by the delivery worker,
-the webhook sent through the fake, and the city-wide admin who may read the outbox. All over
-real HTTP: the API and the fakes on loopback, started by ``src.cli.start``."""
+the webhook sent through the fake, the city-wide admin who may read the outbox, WeChat
+subscribe messages delivered to the fake WeChat, and the deliberation demo data. All over real
+HTTP: the API and the fakes on loopback, started by ``src.cli.start``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from src.cli import Started, start
 from src.config import Settings
 from src.core.servers import BackgroundServer, free_port
 
+COMMITTEE = "13900002101"  # README: the committee of 曹杨一村
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
@@ -56,7 +58,7 @@ class Demo:
         raise AssertionError(f"never happened: {what}")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def demo(settings: Settings) -> AsyncIterator[Demo]:
     # The test settings with the outside services left at their defaults, as in `make run`.
     defaults = Settings.model_fields
@@ -170,3 +172,65 @@ async def test_a_new_suggestion_reaches_the_fake_portal_and_its_webhook_answers(
     detail = await demo.http.get(f"/api/v1/proposals/{proposal_id}", headers=resident)
     assert detail.json()["status"] == "under_review"
     assert detail.json()["history"][-1]["to_status"] == "under_review"
+
+
+async def test_the_wechat_linked_demo_resident_gets_a_subscribe_message(demo: Demo) -> None:
+    fake_wechat = demo.started.services.fake_wechat
+    assert fake_wechat is not None
+    openid = re.search(r"`ok-([A-Za-z0-9-]+)`", README)
+    assert openid, "README names the WeChat login code of the linked demo resident"
+    wechat = await demo.http.post("/api/v1/auth/wechat", json={"code": f"ok-{openid.group(1)}"})
+    assert wechat.status_code == 200, wechat.text
+    resident = {"Authorization": f"Bearer {wechat.json()['access_token']}"}
+    me = await demo.http.get("/api/v1/me", headers=resident)
+    by_phone = await demo.http.get("/api/v1/me", headers=await demo.sign_in("13820101000"))
+    assert me.json()["id"] == by_phone.json()["id"]  # the same resident both ways
+
+    granted = await demo.http.put(
+        "/api/v1/me/subscriptions", json={"templates": ["reply"]}, headers=resident
+    )
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["wechat_linked"] is True
+    submitted = await demo.http.post(
+        "/api/v1/proposals",
+        json={
+            "title": "垃圾房异味",
+            "body": "垃圾房夏天异味很重，希望每天冲洗。",
+            "category": "safety",
+        },
+        headers=resident,
+    )
+    assert submitted.status_code == 201, submitted.text
+    committee = await demo.sign_in(COMMITTEE)
+    reply = await demo.http.post(
+        f"/api/v1/proposals/{submitted.json()['id']}/replies",
+        json={"body": "已安排保洁每天冲洗。"},
+        headers=committee,
+    )
+    assert reply.status_code == 201, reply.text
+
+    async def sent() -> list[dict[str, Any]] | None:
+        messages = await demo.http.get(
+            f"{fake_wechat.url}/fake/messages", params={"touser": openid.group(1)}
+        )
+        return messages.json() or None
+
+    messages = await demo.until(sent, "the subscribe message at the fake WeChat")
+    assert len(messages) == 1
+
+
+async def test_the_demo_has_reactions_and_a_report_waiting_for_moderation(demo: Demo) -> None:
+    committee = await demo.sign_in(COMMITTEE)
+    resident = await demo.sign_in("13820101000")
+    listed = await demo.http.get(
+        "/api/v1/proposals", params={"sort": "consensus", "limit": 100}, headers=resident
+    )
+    assert listed.status_code == 200, listed.text
+    reacted = [p for p in listed.json()["items"] if p["agree_count"] + p["disagree_count"]]
+    assert reacted and reacted[0]["title"] == "非机动车停放太乱"
+    community = (await demo.http.get("/api/v1/me", headers=committee)).json()["roles"][0]["area_id"]
+    queue = await demo.http.get(
+        "/api/v1/moderation/queue", params={"area_id": community}, headers=committee
+    )
+    assert queue.status_code == 200, queue.text
+    assert "健身步道照明" in [i["proposal"]["title"] for i in queue.json()["items"]]

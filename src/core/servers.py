@@ -4,6 +4,7 @@ services for tests and the demo), and start the fakes ``lifecircle run`` uses in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -97,6 +98,7 @@ class DevServices:
 
     settings: Settings
     fake_wechat: BackgroundServer | None = None
+    wechat_delivery: BackgroundLoop | None = None
     fake_portal: FakePortal | None = None
     portal_server: BackgroundServer | None = None
     delivery: BackgroundLoop | None = None
@@ -106,7 +108,10 @@ class DevServices:
     def describe(self) -> list[str]:
         lines = []
         if self.fake_wechat:
-            lines.append(f"fake WeChat login at {self.fake_wechat.url} (codes 'ok-<openid>[~n]')")
+            lines.append(
+                f"fake WeChat at {self.fake_wechat.url} (login codes 'ok-<openid>[~n]'; "
+                "subscribe messages sent: GET /fake/messages)"
+            )
         if self.portal_server:
             lines.append(
                 f"fake city portal at {self.portal_server.url} "
@@ -130,9 +135,10 @@ def start_dev_services(
     settings: Settings, *, api_url: str, portal_port: int | None = DEMO_PORTAL_PORT
 ) -> DevServices:
     """In dev and test, where an outside service is left at its default address, start its
-    fake on loopback and point the settings at it: WeChat login, the city portal (with the
-    README's sign-on tickets; its webhooks go to ``api_url``) and a delivery worker that
-    sends the outbox to it. Elsewhere nothing starts and the settings are unchanged."""
+    fake on loopback, point the settings at it and deliver to it: WeChat (login, and the
+    subscribe messages of ``lifecircle wechat-worker``), the city portal (the README's
+    sign-on tickets; its webhooks go to ``api_url``; the outbox of ``lifecircle worker``).
+    Elsewhere nothing starts and the settings are unchanged."""
     services = DevServices(settings)
     if not settings.is_dev_like:
         return services
@@ -146,6 +152,10 @@ def start_dev_services(
             ).start()
             services._started.append(services.fake_wechat)
             settings = settings.model_copy(update={"wechat_api_base": services.fake_wechat.url})
+            services.wechat_delivery = BackgroundLoop(
+                partial(_deliver_wechat, settings), "wechat-delivery"
+            ).start()
+            services._started.append(services.wechat_delivery)
         if settings.portal_api_base == defaults["portal_api_base"].default:
             from src.integrations.city_portal.fake import FakePortal, quiet_dropped_replies
 
@@ -198,4 +208,30 @@ async def _deliver_outbox(settings: Settings, stop: asyncio.Event) -> None:
         await worker.run(stop)
     finally:
         await client.aclose()
+        await engine.dispose()
+
+
+async def _deliver_wechat(settings: Settings, stop: asyncio.Event) -> None:
+    """The subscribe-message delivery of ``lifecircle wechat-worker``."""
+    import httpx
+
+    from src.core.db import create_engine, make_sessionmaker
+    from src.identity import subscribe_worker
+    from src.identity.wechat import HttpWeChatSender
+
+    assert settings.database_url
+    engine = create_engine(settings.database_url, pool_size=2, max_overflow=0)
+    try:
+        async with httpx.AsyncClient(timeout=settings.http_timeout_s, trust_env=False) as http:
+            sender = HttpWeChatSender(
+                http, settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret
+            )
+            task = asyncio.create_task(
+                subscribe_worker.run(make_sessionmaker(engine), sender, settings)
+            )
+            await stop.wait()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
         await engine.dispose()
