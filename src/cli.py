@@ -149,7 +149,7 @@ def start(settings: Settings, *, demo: bool = True) -> Started:
         print("✓ demo data loaded" if loaded else "• demo data already present", flush=True)
     services = start_dev_services(settings, api_url=local_url(settings))
     for line in services.describe():
-        print(f"• {line}", flush=True)
+        print(line if line.startswith(" ") else f"• {line}", flush=True)
     return Started(services.settings, services, database)
 
 
