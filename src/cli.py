@@ -8,12 +8,16 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from src.config import Settings
+
+if TYPE_CHECKING:
+    from src.core.servers import DevServices
 
 COMMANDS: dict[
     str,
@@ -113,31 +117,45 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
 _NO_PROXY_HEADERS: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
-@command("run", "migrate, load demo data and serve the API", _configure_run)
-def _run(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+@dataclass
+class Started:
+    """What :func:`start` set up: the settings to serve with, and what to stop afterwards."""
 
-    overrides = {k: v for k in ("workers", "port") if (v := getattr(args, k, None)) is not None}
-    settings = settings.model_copy(update=overrides)
-    settings, server = ensure_database(settings)
+    settings: Settings
+    services: DevServices
+    database: Any = None  # the embedded PostgreSQL server, kept alive while serving
+
+    def stop(self) -> None:
+        self.services.stop()
+
+
+def local_url(settings: Settings) -> str:
+    """Where this machine reaches the API (the fakes call it there)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def start(settings: Settings, *, demo: bool = True) -> Started:
+    """Everything ``lifecircle run`` does before it serves, without blocking: the database
+    (embedded when none is configured), migrations, the demo data, and in dev the fakes of
+    the outside services with a delivery worker (src/core/servers.py). Tests call this."""
+    from src.core.servers import start_dev_services
+
+    settings, database = ensure_database(settings)
     migrate(settings)
     print("✓ migrations applied", flush=True)
-    if not args.no_demo and settings.is_dev_like:
+    if demo and settings.is_dev_like:
         loaded = asyncio.run(_seed(settings))
         print("✓ demo data loaded" if loaded else "• demo data already present", flush=True)
-    fake_wechat = None
-    if (
-        settings.is_dev_like
-        and settings.wechat_api_base == Settings.model_fields["wechat_api_base"].default
-    ):
-        from src.core.servers import BackgroundServer
-        from src.identity.wechat_fake import create_fake_wechat_app
+    services = start_dev_services(settings, api_url=local_url(settings))
+    for line in services.describe():
+        print(line if line.startswith(" ") else f"• {line}", flush=True)
+    return Started(services.settings, services, database)
 
-        fake_wechat = BackgroundServer(
-            create_fake_wechat_app(settings.wechat_app_id, settings.wechat_app_secret)
-        ).start()
-        settings = settings.model_copy(update={"wechat_api_base": fake_wechat.url})
-        print(f"• fake WeChat login at {fake_wechat.url} (codes 'ok-<openid>[~n]')", flush=True)
+
+def serve(settings: Settings) -> None:
+    """Serve the API in the foreground until interrupted."""
+    import uvicorn
 
     workers = settings.workers if settings.redis_url else 1
     print(f"✓ serving on http://{settings.host}:{settings.port}  (docs: /schema)", flush=True)
@@ -170,7 +188,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             log_level="warning",
             **_NO_PROXY_HEADERS,
         )
-    del server
+
+
+@command("run", "migrate, load demo data and serve the API", _configure_run)
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    overrides = {k: v for k in ("workers", "port") if (v := getattr(args, k, None)) is not None}
+    started = start(settings.model_copy(update=overrides), demo=not args.no_demo)
+    try:
+        serve(started.settings)
+    finally:
+        started.stop()
     return 0
 
 

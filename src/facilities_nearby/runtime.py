@@ -111,7 +111,13 @@ async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Pat
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await child.communicate()
+        try:
+            out, err = await child.communicate()
+        except asyncio.CancelledError:
+            # Shutting down mid-build: the child must not outlive the worker.
+            child.kill()
+            await child.wait()
+            raise
         if child.returncode != 0:
             tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
             raise RuntimeError(f"walking graph build failed: {tail[0][:300]}")

@@ -6,6 +6,9 @@ speaks the contract of docs/portal-contract.md and fails on demand like a real o
   it first arrives; a repeat answers ``{"status": "duplicate"}``.
 - ``POST /_fake/tickets`` issues a ticket for an identity; ``PUT /_fake/faults`` sets the
   faults; ``GET /_fake/events`` lists what was recorded (for the demo and other processes).
+- ``POST /_fake/webhooks`` ``{"type", "data", "event_id"?}``: the portal calls lifecircle's
+  webhook, signed with the webhook secret, and answers with lifecircle's reply (when the
+  fake was given ``webhook_url``).
 
 Faults (each a share of calls, drawn per call): ``error_rate`` (500), ``timeout_rate``
 (answers after ``hang_s``, after applying half of the time), ``drop_rate`` (applies, then
@@ -16,6 +19,7 @@ cuts the connection mid-reply), ``rate_limit_rate`` (429 with ``Retry-After``),
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import random
@@ -23,6 +27,8 @@ import secrets
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import httpx
 
 from src.integrations.city_portal import signing
 
@@ -74,15 +80,34 @@ DEMO_IDENTITIES = [
     Identity("portal-demo-3", "张伟", "310107013001", "139****1003"),
     Identity("portal-demo-4", "陈静", None, "139****1004", "L1", False),
 ]
+# The sign-on tickets the README lists, one per demo identity: fixed so that they can be
+# written down, single-use like every ticket (each works once per start of the fake).
+DEMO_TICKETS = {
+    "T-demo-wang-jianguo": DEMO_IDENTITIES[0],
+    "T-demo-li-xiuying": DEMO_IDENTITIES[1],
+    "T-demo-zhang-wei": DEMO_IDENTITIES[2],
+    "T-demo-chen-jing": DEMO_IDENTITIES[3],
+}
+WEBHOOK_APP_ID = "city-portal"
 
 
 class FakePortal:
     """The portal's state and its ASGI app. Thread-safe: tests read it while
     uvicorn serves it from another thread."""
 
-    def __init__(self, app_id: str, secret: str, *, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        secret: str,
+        *,
+        seed: int | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> None:
         self.app_id = app_id
         self.secret = secret
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
         self.faults = Faults()
         self.stats = Stats()
         self._lock = threading.Lock()
@@ -94,11 +119,15 @@ class FakePortal:
 
     # --- for tests and the CLI ------------------------------------------------------------
 
-    def issue_ticket(self, identity: Identity) -> str:
-        ticket = "T-" + secrets.token_urlsafe(18)
+    def issue_ticket(self, identity: Identity, ticket: str | None = None) -> str:
+        ticket = ticket or "T-" + secrets.token_urlsafe(18)
         with self._lock:
             self._tickets[ticket] = identity
         return ticket
+
+    def issue_demo_tickets(self) -> list[tuple[str, Identity]]:
+        """Register the README's tickets (:data:`DEMO_TICKETS`); returns them."""
+        return [(self.issue_ticket(who, ticket), who) for ticket, who in DEMO_TICKETS.items()]
 
     def set_faults(self, faults: Faults) -> None:
         with self._lock:
@@ -128,6 +157,10 @@ class FakePortal:
         body = await _read_body(receive)
         method, path = scope["method"], scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if method == "POST" and path == "/_fake/webhooks":
+            status, reply = await self._send_webhook(body)
+            await _send_json(send, status, reply)
+            return
         if path.startswith("/_fake/"):
             status, reply = self._control(method, path, body)
             await _send_json(send, status, reply)
@@ -228,6 +261,38 @@ class FakePortal:
             self._seen.add(key)
             self._events.append(item)
         return 202, {"status": "accepted", "id": key}
+
+    async def _send_webhook(self, body: bytes) -> tuple[int, Any]:
+        """Sign an event as the portal does and post it to lifecircle's webhook."""
+        if not self.webhook_url or not self.webhook_secret:
+            return 409, {"error": "no_webhook_configured"}
+        try:
+            data = json.loads(body)
+            event = {
+                "event_id": str(data.get("event_id") or "portal-evt-" + secrets.token_hex(6)),
+                "type": str(data["type"]),
+                "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+                "data": dict(data["data"]),
+            }
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return 400, {"error": "bad_request", "expected": {"type": "…", "data": {}}}
+        signed = json.dumps(event, ensure_ascii=False).encode()
+        path = httpx.URL(self.webhook_url).path
+        headers = signing.signed_headers(self.webhook_secret, WEBHOOK_APP_ID, "POST", path, signed)
+        try:
+            async with httpx.AsyncClient(trust_env=False, timeout=10) as http:
+                reply = await http.post(
+                    self.webhook_url,
+                    content=signed,
+                    headers={**headers, "Content-Type": "application/json"},
+                )
+        except httpx.HTTPError as exc:
+            return 502, {"error": "lifecircle_unreachable", "detail": type(exc).__name__}
+        try:
+            answer: Any = reply.json()
+        except ValueError:
+            answer = reply.text[:500]
+        return 200, {"sent": event, "status": reply.status_code, "reply": answer}
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
         try:
