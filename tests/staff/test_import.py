@@ -175,7 +175,7 @@ async def test_areas_import_sets_a_streets_reference_prefix(
     ]
     second = write_csv(tmp_path / "again.csv", header, [[*rows[0][:-1], ""], *again])
     summary, _ = await import_areas(db, second)  # one batch, redone row by row
-    assert summary.counts["updated"] == 1 and summary.counts["created"] == 1, (summary.counts, [(e.line, e.message) for e in summary.rejected])
+    assert summary.counts["updated"] == 1 and summary.counts["created"] == 1, summary.rejected
     messages = [e.message for e in summary.rejected]
     assert [e.line for e in summary.rejected] == [4, 6, 7], messages
     assert "reference_prefix" in messages[0] and "reference_prefix" in messages[2]
