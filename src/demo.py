@@ -52,6 +52,9 @@ STREETS = {
     ),
 }
 
+# The streets' heads for their reference numbers (CY-2026-000001): pinyin initials.
+REFERENCE_PREFIXES = {"310107012": "CY", "310107013": "CF"}
+
 
 @dataclass(frozen=True)
 class DemoUser:
@@ -123,6 +126,7 @@ async def seed_demo(session: AsyncSession) -> bool:
             parent=district,
             lat=s_lat,
             lng=s_lng,
+            reference_prefix=REFERENCE_PREFIXES[street_code],
         )
         areas[street.code] = street
         for c_code, c_name, c_lat, c_lng in communities:

@@ -22,6 +22,15 @@ def unique_code(prefix: str = "T") -> str:
     return f"{prefix}{_run}{next(_counter):05d}"
 
 
+def unique_prefix() -> str:
+    """A street's reference prefix (2–6 of A–Z, 0–9) no other street of this test run has."""
+    n, letters = next(_counter), ""
+    while n:
+        n, digit = divmod(n, 26)
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit] + letters
+    return "T" + letters.rjust(2, "A")
+
+
 def unique_phone() -> str:
     return f"17{_run % 1000:03d}{next(_counter):06d}"
 
@@ -33,8 +42,11 @@ class Tree:
     communities: list[Area]
 
 
-async def make_tree(db: async_sessionmaker[AsyncSession], communities: int = 2) -> Tree:
-    """A district with one street and ``communities`` communities, near 曹杨新村."""
+async def make_tree(
+    db: async_sessionmaker[AsyncSession], communities: int = 2, *, prefixed: bool = True
+) -> Tree:
+    """A district with one street and ``communities`` communities, near 曹杨新村. The street
+    heads its reference numbers with a prefix of its own, or (``prefixed=False``) its code."""
     async with db() as session, session.begin():
         district = await create_area(
             session,
@@ -53,6 +65,7 @@ async def make_tree(db: async_sessionmaker[AsyncSession], communities: int = 2) 
             parent=district,
             lat=31.241,
             lng=121.411,
+            reference_prefix=unique_prefix() if prefixed else None,
         )
         members = [
             await create_area(

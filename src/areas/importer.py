@@ -1,10 +1,11 @@
 """``lifecircle areas import FILE.csv``: districts, streets and communities in bulk.
 
 Columns: ``code, name, level, parent_code, lat, lng`` and optionally ``coord_sys``
-(gcj02 by default, wgs84, bd09) and ``boundary`` (GeoJSON Polygon/MultiPolygon text, in the
-row's ``coord_sys``). Rows are applied in file order, so a parent comes before its children.
-A known code is updated (name, centroid, boundary) or left as is; its level and parent never
-change through an import.
+(gcj02 by default, wgs84, bd09), ``boundary`` (GeoJSON Polygon/MultiPolygon text, in the
+row's ``coord_sys``) and ``reference_prefix`` (a street's head for its reference numbers, e.g.
+CY; src/proposals/references.py). Rows are applied in file order, so a parent comes before its
+children. A known code is updated (name, centroid, boundary, a non-empty prefix) or left as is;
+its level and parent never change through an import.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.areas import repository
 from src.areas.boundary import normalise_boundary
-from src.areas.schemas import AREA_CODE_PATTERN
-from src.areas.service import add_area, area_retired, check_parent
+from src.areas.schemas import AREA_CODE_PATTERN, REFERENCE_PREFIX_PATTERN
+from src.areas.service import add_area, area_retired, check_heads, check_parent, check_prefix
 from src.core import audit
 from src.core.csv_import import Outcome
 from src.core.errors import unprocessable
@@ -27,7 +28,7 @@ from src.core.geo import CoordSys, convert
 from src.models.area import AreaLevel
 
 REQUIRED = ("code", "name", "level", "parent_code", "lat", "lng")
-OPTIONAL = ("coord_sys", "boundary")
+OPTIONAL = ("coord_sys", "boundary", "reference_prefix")
 
 
 class AreaRow(BaseModel):
@@ -41,6 +42,7 @@ class AreaRow(BaseModel):
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
     coord_sys: CoordSys = CoordSys.gcj02
     boundary: str | None = None
+    reference_prefix: str | None = Field(default=None, pattern=REFERENCE_PREFIX_PATTERN)
 
 
 def _present(values: dict[str, str]) -> dict[str, Any]:
@@ -87,6 +89,7 @@ async def import_area_row(session: AsyncSession, values: dict[str, str]) -> Outc
             lat=lat,
             lng=lng,
             boundary=boundary,
+            reference_prefix=row.reference_prefix,
             source="cli",
             code_checked=True,
         )
@@ -104,10 +107,17 @@ async def import_area_row(session: AsyncSession, values: dict[str, str]) -> Outc
         changes["centroid"] = [[existing.centroid_lat, existing.centroid_lng], [lat, lng]]
     if row.boundary is not None and boundary != existing.boundary:
         changes["boundary"] = "set"
+    prefix = row.reference_prefix
+    if prefix is not None and prefix != existing.reference_prefix:
+        changes["reference_prefix"] = [existing.reference_prefix, prefix]
     if not changes:
         return Outcome.unchanged
     if existing.retired:
         raise area_retired()
+    if "reference_prefix" in changes:
+        check_prefix(existing.level, prefix)
+        await check_heads(session, existing.level, existing.id, prefix=prefix)
+        existing.reference_prefix = prefix
     existing.name = row.name
     existing.centroid_lat, existing.centroid_lng = lat, lng
     if row.boundary is not None:

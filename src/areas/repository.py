@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.models.area import Area, AreaLevel
+from src.models.proposal import Proposal
 
 
 async def get(session: AsyncSession, area_id: uuid.UUID) -> Area | None:
@@ -50,3 +51,19 @@ async def get_by_code(session: AsyncSession, code: str, *, share: bool = False) 
 async def has_active_children(session: AsyncSession, area_id: uuid.UUID) -> bool:
     query = select(exists().where(Area.parent_id == area_id, Area.retired.is_(False)))
     return bool(await session.scalar(query))
+
+
+async def reference_head_taken(
+    session: AsyncSession, head: str, street_id: uuid.UUID | None
+) -> bool:
+    """Whether ``head`` heads, or may head, the reference numbers of a street other than
+    ``street_id`` (None: any street): it is that street's prefix or code, or begins references
+    filed there (src/proposals/references.py)."""
+    street = select(Area.id).where(
+        Area.level == AreaLevel.street, or_(Area.reference_prefix == head, Area.code == head)
+    )
+    filed = select(Proposal.id).where(func.left(Proposal.reference, len(head) + 1) == f"{head}-")
+    if street_id is not None:
+        street = street.where(Area.id != street_id)
+        filed = filed.where(Proposal.street_id != street_id)
+    return bool(await session.scalar(select(exists(street) | exists(filed))))

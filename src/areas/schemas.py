@@ -18,6 +18,8 @@ class AreaOut(ResponseModel):
     name: str
     level: AreaLevel
     parent_id: uuid.UUID | None
+    # A street's head for its reference numbers (CY → CY-2026-000123); None: its code.
+    reference_prefix: str | None
     centroid: Location
     retired: bool
 
@@ -29,6 +31,7 @@ class AreaOut(ResponseModel):
             name=area.name,
             level=area.level,
             parent_id=area.parent_id,
+            reference_prefix=area.reference_prefix,
             centroid=Location.from_wgs84(area.centroid_lat, area.centroid_lng, coord_sys),
             retired=area.retired,
         )
@@ -37,6 +40,8 @@ class AreaOut(ResponseModel):
 # --- administration -------------------------------------------------------------
 
 AREA_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+# A street's reference prefix (src/proposals/references.py): 2–6 of A–Z and 0–9.
+REFERENCE_PREFIX_PATTERN = r"^[A-Z0-9]{2,6}$"
 
 
 class AreaIn(RequestModel):
@@ -47,6 +52,7 @@ class AreaIn(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     level: AreaLevel
     parent_id: uuid.UUID | None = None
+    reference_prefix: str | None = Field(default=None, pattern=REFERENCE_PREFIX_PATTERN)
     centroid: Location
     boundary: dict[str, Any] | None = None
     boundary_coord_sys: CoordSys = CoordSys.gcj02
@@ -54,9 +60,10 @@ class AreaIn(RequestModel):
 
 class AreaPatch(RequestModel):
     """Fields to change; ``retired: true`` retires the area, ``false`` brings it back.
-    ``boundary: null`` removes the boundary."""
+    ``boundary: null`` removes the boundary, ``reference_prefix: null`` the prefix."""
 
     code: str | None = Field(default=None, pattern=AREA_CODE_PATTERN)
+    reference_prefix: str | None = Field(default=None, pattern=REFERENCE_PREFIX_PATTERN)
     name: str | None = Field(default=None, min_length=1, max_length=100)
     centroid: Location | None = None
     boundary: dict[str, Any] | None = None

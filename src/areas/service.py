@@ -62,6 +62,7 @@ async def create_area(
     parent: Area | None,
     lat: float,
     lng: float,
+    reference_prefix: str | None = None,
 ) -> Area:
     """Create an area under ``parent`` (WGS-84 centroid); its path is the parent's plus itself."""
     area = Area(
@@ -69,6 +70,7 @@ async def create_area(
         code=code,
         name=name,
         level=level,
+        reference_prefix=reference_prefix,
         parent_id=parent.id if parent else None,
         centroid_lat=lat,
         centroid_lng=lng,
@@ -90,6 +92,46 @@ PARENT_LEVEL: dict[AreaLevel, AreaLevel | None] = {
 
 def _code_taken() -> AppError:
     return conflict("area_code_taken", "区域编码已被使用", "The area code is already taken")
+
+
+def _prefix_taken() -> AppError:
+    return conflict(
+        "reference_prefix_taken",
+        "该编号前缀已被其他街道使用",
+        "The reference prefix is already used by another street",
+    )
+
+
+def _taken(exc: IntegrityError) -> AppError:
+    """The 409 of a unique violation on an area (a concurrent code or prefix)."""
+    return _prefix_taken() if "uq_areas_reference_prefix" in str(exc.orig) else _code_taken()
+
+
+def check_prefix(level: AreaLevel, prefix: str | None) -> None:
+    """422 when an area other than a street would carry a reference prefix."""
+    if prefix is not None and level != AreaLevel.street:
+        raise validation_failed(
+            [{"field": "reference_prefix", "message": "only a street carries a reference prefix"}]
+        )
+
+
+async def check_heads(
+    session: AsyncSession,
+    level: AreaLevel,
+    area_id: uuid.UUID | None,
+    *,
+    code: str | None = None,
+    prefix: str | None = None,
+) -> None:
+    """409 when a street's new ``code`` or ``prefix`` would head another street's reference
+    numbers (so two suggestions never get the same one). ``area_id``: None for a new one."""
+    if level != AreaLevel.street:
+        return
+    taken = repository.reference_head_taken
+    if code is not None and await taken(session, code, area_id):
+        raise _code_taken()
+    if prefix is not None and await taken(session, prefix, area_id):
+        raise _prefix_taken()
 
 
 def area_retired() -> AppError:
@@ -155,29 +197,41 @@ async def add_area(
     lat: float,
     lng: float,
     boundary: dict[str, Any] | None,
+    reference_prefix: str | None = None,
     source: str = "api",
     code_checked: bool = False,
 ) -> Area:
-    """Create an area (parent already checked) and audit it; 409 when the code is taken.
-    ``code_checked``: the caller looked the code up and runs in its own savepoint (imports),
-    so a concurrent duplicate surfaces there as an IntegrityError."""
-    if code_checked:
+    """Create an area (parent already checked) and audit it; 409 when the code or the
+    reference prefix is taken. ``code_checked``: the caller looked the code up and runs in its
+    own savepoint (imports), so a concurrent duplicate surfaces there as an IntegrityError."""
+    check_prefix(level, reference_prefix)
+    if not code_checked and await repository.get_by_code(session, code) is not None:
+        raise _code_taken()
+    await check_heads(session, level, None, code=code, prefix=reference_prefix)
+
+    async def create() -> Area:
         area = await create_area(
-            session, code=code, name=name, level=level, parent=parent, lat=lat, lng=lng
+            session,
+            code=code,
+            name=name,
+            level=level,
+            parent=parent,
+            lat=lat,
+            lng=lng,
+            reference_prefix=reference_prefix,
         )
         area.boundary = boundary
+        return area
+
+    if code_checked:
+        area = await create()
     else:
-        if await repository.get_by_code(session, code) is not None:
-            raise _code_taken()
         try:
             async with session.begin_nested():
-                area = await create_area(
-                    session, code=code, name=name, level=level, parent=parent, lat=lat, lng=lng
-                )
-                area.boundary = boundary
+                area = await create()
                 await session.flush()
-        except IntegrityError as exc:  # a concurrent creation with the same code
-            raise _code_taken() from exc
+        except IntegrityError as exc:  # a concurrent creation with the same code or prefix
+            raise _taken(exc) from exc
     await audit.record(
         session,
         actor,
@@ -185,7 +239,13 @@ async def add_area(
         "area",
         area.id,
         area_id=area.id,
-        details={"code": code, "name": name, "level": level.value, "source": source},
+        details={
+            "code": code,
+            "name": name,
+            "level": level.value,
+            "reference_prefix": reference_prefix,
+            "source": source,
+        },
     )
     return area
 
@@ -215,6 +275,7 @@ async def create_area_as(session: AsyncSession, principal: Principal, data: Area
         lat=lat,
         lng=lng,
         boundary=boundary,
+        reference_prefix=data.reference_prefix,
     )
 
 
@@ -236,8 +297,15 @@ async def update_area_as(
         other = await repository.get_by_code(session, data.code)
         if other is not None:
             raise _code_taken()
+        await check_heads(session, area.level, area.id, code=data.code)
         changes["code"] = [area.code, data.code]
         area.code = data.code
+    if "reference_prefix" in fields and data.reference_prefix != area.reference_prefix:
+        # Only suggestions submitted from now on carry it; filed references keep theirs.
+        check_prefix(area.level, data.reference_prefix)
+        await check_heads(session, area.level, area.id, prefix=data.reference_prefix)
+        changes["reference_prefix"] = [area.reference_prefix, data.reference_prefix]
+        area.reference_prefix = data.reference_prefix
     if data.name is not None and data.name != area.name:
         changes["name"] = [area.name, data.name]
         area.name = data.name
@@ -273,7 +341,7 @@ async def update_area_as(
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise _code_taken() from exc
+        raise _taken(exc) from exc
     await audit.record(
         session, principal, action, "area", area.id, area_id=area.id, details=changes
     )

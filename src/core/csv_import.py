@@ -147,6 +147,7 @@ async def _apply_one(
             await session.flush()
         summary.counts[outcome] += 1
     except ROW_ERRORS as exc:
+        session.expire_all()  # as in _apply_batch: nothing of the rejected row stays loaded
         summary.rejected.append(RowError(row.line, _describe(exc), row.values))
 
 
@@ -166,6 +167,9 @@ async def _apply_batch(
                 # row's locking read must not overwrite an earlier row's pending change).
                 await session.flush()
     except ROW_ERRORS:
+        # The rolled-back rows' changes are still on the loaded objects: read them afresh, or
+        # a redone row would see its own change as already there and skip writing it.
+        session.expire_all()
         for row in batch:
             await _apply_one(session, handler, row, summary)
         return

@@ -25,11 +25,19 @@ class Area(TimestampMixin, Base):
     __tablename__ = "areas"
     __table_args__ = (
         CheckConstraint("(level = 'district') = (parent_id IS NULL)", name="district_is_root"),
+        CheckConstraint(
+            "reference_prefix IS NULL OR "
+            "(level = 'street' AND reference_prefix ~ '^[A-Z0-9]{2,6}$')",
+            name="reference_prefix_of_a_street",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # A street's head for its suggestions' reference numbers (CY-2026-000123), instead of
+    # its code; src/proposals/references.py has the rule.
+    reference_prefix: Mapped[str | None] = mapped_column(String(6), unique=True)
     level: Mapped[AreaLevel] = mapped_column(Enum(AreaLevel, name="area_level"))
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("areas.id"), index=True

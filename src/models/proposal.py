@@ -203,7 +203,7 @@ class Proposal(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
-    # The number residents read out (310107012-2026-000123): written by PostgreSQL on insert
+    # The number residents read out (CY-2026-000123): written by PostgreSQL on insert
     # (migration 1400, src/proposals/references.py), returned by the INSERT.
     reference: Mapped[str] = mapped_column(String(64), unique=True, server_default=FetchedValue())
     # Kept by PostgreSQL; never loaded (only searched).

@@ -1,6 +1,6 @@
-"""Reference numbers (310107012-2026-000123): one per suggestion, counted per street and year
-without gaps, even under a burst of submissions and after failed ones; shown wherever a
-suggestion is, found by ``?q=``."""
+"""Reference numbers (CY-2026-000123, or 310107012-2026-000123 for a street without a prefix):
+one per suggestion, counted per street and year without gaps, even under a burst of
+submissions and after failed ones; shown wherever a suggestion is, found by ``?q=``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from src.models.area import Area
 from src.models.proposal import Proposal, ProposalStatus
 from src.models.system import OutboxItem
-from tests.builders import login, make_tree, make_user
+from src.models.user import Role
+from tests.builders import login, make_tree, make_user, unique_prefix
+from tests.exports.helpers import read_csv
 from tests.proposals.helpers import World, make_world, submit
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -29,8 +31,10 @@ def this_year() -> int:
 
 
 def number(reference: str, street: Area, year: int) -> int:
-    """The sequence of a reference of ``street`` in ``year`` (asserting the rest)."""
-    match = re.fullmatch(rf"{re.escape(street.code)}-{year}-(\d{{6,}})", reference)
+    """The sequence of a reference of ``street`` in ``year`` (asserting the rest: headed by
+    the street's prefix, or its code when it has none)."""
+    head = street.reference_prefix or street.code
+    match = re.fullmatch(rf"{re.escape(head)}-{year}-(\d{{6,}})", reference)
     assert match is not None, reference
     return int(match.group(1))
 
@@ -157,14 +161,14 @@ async def test_streets_count_apart_and_a_new_year_starts_at_1(
             await session.flush()
             placed[label] = proposal.id
     for label, expected in (
-        ("first_of_2027", f"{w.street.code}-2027-000001"),
-        ("second_of_2027", f"{w.street.code}-2027-000002"),
+        ("first_of_2027", f"{w.street.reference_prefix}-2027-000001"),
+        ("second_of_2027", f"{w.street.reference_prefix}-2027-000002"),
     ):
         detail = await client.get(f"/api/v1/proposals/{placed[label]}", headers=w.h["resident"])
         assert detail.status_code == 200, detail.text
         assert detail.json()["reference"] == expected
     last = await client.get(f"/api/v1/proposals/{placed['last_of_2026']}", headers=w.h["resident"])
-    assert last.json()["reference"].startswith(f"{w.street.code}-2026-")
+    assert last.json()["reference"].startswith(f"{w.street.reference_prefix}-2026-")
 
 
 async def _list(
@@ -260,3 +264,56 @@ async def test_reference_in_detail_lists_notifications_and_portal_events(
         "proposal.replied": reference,
         "proposal.status_changed": reference,
     }
+
+
+async def test_a_prefixed_street_reads_short_a_plain_one_its_code_and_filed_numbers_stay(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    year = this_year()
+    w = await make_world(db, client)
+    prefix = w.street.reference_prefix
+    assert prefix is not None and re.fullmatch(r"[A-Z0-9]{2,6}", prefix)
+    made = await submit(client, w.h["resident"])
+    assert made["reference"] == f"{prefix}-{year}-000001"
+    # Read out on the phone in lower case, it is still found.
+    found = await _list(
+        client, w, "street_staff", q=f"{prefix.lower()}-{year}-000001", street_id=str(w.street.id)
+    )
+    assert [p["id"] for p in found] == [made["id"]]
+    # An export's first column is the number.
+    export = await client.get(
+        "/api/v1/exports/proposals",
+        params={"street_id": str(w.street.id), "format": "csv"},
+        headers=w.h["street_staff"],
+    )
+    assert export.status_code == 200, export.text
+    rows = read_csv(export)
+    assert rows[0][0] == "建议编号" and [r[0] for r in rows[1:]] == [made["reference"]]
+
+    # A street without a prefix heads its numbers with its code.
+    plain = await make_tree(db, communities=1, prefixed=False)
+    assert plain.street.reference_prefix is None
+    resident = await login(client, await make_user(db, community=plain.communities[0]))
+    first = await submit(client, resident, title="没有前缀的街道")
+    assert first["reference"] == f"{plain.street.code}-{year}-000001"
+
+    # An admin gives it one: the next suggestion carries it and the count goes on; the number
+    # already filed does not change.
+    admin = await login(client, await make_user(db, role=Role.admin, area=plain.district))
+    given = unique_prefix()
+    patched = await client.patch(
+        f"/api/v1/areas/{plain.street.id}", json={"reference_prefix": given}, headers=admin
+    )
+    assert patched.status_code == 200, patched.text
+    second = await submit(client, resident, title="有了前缀之后")
+    assert second["reference"] == f"{given}-{year}-000002"
+    again = await client.get(f"/api/v1/proposals/{first['id']}", headers=resident)
+    assert again.json()["reference"] == f"{plain.street.code}-{year}-000001"
+    for q in (first["reference"], second["reference"].lower()):
+        listed = await client.get(
+            "/api/v1/proposals",
+            params={"q": q, "street_id": str(plain.street.id)},
+            headers=admin,
+        )
+        assert listed.status_code == 200, listed.text
+        assert [p["reference"] for p in listed.json()["items"]] == [q.upper()]

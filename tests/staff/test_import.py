@@ -143,6 +143,46 @@ async def test_areas_lenient_import_reports_bad_rows_and_rerun_changes_nothing(
     assert [(r["line"], r["name"]) for r in reported] == [("6", "无上级")]
 
 
+async def test_areas_import_sets_a_streets_reference_prefix(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    d, s, c1, c2 = (unique_code(p) for p in "DSCC")
+    prefix, later = builders.unique_prefix(), builders.unique_prefix()
+    header = [*AREA_HEADER, "reference_prefix"]
+    rows = [[*row, prefix if row[0] == s else ""] for row in area_rows(d, s, c1, c2)]
+    first = write_csv(tmp_path / "areas.csv", header, rows)
+    summary, _ = await import_areas(db, first)
+    assert summary.counts["created"] == 4 and not summary.rejected
+
+    async def prefixes() -> dict[str, str | None]:
+        async with db() as session:
+            found = await session.execute(
+                select(Area.code, Area.reference_prefix).where(Area.code.in_([d, s, c1, c2]))
+            )
+            return dict(found.tuples().all())
+
+    assert await prefixes() == {d: None, s: prefix, c1: None, c2: None}
+    # An empty cell leaves a prefix as is; a new one replaces it; a prefix is a street's only,
+    # in the right shape, and not another street's.
+    taken = builders.unique_prefix()
+    other = unique_code("S")
+    again = [
+        [*area_rows(d, s, c1, c2)[1], later],
+        [*area_rows(d, s, c1, c2)[2], builders.unique_prefix()],
+        [other, "另一街道", "street", d, "31.25", "121.42", "", "", taken],
+        [unique_code("S"), "同前缀街道", "street", d, "31.25", "121.42", "", "", taken],
+        [unique_code("S"), "小写前缀", "street", d, "31.25", "121.42", "", "", "cy"],
+    ]
+    second = write_csv(tmp_path / "again.csv", header, [[*rows[0][:-1], ""], *again])
+    summary, _ = await import_areas(db, second)  # one batch, redone row by row
+    assert summary.counts["updated"] == 1 and summary.counts["created"] == 1, summary.rejected
+    messages = [e.message for e in summary.rejected]
+    assert [e.line for e in summary.rejected] == [4, 6, 7], messages
+    assert "reference_prefix" in messages[0] and "reference_prefix" in messages[2]
+    assert messages[1].startswith("reference_prefix_taken")
+    assert (await prefixes())[s] == later
+
+
 async def test_strict_import_is_all_or_nothing(
     db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
