@@ -485,7 +485,10 @@ def _amend_success(
             headers["Idempotent-Replayed"] = {"$ref": "#/components/headers/IdempotentReplayed"}
         content = response.get("content", {})
         if (media_types := _reply_media_types(handler)) is not None:
-            response["content"] = {m: {"schema": BINARY} for m in media_types}
+            response["content"] = {
+                m: {"schema": {"type": "string"} if m.startswith("text/") else BINARY}
+                for m in media_types
+            }
         elif "text/event-stream" in content:
             content["text/event-stream"] = {"schema": {"type": "string"}}
         elif method == "get" and status == "200" and "application/json" in content:

@@ -189,7 +189,11 @@ async def test_replies_that_are_no_json_say_what_they_are(doc: dict[str, Any]) -
         "/api/v1/exports/events/{event_id}/results",
         "/api/v1/exports/surveys/{survey_id}",
     ):
-        assert set(paths[path]["get"]["responses"]["200"]["content"]) == {CSV, XLSX}, path
+        content = paths[path]["get"]["responses"]["200"]["content"]
+        assert content == {
+            CSV: {"schema": {"type": "string"}},
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+        }, path
     assert set(paths["/api/v1/exports/briefs"]["get"]["responses"]["200"]["content"]) == {XLSX}
     qr = paths["/api/v1/events/{event_id}/check-in-code.png"]["get"]["responses"]["200"]
     assert qr["content"] == {"image/png": {"schema": {"type": "string", "format": "binary"}}}
