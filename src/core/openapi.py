@@ -163,6 +163,7 @@ _ERRORS = {
     415: "The body's content type is not accepted.",
     422: "The request is not valid (`errors` names the fields) or breaks a rule.",
     429: "Too many requests.",
+    502: "An outside service (WeChat, the city portal) answered wrongly.",
     503: "A service this depends on is unavailable; try again shortly.",
 }
 _UNLIMITED_PATHS = frozenset({"/health", "/ready"})  # src/core/ratelimit.py exempts them
@@ -173,6 +174,34 @@ _JSON_FAILURES: dict[tuple[str, int], str] = {
 }
 # Handlers that read the bearer token themselves instead of through ``principal``.
 _READS_TOKEN_ITSELF = frozenset({"src.votes.controllers.cast"})
+# Public handlers that check a credential of their own (401 when it is wrong): a display
+# link, the portal's signature, a sign-in ticket or code, a refresh token.
+_OWN_CREDENTIAL = frozenset(
+    {
+        "src.votes.controllers.display_view",
+        "src.integrations.city_portal.controllers.webhook",
+        "src.integrations.city_portal.controllers.portal",
+        "src.identity.controllers.wechat",
+        "src.identity.controllers.refresh",
+    }
+)
+# Sign-in handlers: a disabled account is refused (403).
+_SIGN_IN = frozenset(
+    {
+        "src.integrations.city_portal.controllers.portal",
+        "src.identity.controllers.wechat",
+        "src.identity.controllers.refresh",
+        "src.identity.controllers.dev_login",
+    }
+)
+# Handlers that ask an outside service (WeChat, the city portal): 502 when it answers wrongly.
+_ASKS_UPSTREAM = frozenset(
+    {"src.integrations.city_portal.controllers.portal", "src.identity.controllers.wechat"}
+)
+# Handlers whose reply has a second success status, and what it means.
+_ALSO_SUCCEEDS: dict[str, tuple[str, str]] = {
+    "src.events.controllers.check_in": ("200", "Already checked in: the earlier check-in."),
+}
 
 
 # --- the handlers behind the document --------------------------------------------------------
@@ -440,25 +469,32 @@ def _error_statuses(path: str, method: str, handler: HTTPRouteHandler) -> set[in
         statuses.add(429)
     if _needs_bearer(handler):
         statuses |= {401, 403}
-    if "maybe_principal" in parameters:
-        statuses.add(401)  # a token that is sent must be valid
-    if "{" in path:
-        statuses.add(404)
+    if "maybe_principal" in parameters or _qualified(handler) in _OWN_CREDENTIAL:
+        statuses.add(401)  # a token (or credential) that is sent must be valid
+    if _qualified(handler) in _SIGN_IN:
+        statuses.add(403)  # account_disabled
+    if _qualified(handler) in _ASKS_UPSTREAM:
+        statuses.add(502)
+    if "{" in path or _takes_body(handler) or any(n.endswith("_id") for n in parameters):
+        statuses.add(404)  # a lookup by path, by a query's id (`?community_id=`) or the body's
     if _takes_body(handler):
         statuses |= {400, 413, 415, 422}
     if "cursor" in parameters:
         statuses.add(400)  # invalid_cursor
     statuses.add(422)  # every query and path value is checked (src/core/inputs.py)
-    if method != "get":
-        statuses.add(409)
+    if method != "get" or "{" in path:
+        statuses.add(409)  # the state of what is written or looked up (`event_not_open`)
     if method == "post" and handler.opt.get("idempotency") != "off":
         statuses |= {409, 422}
     return statuses
 
 
+def _qualified(handler: HTTPRouteHandler) -> str:
+    return f"{handler.fn.__module__}.{handler.handler_name}"
+
+
 def _needs_bearer(handler: HTTPRouteHandler) -> bool:
-    qualified = f"{handler.fn.__module__}.{handler.handler_name}"
-    return "principal" in _parameters(handler) or qualified in _READS_TOKEN_ITSELF
+    return "principal" in _parameters(handler) or _qualified(handler) in _READS_TOKEN_ITSELF
 
 
 def _reply_media_types(handler: HTTPRouteHandler) -> tuple[str, ...] | None:
@@ -521,6 +557,9 @@ def amend_operation(
     responses = operation.setdefault("responses", {})
     for status in [s for s in responses if not s.startswith(("2", "3"))]:
         del responses[status]  # Litestar's guesses; ours follow
+    if also := _ALSO_SUCCEEDS.get(_qualified(handler)):
+        first = next(v for k, v in responses.items() if k.startswith("2"))
+        responses[also[0]] = {**first, "description": also[1]}
     _amend_success(operation, method, handler, idempotent)
     for status in sorted(_error_statuses(path, method, handler)):
         if (path, status) in _JSON_FAILURES:
