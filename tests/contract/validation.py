@@ -87,9 +87,13 @@ class _Response:
         return self._response.content
 
 
-def _bytes_as_text(data: bytes) -> str:
+def _bytes_as_text(data: bytes | str, **_parameters: str) -> str:
     """Images, spreadsheets, CSV and event streams are strings to the schema."""
     return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
+
+
+def _json(data: bytes | str, **_parameters: str) -> Any:
+    return json.loads(data)
 
 
 class ResponseValidator:
@@ -105,7 +109,7 @@ class ResponseValidator:
         deserializers: dict[str, Any] = {
             m.split(";")[0]: _bytes_as_text for m in media_types if not m.endswith("json")
         }
-        deserializers["application/problem+json"] = json.loads
+        deserializers["application/problem+json"] = _json
         self.openapi = OpenAPI.from_dict(
             document, config=Config(extra_media_type_deserializers=deserializers)
         )
