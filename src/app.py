@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, License, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from src.area_stats.controllers import AreaStatsController
@@ -30,7 +30,7 @@ from src.core.health import health, ready
 from src.core.inputs import harden_request
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, metrics_config
-from src.core.openapi import install_problem_docs
+from src.core.openapi import install_openapi_amendments
 from src.core.ratelimit import RateLimiter, rate_limit_middleware
 from src.core.redis import create_redis, create_store
 from src.core.unit_of_work import (
@@ -150,7 +150,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan, portal_lifespan, votes_live.lifespan, facilities_lifespan],
-        on_startup=[install_problem_docs],
+        on_startup=[install_openapi_amendments],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),
         dependencies={
@@ -174,6 +174,9 @@ def create_app(settings: Settings) -> Litestar:
             version="1.0.0",
             description="Backend of the 15-minute community life circle participation app.",
             path="/schema",
+            license=License(
+                name="Proprietary (all rights reserved)", identifier="LicenseRef-Proprietary"
+            ),
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

@@ -32,6 +32,7 @@ from src.core.servers import BackgroundServer
 from src.demo import seed_demo
 from src.identity.wechat_fake import create_fake_wechat_app
 from src.integrations.city_portal.fake import FakePortal, quiet_dropped_replies
+from tests.contract.validation import install as validate_responses
 from tests.leaks import scan_response
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,6 +147,8 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         base_url="http://lifecircle.test",
         event_hooks={"response": [scan_response]},
     ) as http:
+        # Every response checked against the served document (tests/contract/validation.py).
+        await validate_responses(http)
         yield http
     stop.set()
     # A shutdown that never ends would hang the whole run (CI has a time limit): fail instead.
