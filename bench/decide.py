@@ -19,6 +19,7 @@ import random
 import time
 import uuid
 
+from bench import harness
 from bench.harness import Context
 from src.core.ids import new_id
 
@@ -159,8 +160,8 @@ async def _seed(ctx: Context) -> dict[str, object]:
                     tallies.append((eid, "app", "overall", score, None, cid, sid, k))
         generated = time.perf_counter()
         await conn.execute("SET session_replication_role = replica")  # skip FK triggers
-        await conn.copy_records_to_table(
-            "proposals",
+        await harness.copy_proposals(
+            conn,
             records=proposals,
             columns=[
                 "id",

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from bench import harness
 from bench.harness import Context
 from src.exports import repository
 from src.exports.repository import ProposalFilter, Shape
@@ -146,8 +147,8 @@ async def _seed(ctx: Context) -> tuple[uuid.UUID, int]:
         await conn.execute("SET session_replication_role = replica")
         if search_index:
             await conn.execute("DROP INDEX ix_proposals_search")
-        await conn.copy_records_to_table(
-            "proposals",
+        await harness.copy_proposals(
+            conn,
             columns=[
                 "id",
                 "community_id",

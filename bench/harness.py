@@ -51,6 +51,21 @@ BASE_SERVER_ENV = {
 # --- plugins ------------------------------------------------------------------------------
 
 
+# The BEFORE INSERT trigger that numbers suggestions (migration 1400, src/proposals/references.py).
+REFERENCE_TRIGGER = "proposals_assign_reference"
+
+
+async def copy_proposals(conn: asyncpg.Connection, **copy_args: Any) -> None:
+    """COPY into ``proposals`` while the seed runs with ``session_replication_role = replica``
+    (foreign-key triggers skipped): the reference trigger is made to fire all the same, so
+    every bench suggestion is numbered by the real rule and the counters stay true."""
+    await conn.execute(f"ALTER TABLE proposals ENABLE ALWAYS TRIGGER {REFERENCE_TRIGGER}")
+    try:
+        await conn.copy_records_to_table("proposals", **copy_args)
+    finally:
+        await conn.execute(f"ALTER TABLE proposals ENABLE TRIGGER {REFERENCE_TRIGGER}")
+
+
 def discover() -> dict[str, ModuleType]:
     """Plugins: every ``bench/<name>.py`` defining ``async def run(ctx)``."""
     plugins: dict[str, ModuleType] = {}

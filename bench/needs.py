@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from bench import harness
 from bench.harness import Context
 from src.exports import repository
 from src.exports.repository import ProjectListFilter, Shape
@@ -138,8 +139,8 @@ async def _seed(ctx: Context) -> tuple[uuid.UUID, uuid.UUID]:
             ],
             records=needs,
         )
-        await conn.copy_records_to_table(
-            "proposals",
+        await harness.copy_proposals(
+            conn,
             columns=[
                 "id",
                 "community_id",

@@ -22,6 +22,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+from bench import harness
 from bench.harness import Context
 
 TOTAL = 200_000
@@ -143,8 +144,8 @@ async def seed(ctx: Context) -> dict[str, Any]:
         await conn.execute("SET session_replication_role = replica")  # skip FK triggers
         proposal_indexes = await _drop_indexes(conn, "proposals")
         support_indexes = await _drop_indexes(conn, "proposal_supports")
-        await conn.copy_records_to_table(
-            "proposals",
+        await harness.copy_proposals(
+            conn,
             records=proposals,
             columns=[
                 "id", "community_id", "street_id", "author_id", "anonymous", "title", "body",
