@@ -31,7 +31,9 @@ class AreaStatsController(Controller):
         "supports, first official replies, meetings by kind with turnout, satisfaction, "
         "projects by status and overdue; `children` has the same per child area. "
         "`computed_at` says how fresh the figures are (at most `decision_cache_s` old).",
-        responses={200: ResponseSpec(AreaStatsOut, description="The figures")},
+        responses={
+            200: ResponseSpec(AreaStatsOut, description="The figures", generate_examples=False)
+        },
     )
     async def stats(
         self,
@@ -58,7 +60,11 @@ class AreaStatsController(Controller):
         description="Cells of `cell_m` metres (default 300) on a fixed grid; suggestions with "
         "a place, not hidden, created in from/to (Shanghai dates, inclusive). Polygons in the "
         "caller's `coord_sys`.",
-        responses={200: ResponseSpec(HotspotsOut, description="The cells, GeoJSON")},
+        responses={
+            200: ResponseSpec(
+                HotspotsOut, description="The cells, GeoJSON", generate_examples=False
+            )
+        },
     )
     async def hotspots(
         self,

@@ -225,8 +225,16 @@ def _parameters(handler: HTTPRouteHandler) -> dict[str, Any]:
     }
 
 
+# Handlers that read their raw body themselves (the signature covers the bytes); the edge
+# still checks it (src/core/inputs.py), so it fails like any other body.
+_READS_BODY_ITSELF = frozenset({"src.integrations.city_portal.controllers.webhook"})
+
+
 def _takes_body(handler: HTTPRouteHandler) -> bool:
-    return "data" in handler.parsed_fn_signature.parameters
+    return (
+        "data" in handler.parsed_fn_signature.parameters
+        or _qualified(handler) in _READS_BODY_ITSELF
+    )
 
 
 # --- component names -------------------------------------------------------------------------

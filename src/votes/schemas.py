@@ -79,7 +79,13 @@ class ResultsOut(ResponseModel):
 
 class PaperCountsIn(RequestModel):
     # Option id → paper ballots or raised hands; checked by the service (``invalid_count``).
-    counts: dict[str, Any] = Field(min_length=1, max_length=MAX_CHOICES)
+    # The values are read as Any so a bad one is ``invalid_count``, not a generic type error;
+    # the document still says what a client must send.
+    counts: dict[str, Any] = Field(
+        min_length=1,
+        max_length=MAX_CHOICES,
+        json_schema_extra={"additionalProperties": {"type": "integer", "minimum": 0}},
+    )
     # People who voted on paper or by hand; defaults to the sum for single-choice votes.
     voters: int | None = Field(default=None, ge=0, le=1_000_000)
     note: str | None = Field(default=None, max_length=NOTE_MAX)
