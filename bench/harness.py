@@ -51,19 +51,42 @@ BASE_SERVER_ENV = {
 # --- plugins ------------------------------------------------------------------------------
 
 
-# The BEFORE INSERT trigger that numbers suggestions (migration 1400, src/proposals/references.py).
-REFERENCE_TRIGGER = "proposals_assign_reference"
+# A bulk seed numbers its suggestions afterwards, in one statement, as migration 1400's
+# backfill does: the trigger's one-row counter updated 200,000 times in one transaction is
+# quadratic (every update walks the row's version chain), so the seed skips it.
+_RENUMBER = """
+WITH numbered AS (
+    SELECT p.id, p.street_id, p.year,
+           coalesce(c.n, 0) + row_number() OVER (
+               PARTITION BY p.street_id, p.year ORDER BY p.created_at, p.id)::integer AS n
+    FROM (SELECT id, street_id, created_at,
+                 extract(year FROM created_at AT TIME ZONE 'Asia/Shanghai')::integer AS year
+          FROM proposals WHERE reference LIKE 'seed-%') AS p
+    LEFT JOIN proposal_reference_counters c ON c.street_id = p.street_id AND c.year = p.year
+), counted AS (
+    INSERT INTO proposal_reference_counters AS c (street_id, year, n)
+    SELECT street_id, year, max(n) FROM numbered GROUP BY street_id, year
+    ON CONFLICT (street_id, year) DO UPDATE SET n = excluded.n
+)
+UPDATE proposals SET reference = lc_proposal_reference(
+    coalesce(a.reference_prefix, a.code), numbered.year, numbered.n)
+FROM numbered JOIN areas a ON a.id = numbered.street_id
+WHERE proposals.id = numbered.id
+"""
 
 
 async def copy_proposals(conn: asyncpg.Connection, **copy_args: Any) -> None:
     """COPY into ``proposals`` while the seed runs with ``session_replication_role = replica``
-    (foreign-key triggers skipped): the reference trigger is made to fire all the same, so
-    every bench suggestion is numbered by the real rule and the counters stay true."""
-    await conn.execute(f"ALTER TABLE proposals ENABLE ALWAYS TRIGGER {REFERENCE_TRIGGER}")
+    (triggers skipped), then number the seeded suggestions by the reference rule
+    (src/proposals/references.py) after those already filed, and move the counters on."""
+    await conn.execute(
+        "ALTER TABLE proposals ALTER COLUMN reference SET DEFAULT 'seed-' || gen_random_uuid()"
+    )
     try:
         await conn.copy_records_to_table("proposals", **copy_args)
     finally:
-        await conn.execute(f"ALTER TABLE proposals ENABLE TRIGGER {REFERENCE_TRIGGER}")
+        await conn.execute("ALTER TABLE proposals ALTER COLUMN reference DROP DEFAULT")
+    await conn.execute(_RENUMBER)
 
 
 def discover() -> dict[str, ModuleType]:
