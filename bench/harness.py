@@ -45,6 +45,9 @@ BASE_SERVER_ENV = {
     # is measured), with budgets no load reaches.
     "LIFECIRCLE_RATE_LIMIT_USER_PER_MINUTE": str(10**9),
     "LIFECIRCLE_RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE": str(10**9),
+    # The API alone: a portal address of its own keeps `lifecircle run` from starting the demo
+    # portal fake and its outbox delivery beside the workers (bench/portal measures delivery).
+    "LIFECIRCLE_PORTAL_API_BASE": "http://127.0.0.1:9",
 }
 
 
