@@ -12,12 +12,14 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, License, SecurityScheme
 from litestar.types import ControllerRouterHandler
+from pydantic import BaseModel
 
 from src.area_stats.controllers import AreaStatsController
 from src.areas.controllers import AreaController
 from src.briefs.controllers import BriefController
 from src.categories.controllers import CategoryController
 from src.config import Settings
+from src.core import heap
 from src.core.caller import caller_middleware
 from src.core.db import (
     autocommit_engine,
@@ -33,6 +35,7 @@ from src.core.metrics import instrument_pool, metrics, metrics_config
 from src.core.openapi import install_openapi_amendments
 from src.core.ratelimit import RateLimiter, rate_limit_middleware
 from src.core.redis import create_redis, create_store
+from src.core.schemas import encode_model
 from src.core.unit_of_work import (
     provide_db_session,
     provide_optional_principal,
@@ -150,7 +153,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan, portal_lifespan, votes_live.lifespan, facilities_lifespan],
-        on_startup=[install_openapi_amendments],
+        on_startup=[install_openapi_amendments, heap.freeze],
         # Settings ride on the app state: handlers, middleware and guards read one object.
         state=State({"settings": settings}),
         dependencies={
@@ -160,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
             "maybe_principal": Provide(provide_optional_principal),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        type_encoders={BaseModel: encode_model},
         # Query and path values and JSON depth checked before any handler (src/core/inputs.py).
         before_request=harden_request,
         middleware=[
