@@ -29,7 +29,8 @@ class AreaStatsController(Controller):
         summary="Figures of an area and of each child area (staff of the area or above)",
         description="from/to: Shanghai dates, inclusive. Suggestions by status and category, "
         "supports, first official replies, meetings by kind with turnout, satisfaction, "
-        "projects by status and overdue; `children` has the same per child area. "
+        "projects by status and overdue, needs surveys with their responses and response "
+        "rates; `children` has the same per child area. "
         "`computed_at` says how fresh the figures are (at most `decision_cache_s` old).",
         responses={
             200: ResponseSpec(AreaStatsOut, description="The figures", generate_examples=False)

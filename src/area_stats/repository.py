@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from src.models.area import AreaLevel
+from src.surveys.repository import residents_sql
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,16 @@ GROUP BY 1, 2
 """
 
 
-# Needs surveys opened in the period, with their responses. A survey's community is its area
-# when that is a community (a street-wide survey has none, so it counts for the street only).
+# Needs surveys opened in the period, with their responses and the registered residents of
+# each survey's area (its results' response-rate denominator, counted by the same SQL). A
+# survey's community is its area when that is a community (a street-wide survey has none, so
+# it counts for the street only).
 _SURVEYS = f"""
 SELECT {{child}} AS child, count(*) AS n, count(*) FILTER (WHERE s.status = 'closed') AS closed,
-       coalesce(sum(r.online), 0) AS online, coalesce(sum(r.paper), 0) AS paper
+       coalesce(sum(r.online), 0) AS online, coalesce(sum(r.paper), 0) AS paper,
+       coalesce(sum(h.residents), 0) AS residents
 FROM (
-    SELECT sv.id, sv.status, sv.street_id, sv.opens_at,
+    SELECT sv.id, sv.area_id, sv.status, sv.street_id, sv.opens_at,
            CASE WHEN a.level = 'community' THEN sv.area_id END AS community_id
     FROM surveys sv JOIN areas a ON a.id = sv.area_id
     WHERE sv.status <> 'draft'
@@ -145,6 +149,7 @@ LEFT JOIN LATERAL (
            count(*) FILTER (WHERE x.channel = 'paper') AS paper
     FROM survey_responses x WHERE x.survey_id = s.id
 ) r ON TRUE
+CROSS JOIN LATERAL (SELECT ({residents_sql("s.area_id")}) AS residents) h
 WHERE {{scope}} AND {_period("s.opens_at")}
 GROUP BY 1
 """

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from pydantic import Field
+
 from src.core.schemas import ResponseModel
 
 
@@ -57,6 +59,19 @@ class SurveyFigures(ResponseModel):
     responses: int
     online: int
     paper: int
+    residents: int = Field(
+        description="The registered residents of each survey's area (its results' "
+        "`residents`), summed over these surveys: a resident asked by two surveys counts twice."
+    )
+    response_rate: float | None = Field(
+        description="online ÷ residents, by the rule of a survey's results (`response_rate`; "
+        "for one survey the same figure), to 4 places; null without residents."
+    )
+    response_rate_with_paper: float | None = Field(
+        description="(online + paper) ÷ residents, as a survey's results' "
+        "`response_rate_with_paper` (may pass 1: paper sheets come also from residents not "
+        "on the app); null without residents."
+    )
 
 
 class Figures(ResponseModel):

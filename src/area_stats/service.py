@@ -13,7 +13,11 @@ Each figure counts the same rows the other endpoints list or summarise, with the
 - satisfaction: the ``overall`` ratings of the open and closed review meetings starting in
   the period, as ``GET /areas/{id}/satisfaction`` counts them for staff;
 - projects: the project lists of the years the period touches (all years without a
-  period), by status, and the overdue ones (planned end passed, still open).
+  period), by status, and the overdue ones (planned end passed, still open);
+- surveys: the needs surveys opened in the period (not drafts), their responses online and on
+  paper, and their response rates by the rule of a survey's results
+  (:func:`src.surveys.rules.response_rates`) over the surveys' responses and the registered
+  residents of each survey's area, summed.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from src.core.errors import validation_failed
 from src.core.geo import CoordSys, convert
 from src.core.policy import AreaRef, decision_scope, load_area
 from src.models.area import AreaLevel
+from src.surveys.rules import response_rates
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOTAL = "__total__"
@@ -165,12 +170,17 @@ def _projects(rows: list[Any]) -> ProjectFigures:
 def _surveys(rows: list[Any]) -> SurveyFigures:
     online = sum(int(r["online"]) for r in rows)
     paper = sum(int(r["paper"]) for r in rows)
+    residents = sum(int(r["residents"]) for r in rows)
+    rates = response_rates(online, paper, residents)
     return SurveyFigures(
         count=sum(int(r["n"]) for r in rows),
         closed=sum(int(r["closed"]) for r in rows),
         responses=online + paper,
         online=online,
         paper=paper,
+        residents=residents,
+        response_rate=rates.online,
+        response_rate_with_paper=rates.with_paper,
     )
 
 
@@ -213,8 +223,13 @@ async def compute(
     return _figures(own, _split(facts, TOTAL)), [_figures(k, _split(facts, k["id"])) for k in kids]
 
 
+# The shape of the stats reply, part of its cache key: bump it when a field is added or
+# changed, so a reply cached before a release (of the old shape) is never served after it.
+STATS_SHAPE = 2  # 2: surveys carry residents and response rates
+
+
 def stats_key(area_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None) -> str:
-    return f"stats:{area_id}:{date_from}:{date_to}"
+    return f"stats:v{STATS_SHAPE}:{area_id}:{date_from}:{date_to}"
 
 
 async def stats_body(

@@ -49,6 +49,9 @@ SUMMARY_HEADERS = (
     "满意度",
     "项目数",
     "逾期项目",
+    "问卷数",
+    "答卷数",
+    "线上答卷率",
 )
 BOLD = Font(bold=True)
 
@@ -75,6 +78,9 @@ def summary_row(f: dict[str, Any]) -> list[Any]:
         _pct(f["satisfaction"]["satisfaction_rate"]),
         f["projects"]["total"],
         f["projects"]["overdue"],
+        f["surveys"]["count"],
+        f["surveys"]["responses"],
+        _pct(f["surveys"]["response_rate"]),
     ]
 
 
@@ -186,7 +192,7 @@ def _area_sheet(
         ],
     )
     ws.column_dimensions["A"].width = 22
-    for letter in "BCDEFGHIJKLM":
+    for letter in "BCDEFGHIJKLMNOP":
         ws.column_dimensions[letter].width = 12
     _print_ready(ws)
 

@@ -201,7 +201,6 @@ _ASKS_UPSTREAM = frozenset(
 # Handlers whose reply has a second success status, and what it means.
 _ALSO_SUCCEEDS: dict[str, tuple[str, str]] = {
     "src.events.controllers.check_in": ("200", "Already checked in: the earlier check-in."),
-    "src.facility_reviews.controllers.review": ("200", "The caller's review, changed."),
 }
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED
 
 from src.core.deps import CurrentUser, DbSession
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
@@ -29,7 +29,8 @@ class FacilityReviewController(Controller):
     @post(
         "/",
         summary="Review a facility good or bad (once a month; posting again changes it)",
-        description="201 when this month's review is new, 200 when it changed it.",
+        description="201 with the caller's review of this month as it now stands, whether "
+        "new or changed (`created` says which).",
         status_code=HTTP_201_CREATED,
     )
     async def review(
@@ -38,9 +39,8 @@ class FacilityReviewController(Controller):
         principal: CurrentUser,
         facility_id: FromPath[uuid.UUID],
         data: JSONBody[ReviewIn],
-    ) -> Response[ReviewOut]:
-        out = await service.review(db_session, principal, facility_id, data)
-        return Response(out, status_code=HTTP_201_CREATED if out.created else HTTP_200_OK)
+    ) -> ReviewOut:
+        return await service.review(db_session, principal, facility_id, data)
 
     @get("/summary", summary="Good and bad reviews of a facility, with their reasons")
     async def summary(

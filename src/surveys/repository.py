@@ -42,6 +42,16 @@ _RESIDENTS: dict[uuid.UUID, tuple[float, int]] = {}
 RESIDENTS_TTL_S = 60.0
 
 
+def residents_sql(area: str) -> str:
+    """The count of the registered residents of the area ``area`` (an SQL expression: a
+    parameter or a column): a community's own, or those of every community of a street. The
+    survey results and the area figures both count them so."""
+    return (
+        "SELECT count(*) FROM users u WHERE NOT u.disabled AND u.home_community_id IN ("
+        f"SELECT id FROM areas WHERE id = {area} OR parent_id = {area})"
+    )
+
+
 @dataclass(frozen=True)
 class SurveyRow:
     id: uuid.UUID
@@ -507,14 +517,7 @@ async def residents(conn: Any, area_id: uuid.UUID) -> int:
     cached = _RESIDENTS.get(area_id)
     if cached is not None and time.monotonic() - cached[0] < RESIDENTS_TTL_S:
         return cached[1]
-    count: int = await conn.fetchval(
-        """
-        SELECT count(*) FROM users u
-        WHERE NOT u.disabled AND u.home_community_id IN (
-            SELECT id FROM areas WHERE id = $1 OR parent_id = $1)
-        """,
-        area_id,
-    )
+    count: int = await conn.fetchval(residents_sql("$1"), area_id)
     if len(_RESIDENTS) >= _FROZEN_MAX:
         _RESIDENTS.clear()
     _RESIDENTS[area_id] = (time.monotonic(), count)

@@ -268,3 +268,20 @@ def merge(
             cell[0] += sign * n
             cell[1] += sign * total
     return [(q, i, n, t) for (q, i), (n, t) in sorted(acc.items()) if n or t]
+
+
+@dataclass(frozen=True)
+class ResponseRates:
+    online: float | None  # ``response_rate``
+    with_paper: float | None  # ``response_rate_with_paper``
+
+
+def response_rates(online: int, paper: int, residents: int) -> ResponseRates:
+    """The response rates of a survey's results, and of the area figures over several surveys
+    (their responses and their residents summed): responses ÷ the registered residents of the
+    survey's area (None without residents), to 4 places. Registered residents answer at most
+    once each: online ÷ residents is at most 1. Paper sheets come also from residents not on
+    the app, so their rate may pass 1."""
+    if not residents:
+        return ResponseRates(None, None)
+    return ResponseRates(round(online / residents, 4), round((online + paper) / residents, 4))

@@ -32,6 +32,7 @@ from src.surveys.rules import (
     check_questions,
     check_window,
     merge,
+    response_rates,
     tally_items,
 )
 from src.surveys.schemas import (
@@ -708,6 +709,7 @@ async def compute_results(conn: Any, survey: SurveyRow, coord_sys: CoordSys) -> 
     top = cells[SURVEY_ITEM][SURVEY_ITEM]
     online, paper = top["online"][0], top["paper"][0]
     residents = await repository.residents(conn, survey.area_id)
+    rates = response_rates(online, paper, residents)
     questions = []
     for q in survey.questions:
         questions.append(_question_result(q, cells.get(q.key, {}), items.get(q.key, []), coord_sys))
@@ -718,10 +720,8 @@ async def compute_results(conn: Any, survey: SurveyRow, coord_sys: CoordSys) -> 
         online=online,
         paper=paper,
         residents=residents,
-        # Registered residents answer at most once each: online ÷ residents is at most 1. Paper
-        # sheets come also from residents not on the app, so their rate may pass 1.
-        response_rate=round(online / residents, 4) if residents else None,
-        response_rate_with_paper=round((online + paper) / residents, 4) if residents else None,
+        response_rate=rates.online,
+        response_rate_with_paper=rates.with_paper,
         questions=questions,
     )
 

@@ -17,13 +17,16 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.area_stats import repository
+from src.area_stats.cache import store
 from src.area_stats.schemas import AreaStatsOut, HotspotsOut
 from src.area_stats.service import SHANGHAI, quarter_of
+from src.core.db import driver_connection
 from src.models.proposal import Proposal
 from src.models.user import Role
 from tests.builders import login, make_tree, make_user
 
 CROWD = 20
+SOON = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)  # fresh whenever the test runs
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
@@ -156,3 +159,24 @@ async def test_the_brief_prints_the_figures_the_stats_show(
         assert totals[child["name"]] == child["proposals"]["total"] == 3
     again = await client.get(f"/api/v1/areas/{tree.street.id}/stats", params=period, headers=h)
     assert again.content == stats.content
+
+
+async def test_a_reply_cached_in_an_older_shape_is_not_served(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """A release that adds a figure (the surveys' response rates) bumps the stats' key: what
+    an older release cached, fresh as it may be, is not served after it."""
+    tree, h = await _street(db, client)
+    older = {"area_id": str(tree.street.id), "proposals": {"total": 999}, "surveys": {"count": 0}}
+    async with db() as session, session.begin():
+        conn = await driver_connection(session)
+        await store(conn, f"stats:{tree.street.id}:None:None", encode_json(older), SOON)
+    url = f"/api/v1/areas/{tree.street.id}/stats"
+    reply = await client.get(url, headers=h)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["proposals"]["total"] == 6
+    assert (body["surveys"]["residents"], body["surveys"]["response_rate"]) == (0, None)
+    cached = await client.get(url, headers=h)
+    assert cached.content == reply.content  # the new shape is what is cached now
+    assert "response_rate_with_paper" in cached.json()["children"][0]["surveys"]

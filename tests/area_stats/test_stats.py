@@ -18,10 +18,13 @@ from src.models.proposal import Proposal
 from src.models.user import Role
 from tests.area_stats.world import World, build_world, expected
 from tests.builders import login, make_tree, make_user
+from tests.surveys.helpers import ANSWERS, open_survey, respond
+from tests.surveys.helpers import make_world as make_survey_world
 
 CATEGORY = "accessibility"
 
 FIGURES = ("proposals", "replies", "meetings", "satisfaction", "projects", "surveys")
+RATES = ("residents", "online", "paper", "response_rate", "response_rate_with_paper")
 
 
 def _figures(body: dict[str, Any]) -> dict[str, Any]:
@@ -143,13 +146,68 @@ async def test_street_figures_agree_with_the_other_endpoints(
     assert len(rows) - 1 == windowed["proposals"]["total"]
 
 
-async def test_who_sees_which_figures(
-    client: httpx.AsyncClient, world: World, db: async_sessionmaker[AsyncSession]
+async def test_survey_figures_agree_with_the_survey_results(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
 ) -> None:
+    """Through HTTP: a community's survey and a street-wide one, answered online and on paper;
+    the figures' residents and rates are the surveys' results' own (one survey: the same
+    figures; several: responses and residents summed)."""
+    w = await make_survey_world(db, client)
+    mine = await open_survey(client, w.h["committee"], w.a)
+    wide = await open_survey(client, w.h["street_staff"], w.street)
+    paper = {"need": "elder", "satisfied": 3}
+    for headers, survey, extra in (
+        (w.h["resident"], mine, {}),
+        (w.h["committee"], mine, {"channel": "paper", "sheet_no": "A-1"}),
+        (w.h["outsider"], wide, {}),
+        (w.h["neighbour"], wide, {}),
+        (w.h["street_staff"], wide, {"channel": "paper", "sheet_no": "S-1"}),
+        (w.h["street_staff"], wide, {"channel": "paper", "sheet_no": "S-2"}),
+    ):
+        answered = await respond(
+            client, headers, survey["id"], ANSWERS if not extra else paper, **extra
+        )
+        assert answered.status_code == 201, answered.text
+    results = {}
+    for survey in (mine, wide):
+        got = await client.get(
+            f"/api/v1/surveys/{survey['id']}/results", headers=w.h["street_staff"]
+        )
+        assert got.status_code == 200, got.text
+        results[survey["id"]] = got.json()
+    ours, all_of = results[mine["id"]], results[wide["id"]]
+    # Registered residents: a has the resident and the neighbour, b the outsider.
+    assert [ours[k] for k in RATES] == [2, 1, 1, 0.5, 1.0]
+    assert [all_of[k] for k in RATES] == [3, 2, 2, 0.6667, 1.3333]
+
+    def rates(figures: dict[str, Any]) -> list[Any]:
+        return [figures["surveys"][k] for k in RATES]
+
+    community = await _stats(client, w.a.id, w.h["committee"])
+    assert rates(community) == [ours[k] for k in RATES]
+    street = await _stats(client, w.street.id, w.h["street_staff"])
+    online, paper_n = ours["online"] + all_of["online"], ours["paper"] + all_of["paper"]
+    asked = ours["residents"] + all_of["residents"]
+    summed = [
+        asked,
+        online,
+        paper_n,
+        round(online / asked, 4),
+        round((online + paper_n) / asked, 4),
+    ]
+    assert rates(street) == summed == [5, 3, 3, 0.6, 1.2]
+    by_id = {c["area_id"]: c for c in street["children"]}
+    assert rates(by_id[str(w.a.id)]) == rates(community)
+    # b has no survey of its own (the street-wide one counts for the street only).
+    assert rates(by_id[str(w.b.id)]) == [0, 0, 0, None, None]
+
+
+async def test_who_sees_which_figures(client: httpx.AsyncClient, world: World) -> None:
     street0, street1 = world.streets
     street_staff = await login(client, world.staff["street0"])
     committee = await login(client, world.staff["committee00"])
-    resident = await login(client, await make_user(db, community=world.communities[street0.id][0]))
+    # The world's own resident (a new one would change the residents the figures count).
+    resident = await login(client, world.staff["resident00"])
     own_community = world.communities[street0.id][0]
     cases = [
         (street_staff, street0.id, 200, None),

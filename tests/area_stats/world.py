@@ -1,6 +1,7 @@
 """Random decision-support data for a district with two streets: suggestions with replies,
-meetings with check-ins and frozen results, review tallies, projects. The builders keep
-what they made, so tests compute the expected figures from it independently of the SQL."""
+meetings with check-ins and frozen results, review tallies, projects, needs surveys and the
+registered residents of each community. The builders keep what they made, so tests compute
+the expected figures from it independently of the SQL."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from src.models.project import Project, ProjectStatus
 from src.models.proposal import Proposal, ProposalReply, ProposalStatus
 from src.models.rating import RatingTally
 from src.models.survey import Channel, Survey, SurveyResponse, SurveyStatus
-from src.models.user import Role
+from src.models.user import Role, User
 from tests.builders import TestUser, make_user, unique_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -91,6 +92,7 @@ class World:
     projects: list[J]
     staff: dict[str, TestUser]
     surveys: list[S] = field(default_factory=list)
+    residents: dict[uuid.UUID, int] = field(default_factory=dict)  # community → registered
 
 
 async def build_world(db: async_sessionmaker[AsyncSession], seed: int) -> World:
@@ -135,14 +137,31 @@ async def build_world(db: async_sessionmaker[AsyncSession], seed: int) -> World:
                 )
                 for c in range(3)
             ]
-    author = await make_user(db, community=communities[streets[0].id][0])
-    attendees = [await make_user(db, community=communities[streets[0].id][0]) for _ in range(4)]
+    home = communities[streets[0].id][0]
+    author = await make_user(db, community=home)
+    attendees = [await make_user(db, community=home) for _ in range(4)]
     staff = {
         "district_admin": await make_user(db, role=Role.admin, area=district),
         "street0": await make_user(db, role=Role.street, area=streets[0]),
-        "committee00": await make_user(db, role=Role.committee, area=communities[streets[0].id][0]),
+        "committee00": await make_user(db, role=Role.committee, area=home),
+        "resident00": await make_user(db, community=home),
     }
     all_communities = [c for cs in communities.values() for c in cs]
+    # Registered residents (a survey's response-rate denominator): the author, the attendees
+    # and resident00 at home, and some more everywhere; disabled accounts do not count. One
+    # community is left empty (its rates are null).
+    # (Their own random stream: the rest of the world stays what each seed made before.)
+    rng_homes = random.Random(f"{seed}:residents")
+    residents = {c.id: 0 for c in all_communities}
+    residents[home.id] = 6
+    async with db() as session, session.begin():
+        for community in all_communities[1:-1]:
+            n = rng_homes.randint(1, 9)
+            residents[community.id] += n
+            for i in range(n + rng_homes.randint(0, 2)):
+                session.add(
+                    User(display_name="居民", home_community_id=community.id, disabled=i >= n)
+                )
     proposals: list[P] = []
     meetings: list[M] = []
     projects: list[J] = []
@@ -341,7 +360,9 @@ async def build_world(db: async_sessionmaker[AsyncSession], seed: int) -> World:
                         paper,
                     )
                 )
-    return World(district, streets, communities, proposals, meetings, projects, staff, surveys)
+    return World(
+        district, streets, communities, proposals, meetings, projects, staff, surveys, residents
+    )
 
 
 # --- the expected figures, computed in Python from what was built ----------------------
@@ -423,7 +444,7 @@ def expected(
 
 def _surveys(
     world: World, members: set[uuid.UUID], lo: dt.date | None, hi: dt.date | None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """A community's survey counts where its community does; a street-wide one only where
     the whole street does."""
 
@@ -432,12 +453,22 @@ def _surveys(
             return sv.community_id in members
         return {c.id for c in world.communities[sv.street_id]} <= members
 
+    def asked(sv: S) -> int:
+        """The registered residents of the survey's area: its community, or its street."""
+        if sv.community_id is not None:
+            return world.residents[sv.community_id]
+        return sum(world.residents[c.id] for c in world.communities[sv.street_id])
+
     ss = [sv for sv in world.surveys if counted(sv) and _in(sv.opens_at, lo, hi)]
     online, paper = sum(sv.online for sv in ss), sum(sv.paper for sv in ss)
+    residents = sum(asked(sv) for sv in ss)
     return {
         "count": len(ss),
         "closed": sum(1 for sv in ss if sv.status == "closed"),
         "responses": online + paper,
         "online": online,
         "paper": paper,
+        "residents": residents,
+        "response_rate": round(online / residents, 4) if residents else None,
+        "response_rate_with_paper": round((online + paper) / residents, 4) if residents else None,
     }

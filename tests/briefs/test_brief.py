@@ -95,6 +95,16 @@ async def test_brief_has_the_quarters_figures_and_charts(
         assert rows[child["name"]][1] == child["proposals"]["total"]
         assert rows[child["name"]][11] == child["projects"]["total"]
         assert rows[child["name"]][12] == child["projects"]["overdue"]
+    # The needs surveys: count, responses, and the (online) response rate of the figures.
+    assert SUMMARY_HEADERS[13:16] == ("问卷数", "答卷数", "线上答卷率")
+    for name, f in [(world.district.name, stats), *((c["name"], c) for c in stats["children"])]:
+        surveys = f["surveys"]
+        assert rows[name][13:16] == [
+            surveys["count"],
+            surveys["responses"],
+            surveys["response_rate"],
+        ], name
+    assert stats["surveys"]["count"] > 0 and stats["surveys"]["response_rate"] is not None
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape"
         assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage

@@ -109,7 +109,10 @@ async def test_one_review_a_month_changeable_and_summarised(
     assert first.json()["reasons"] == ["cleanliness", "waiting_time"]
     assert first.json()["created"] is True
     changed = await client.post(url(fid), json={"verdict": "good"}, headers=resident)
-    assert changed.status_code == 200 and changed.json()["created"] is False
+    assert changed.status_code == 201, changed.text  # API.md: → 201, new or changed
+    assert changed.json()["created"] is False
+    assert (changed.json()["verdict"], changed.json()["reasons"]) == ("good", [])
+    assert changed.json()["comment"] is None  # the review as it now stands
     assert changed.json()["id"] == first.json()["id"]
     summary = (await client.get(url(fid, "/summary"), headers=resident)).json()
     assert (summary["count"], summary["good"], summary["bad"]) == (1, 1, 0)
@@ -150,11 +153,19 @@ async def test_double_taps_write_one_review(
     replies = await asyncio.gather(
         *(client.post(url(fid), json={"verdict": v}, headers=resident) for v in ["good", "bad"] * 5)
     )
-    assert all(r.status_code in (200, 201) for r in replies), [r.text for r in replies]
-    assert sum(r.status_code == 201 for r in replies) == 1
+    assert all(r.status_code == 201 for r in replies), [r.text for r in replies]
+    assert sum(r.json()["created"] for r in replies) == 1  # one insert, the others changes
     assert len({r.json()["id"] for r in replies}) == 1
     summary = (await client.get(url(fid, "/summary"), headers=resident)).json()
     assert summary["count"] == 1
+
+
+async def test_the_document_says_a_review_answers_201_new_or_changed(
+    client: httpx.AsyncClient,
+) -> None:
+    doc = (await client.get("/schema/openapi.json")).json()
+    responses = doc["paths"]["/api/v1/facilities/{facility_id}/reviews"]["post"]["responses"]
+    assert [s for s in responses if s.startswith("2")] == ["201"]
 
 
 async def test_bad_input_and_unknown_facility(
