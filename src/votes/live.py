@@ -53,7 +53,11 @@ class Watch:
         self.payload: dict[str, Any] | None = None
         self.watchers = 0
         self.dirty = asyncio.Event()
-        self.changed = asyncio.Condition()
+        # Set once when the version moves past the one it was made for, then replaced: every
+        # watcher waits on it without a lock, so a new tally wakes them all in one turn of
+        # the loop (a Condition hands its lock from waiter to waiter: a thousand watchers
+        # took a thousand turns of a busy loop to wake).
+        self._moved = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self._encoded: dict[tuple[int, bool], str] = {}
 
@@ -87,10 +91,10 @@ class Watch:
             if payload is not None and (
                 self.payload is None or _comparable(payload) != _comparable(self.payload)
             ):
-                async with self.changed:
-                    self.payload = payload
-                    self.version += 1
-                    self.changed.notify_all()
+                self.payload = payload
+                self.version += 1
+                moved, self._moved = self._moved, asyncio.Event()
+                moved.set()
             if payload is not None and payload.get("final"):
                 return
             with contextlib.suppress(TimeoutError):
@@ -100,15 +104,14 @@ class Watch:
 
     async def next(self, seen: int, wait_s: float) -> tuple[int, dict[str, Any]] | None:
         """The tally once its version is past ``seen``; None after ``wait_s`` seconds."""
-        async with self.changed:
-            if self.version <= seen:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self.changed.wait_for(lambda: self.version > seen), wait_s
-                    )
-            if self.version <= seen or self.payload is None:
-                return None
-            return self.version, self.payload
+        if self.version <= seen:
+            moved = self._moved
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_s):
+                    await moved.wait()
+        if self.version <= seen or self.payload is None:
+            return None
+        return self.version, self.payload
 
 
 class TallyHub:
