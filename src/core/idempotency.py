@@ -90,6 +90,10 @@ def stored_sql(scope: str, key: str, ttl: str) -> str:
 
 _STORE = insert_sql(1)
 _STORED = stored_sql("$1", "$2", "$3::int")
+_STORED_MANY = f"""
+SELECT t.i, k.* FROM unnest($1::int[], $2::text[], $3::text[], $4::int[]) AS t(i, scope, key, ttl)
+CROSS JOIN LATERAL ({stored_sql("t.scope", "t.key", "t.ttl")}) AS k
+"""
 
 
 def invalid_key() -> AppError:
@@ -208,6 +212,21 @@ class Claim:
         was for another request; None when there is none."""
         row = await conn.fetchrow(_STORED, self.scope, self.key, self.ttl_s)
         return None if row is None else self.answer(row)
+
+    @staticmethod
+    async def stored_many(conn: Any, claims: list[Claim]) -> list[Answer | None]:
+        """:meth:`stored` of several keys in one statement, in order (a batch's twins)."""
+        if not claims:
+            return []
+        rows = await conn.fetch(
+            _STORED_MANY,
+            list(range(len(claims))),
+            [c.scope for c in claims],
+            [c.key for c in claims],
+            [c.ttl_s for c in claims],
+        )
+        found = {r["i"]: r for r in rows}
+        return [claims[i].answer(found[i]) if i in found else None for i in range(len(claims))]
 
     def answer(self, row: Any) -> Answer:
         """A stored reply (a row with fingerprint, response_status/headers/body) as an answer."""

@@ -218,7 +218,9 @@ class BallotBatcher:
                         if o.inserted and m.reply is not None:
                             replies.append(m.reply)
                 await repository.store_replies(conn, replies)
-            # Committed. A key whose request recorded nothing: the reply a twin committed.
+            # Committed. A key whose request recorded nothing: the reply a twin committed
+            # (one statement for those a concurrent batch committed after ours began).
+            missing: list[int] = []
             for i, item in enumerate(batch):
                 found = outcomes[i]
                 assert found is not None
@@ -226,7 +228,11 @@ class BallotBatcher:
                     if found.earlier is not None:
                         answers[i] = item.claim.answer(found.earlier)
                     else:
-                        answers[i] = await item.claim.stored(conn)
+                        missing.append(i)
+            claims = [batch[i].claim for i in missing]
+            stored = await Claim.stored_many(conn, [c for c in claims if c is not None])
+            for i, answer in zip(missing, stored, strict=True):
+                answers[i] = answer
         return [(o, a) for o, a in zip(outcomes, answers, strict=True) if o is not None]
 
     async def _write_choices(self, conn: Any, event_id: uuid.UUID, new: list[Choice]) -> None:
