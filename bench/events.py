@@ -467,7 +467,7 @@ async def sql_only(
             users = [queue.pop() for _ in range(min(batch, len(queue)))]
             sent = time.perf_counter()
             async with conn.transaction():
-                got = await repository.record_voters(
+                got, _ = await repository.record_voters(
                     conn,
                     event_id=event_id,
                     community_id=community,

@@ -65,17 +65,26 @@ def insert_sql(first: int, source: str | None = None) -> str:
     the caller's statement) the row is inserted only when ``source`` yields one, so that a
     single-statement write and its reply commit together."""
     n = [f"${first + i}" for i in range(7)]
-    values = f"{n[0]}, {n[1]}, {n[2]}, 'done', {n[3]}::int, CAST({n[4]} AS jsonb), {n[5]}::bytea"
+    values = f"{n[0]}, {n[1]}, {n[2]}, {n[3]}::int, CAST({n[4]} AS jsonb), {n[5]}::bytea"
     rows = f"SELECT {values} FROM {source}" if source else f"VALUES ({values})"
+    return insert_rows_sql(rows, f"{n[6]}::int")
+
+
+def insert_rows_sql(rows: str, ttl: str) -> str:
+    """The replies' INSERT from ``rows`` (a SELECT or VALUES of scope, key, fingerprint,
+    status, headers jsonb, body), for a caller's statement that writes several changes and
+    their replies at once (a ballot batch). A stored reply is replaced only when it is not
+    done or older than ``ttl`` seconds (an SQL expression)."""
     return f"""
     INSERT INTO idempotency_keys AS k
            (scope, key, fingerprint, state, response_status, response_headers, response_body)
-    {rows}
+    SELECT r.scope, r.key, r.fingerprint, 'done', r.status, r.headers, r.body
+    FROM ({rows}) AS r(scope, key, fingerprint, status, headers, body)
     ON CONFLICT (scope, key) DO UPDATE
        SET fingerprint = excluded.fingerprint, state = 'done', created_at = now(),
            locked_at = now(), response_status = excluded.response_status,
            response_headers = excluded.response_headers, response_body = excluded.response_body
-     WHERE k.state <> 'done' OR k.created_at < now() - make_interval(secs => {n[6]}::int)
+     WHERE k.state <> 'done' OR k.created_at < now() - make_interval(secs => {ttl})
     RETURNING 1"""
 
 

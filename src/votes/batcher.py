@@ -4,11 +4,12 @@ milliseconds and written in one transaction per batch (docs/ballot-secrecy.md).
 In one batch, per meeting (src/votes/repository.py):
 
 1. the voters are recorded (one statement: the meeting locked FOR KEY SHARE, eligibility, the
-   Idempotency-Keys' stored replies, ``ballot_voters`` ON CONFLICT DO NOTHING);
-2. the new ballots and the sealed ballots already waiting for that meeting are written, in
-   shuffled order, in clear when there are at least ``secrecy.CROWD`` of them, else sealed
-   again to wait (``sealed_ballots``);
-3. the sealed first replies of the recorded ballots are stored (src/core/idempotency.py);
+   Idempotency-Keys' stored replies, ``ballot_voters`` ON CONFLICT DO NOTHING, the sealed
+   first replies of the recorded ballots (src/core/idempotency.py), and the sealed ballots
+   already waiting for that meeting taken out);
+2. the new ballots and those taken out are written by a second statement, in shuffled order,
+   in clear when there are at least ``secrecy.CROWD`` of them, else sealed again to wait
+   (``sealed_ballots``);
 
 then the transaction commits, and only then is any request of the batch answered: a 201 means
 the ballot is durable. A failed batch answers each of its requests with the failure (a 503
@@ -189,12 +190,11 @@ class BallotBatcher:
         async with self.engine.connect() as connection:
             conn: Any = (await connection.get_raw_connection()).driver_connection
             async with conn.transaction():
-                replies: list[list[Any]] = []
                 # One lock order for every batch (meetings by id): no deadlock between lanes.
                 for event_id in sorted(by_event):
                     members = [batch[i] for i in by_event[event_id]]
                     first = members[0]
-                    got = await repository.record_voters(
+                    got, waiting = await repository.record_voters(
                         conn,
                         event_id=event_id,
                         community_id=first.community_id,
@@ -205,6 +205,7 @@ class BallotBatcher:
                                 m.family_id,
                                 m.claim.scope if m.claim else None,
                                 m.claim.key if m.claim else None,
+                                m.reply,
                             )
                             for m in members
                         ],
@@ -212,12 +213,9 @@ class BallotBatcher:
                     )
                     new = [m.choice for m, o in zip(members, got, strict=True) if o.inserted]
                     if new:
-                        await self._write_choices(conn, event_id, new)
-                    for i, m, o in zip(by_event[event_id], members, got, strict=True):
+                        await self._write_choices(conn, event_id, new, waiting)
+                    for i, o in zip(by_event[event_id], got, strict=True):
                         outcomes[i] = o
-                        if o.inserted and m.reply is not None:
-                            replies.append(m.reply)
-                await repository.store_replies(conn, replies)
             # Committed. A key whose request recorded nothing: the reply a twin committed
             # (one statement for those a concurrent batch committed after ours began).
             missing: list[int] = []
@@ -235,9 +233,11 @@ class BallotBatcher:
                 answers[i] = answer
         return [(o, a) for o, a in zip(outcomes, answers, strict=True) if o is not None]
 
-    async def _write_choices(self, conn: Any, event_id: uuid.UUID, new: list[Choice]) -> None:
-        """The new ballots with those waiting: in clear when they make a crowd, else sealed."""
-        taken = await repository.take_sealed(conn, event_id)
+    async def _write_choices(
+        self, conn: Any, event_id: uuid.UUID, new: list[Choice], taken: list[bytes]
+    ) -> None:
+        """The new ballots with those waiting (taken out by ``record_voters``): in clear when
+        they make a crowd, else sealed."""
         waiting = [self.sealer.open(event_id, s) for s in taken]
         choices = secrecy.shuffled(new + waiting)
         if len(choices) >= secrecy.CROWD:

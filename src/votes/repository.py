@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.core.idempotency import insert_sql, stored_sql
+from src.core.idempotency import insert_rows_sql, stored_sql
 from src.events.eligibility import refusal_sql
 from src.models.event import EventDisplayLink
 from src.votes.secrecy import Choice
@@ -20,18 +20,24 @@ from src.votes.secrecy import Choice
 # One statement: lock the meeting FOR KEY SHARE (a close takes FOR UPDATE and waits for the
 # batches in flight), check each caller by the one eligibility rule (``refusal_sql``; the
 # sign-in must not be revoked), look up each Idempotency-Key's stored reply (``stored_sql``),
-# and record the voters that may vote and have no reply yet. The primary key of ballot_voters
-# makes a second ballot impossible; ON CONFLICT waits for a racing twin (a double tap in
-# another worker) and does nothing. Voters are inserted in one order for every batch (by user
-# id, not by arrival): two batches holding each other's twins would otherwise deadlock. The
-# ballots themselves are written by a later statement of the same transaction, in shuffled
+# record the voters that may vote and have no reply yet, store the (sealed) first replies of
+# those recorded (``insert_rows_sql``: a reply exists only with its voter row), and, when a
+# voter was recorded, take out the meeting's waiting sealed ballots (rows another batch is
+# taking right now are left to it) to be written with this batch's. The primary key of
+# ballot_voters makes a second ballot impossible; ON CONFLICT waits for a racing twin (a double
+# tap in another worker) and does nothing. Voters are inserted in one order for every batch (by
+# user id, not by arrival): two batches holding each other's twins would otherwise deadlock.
+# The ballots themselves are written by a later statement of the same transaction, in shuffled
 # order (``write_ballots``), so that nothing of their writing follows the order of the voters.
+# One statement, not five: a twin in another worker waits for this transaction to commit, and
+# every round trip inside it is a turn of a busy event loop.
 _VOTERS = f"""
 WITH ev AS (
     SELECT status FROM events WHERE id = $1 FOR KEY SHARE
 ), item AS (
-    SELECT * FROM unnest($4::int[], $5::uuid[], $6::uuid[], $7::text[], $8::text[])
-           AS t(i, user_id, family_id, scope, key)
+    SELECT * FROM unnest($4::int[], $5::uuid[], $6::uuid[], $7::text[], $8::text[],
+                         $10::text[], $11::int[], $12::text[], $13::bytea[])
+           AS t(i, user_id, family_id, scope, key, fingerprint, status, headers, body)
 ), earlier AS (
     SELECT item.i, k.*
     FROM item CROSS JOIN LATERAL ({stored_sql("item.scope", "item.key", "$9::int")}) AS k
@@ -49,22 +55,29 @@ WITH ev AS (
     ORDER BY who.id
     ON CONFLICT DO NOTHING
     RETURNING user_id
+), reply AS ({
+    insert_rows_sql(
+        "SELECT item.scope, item.key, item.fingerprint, item.status, "
+        "CAST(item.headers AS jsonb), item.body "
+        "FROM item JOIN voter ON voter.user_id = item.user_id WHERE item.fingerprint IS NOT NULL",
+        "$9::int",
+    )
+}), drained AS (
+    DELETE FROM sealed_ballots WHERE id IN (
+        SELECT id FROM sealed_ballots
+        WHERE event_id = $1 AND EXISTS (SELECT 1 FROM voter)
+        FOR UPDATE SKIP LOCKED
+    ) RETURNING sealed
 )
 SELECT item.i, (SELECT status::text FROM ev) AS status,
        who.i IS NOT NULL AS eligible, voter.user_id IS NOT NULL AS inserted,
        earlier.fingerprint, earlier.response_status, earlier.response_headers,
-       earlier.response_body
+       earlier.response_body,
+       (SELECT array_agg(sealed) FROM drained) AS drained
 FROM item
 LEFT JOIN who ON who.i = item.i
 LEFT JOIN voter ON voter.user_id = item.user_id
 LEFT JOIN earlier ON earlier.i = item.i
-"""
-# Waiting sealed ballots of the meeting, taken out to be written with this batch's (rows
-# another batch is taking right now are left to it).
-_DRAIN = """
-DELETE FROM sealed_ballots WHERE id IN (
-    SELECT id FROM sealed_ballots WHERE event_id = $1 FOR UPDATE SKIP LOCKED
-) RETURNING sealed
 """
 _BALLOTS = """
 INSERT INTO ballots (id, event_id, receipt, option_ids)
@@ -75,7 +88,6 @@ _SEALED = """
 INSERT INTO sealed_ballots (id, event_id, sealed)
 SELECT t.id, $1, t.sealed FROM unnest($2::uuid[], $3::bytea[]) AS t(id, sealed)
 """
-_REPLY = insert_sql(1)
 _RULES = """
 SELECT e.community_id, e.status::text AS status, e.kind::text AS kind, e.voting,
        array(SELECT o.id FROM event_options o WHERE o.event_id = e.id) AS option_ids
@@ -86,12 +98,15 @@ FROM events e WHERE e.id = $1
 @dataclass(frozen=True)
 class Caster:
     """One ballot request of a batch: who, with which sign-in, and the Idempotency-Key's
-    scope and stored key (None without a key)."""
+    scope, stored key and first reply (None without a key)."""
 
     user_id: uuid.UUID
     family_id: uuid.UUID
     scope: str | None
     key: str | None
+    # The sealed first reply to store when the voter is recorded (``Claim.reply_args``):
+    # scope, key, fingerprint, status, headers, body, ttl; None without a key.
+    reply: list[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +125,13 @@ async def record_voters(
     need_check_in: bool,
     casters: list[Caster],
     ttl_s: int,
-) -> list[CastOutcome]:
-    """Record the voters of a batch (see ``_VOTERS``); one outcome per caster, in order."""
+) -> tuple[list[CastOutcome], list[bytes]]:
+    """Record the voters of a batch and their replies (see ``_VOTERS``): one outcome per
+    caster, in order, and the sealed ballots taken out to be written with the new ones."""
+
+    def part(n: int) -> list[Any]:
+        return [c.reply[n] if c.reply is not None else None for c in casters]
+
     rows = await conn.fetch(
         _VOTERS,
         event_id,
@@ -123,6 +143,10 @@ async def record_voters(
         [c.scope for c in casters],
         [c.key for c in casters],
         ttl_s,
+        part(2),
+        part(3),
+        part(4),
+        part(5),
     )
     by_index = {r["i"]: r for r in rows}
     outcomes = []
@@ -130,11 +154,8 @@ async def record_voters(
         row = by_index[i]
         earlier = row if row["response_status"] is not None else None
         outcomes.append(CastOutcome(row["status"], row["eligible"], row["inserted"], earlier))
-    return outcomes
-
-
-async def take_sealed(conn: Any, event_id: uuid.UUID) -> list[bytes]:
-    return [r["sealed"] for r in await conn.fetch(_DRAIN, event_id)]
+    drained = list(rows[0]["drained"] or []) if rows else []
+    return outcomes, drained
 
 
 async def write_ballots(conn: Any, event_id: uuid.UUID, choices: list[Choice]) -> None:
@@ -150,12 +171,6 @@ async def write_ballots(conn: Any, event_id: uuid.UUID, choices: list[Choice]) -
 
 async def write_sealed(conn: Any, event_id: uuid.UUID, sealed: list[bytes]) -> None:
     await conn.execute(_SEALED, event_id, [uuid.uuid4() for _ in sealed], sealed)
-
-
-async def store_replies(conn: Any, replies: list[list[Any]]) -> None:
-    """The sealed first replies (``Claim.reply_args``) of the ballots just recorded."""
-    if replies:
-        await conn.executemany(_REPLY, replies)
 
 
 async def ballot_rules(conn: Any, event_id: uuid.UUID) -> dict[str, Any] | None:
