@@ -541,15 +541,18 @@ class SimilarRow(NamedTuple):
 # distinct forms (proposal_similar_forms, ix_proposal_similar_forms_near), nearest first, and
 # each form's visible suggestions are read by ix_proposals_similar_form (most supported
 # first); the LATERAL join keeps the forms' order, so LIMIT stops at the first $3 suggestions.
-# The form scan is bounded ($5 forms): a form whose suggestions are all hidden yields none,
-# and a title near nothing must not walk every form. The same candidates as a KNN over every
-# suggestion (the 20 nearest visible ones), at a fraction of the index pages.
+# `%` (similarity ≥ pg_trgm.similarity_threshold, 0.3 by default) lets the GiST scan skip
+# subtrees that cannot reach it, and stop when no form is left above it: it must stay at or
+# below the threshold $4 (tests/proposals/test_similar.py checks), which decides. The form
+# scan is also bounded ($5 forms): a form whose suggestions are all hidden yields none. The
+# same candidates as a KNN over every suggestion (the 20 nearest visible ones, those ≥ $4),
+# at a fraction of the index pages.
 _SIMILAR_SQL = """
 SELECT p.id, p.title, p.status::text, p.support_count, p.lat, p.lng, p.created_at, f.sim
 FROM (
     SELECT similar_text, similarity(similar_text, $2) AS sim
     FROM proposal_similar_forms
-    WHERE community_id = $1
+    WHERE community_id = $1 AND similar_text % $2
     ORDER BY similar_text <-> $2
     LIMIT $5
 ) AS f

@@ -30,6 +30,9 @@ async def test_labelled_pairs_precision_and_recall(db: async_sessionmaker[AsyncS
     async with db() as session:
         # pg_trgm keeps CJK characters in this database (else every score below would be 0).
         assert await session.scalar(text("SELECT cardinality(show_trgm('加装电梯'))")) == 5
+        # The search's `%` prefilter must not drop what the threshold keeps (repository.py).
+        prefilter = await session.scalar(text("SHOW pg_trgm.similarity_threshold"))
+        assert float(prefilter) <= SIMILAR_THRESHOLD
         for a, b, duplicate in pairs:
             said = await repository.text_similarity(session, a, b) >= SIMILAR_THRESHOLD
             tp += said and duplicate
