@@ -131,13 +131,15 @@ class Proposal(Base):
             "agree_count >= 0 AND disagree_count >= 0 AND pass_count >= 0",
             name="reaction_counts_non_negative",
         ),
-        # Similar suggestions: nearest titles of a community (migration 1601).
+        # Similar suggestions: a form's visible suggestions, most supported first (migration
+        # 1700; the forms themselves are in ProposalSimilarForm).
         Index(
-            "ix_proposals_similar",
+            "ix_proposals_similar_form",
             "community_id",
             "similar_text",
-            postgresql_using="gist",
-            postgresql_ops={"similar_text": "gist_trgm_ops(siglen=256)"},
+            text("support_count DESC"),
+            text("id DESC"),
+            postgresql_where=text("status NOT IN ('hidden', 'pending_review', 'merged')"),
         ),
         Index("ix_proposals_author", "author_id", text("created_at DESC"), text("id DESC")),
         Index(
@@ -197,7 +199,7 @@ class Proposal(Base):
         ),
     )
     # The title as similar suggestions compare it (src/proposals/similarity.py), written on
-    # every insert from the title.
+    # every insert from the title (a trigger adds it to ProposalSimilarForm).
     similar_text: Mapped[str] = mapped_column(
         Text, default=_similar_text_default, server_default=""
     )
@@ -213,6 +215,29 @@ class Proposal(Base):
         deferred=True,
         deferred_raiseload=True,
     )
+
+
+class ProposalSimilarForm(Base):
+    """One row per community and distinct ``Proposal.similar_text``: what the similar-suggestion
+    search walks by its GiST index (src/proposals/repository.py). Written only by the trigger
+    of migration 1700 (on every insert or change of a suggestion's form or community); a form
+    left without suggestions is deleted by ``lifecircle proposals-reindex-similar``."""
+
+    __tablename__ = "proposal_similar_forms"
+    __table_args__ = (
+        Index(
+            "ix_proposal_similar_forms_near",
+            "community_id",
+            "similar_text",
+            postgresql_using="gist",
+            postgresql_ops={"similar_text": "gist_trgm_ops(siglen=256)"},
+        ),
+    )
+
+    community_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("areas.id"), primary_key=True
+    )
+    similar_text: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class ProposalReferenceCounter(Base):

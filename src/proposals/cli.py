@@ -1,5 +1,6 @@
 """``lifecircle proposals-reindex-similar``: rewrite ``proposals.similar_text`` after the word
-list of similar suggestions (src/proposals/data/similar_words.txt) changed."""
+list of similar suggestions (src/proposals/data/similar_words.txt) changed, and drop the
+forms (``proposal_similar_forms``) no suggestion has any more."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ async def reindex(database_url: str) -> int:
                     BATCH,
                 )
                 if not rows:
-                    return changed
+                    break
                 updates = [
                     (r["id"], new)
                     for r in rows
@@ -44,6 +45,14 @@ async def reindex(database_url: str) -> int:
                     )
                 changed += len(updates)
                 after = rows[-1]["id"]
+            # The rewritten rows added their new forms (trigger of migration 1700); the forms
+            # no suggestion has any more go.
+            await driver.execute(
+                "DELETE FROM proposal_similar_forms f WHERE NOT EXISTS ("
+                "SELECT 1 FROM proposals p "
+                "WHERE p.community_id = f.community_id AND p.similar_text = f.similar_text)"
+            )
+            return changed
     finally:
         await engine.dispose()
 

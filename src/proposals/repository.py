@@ -536,18 +536,36 @@ class SimilarRow(NamedTuple):
     similarity: float
 
 
-# The nearest titles of one community by pg_trgm distance (the GiST index ix_proposals_similar
-# answers ORDER BY … <-> … LIMIT without reading every candidate), then those similar enough.
+# The suggestions of one community whose titles are nearest by pg_trgm distance, those similar
+# enough. Residents write the same thing many times, so the GiST KNN walks the community's
+# distinct forms (proposal_similar_forms, ix_proposal_similar_forms_near), nearest first, and
+# each form's visible suggestions are read by ix_proposals_similar_form (most supported
+# first); the LATERAL join keeps the forms' order, so LIMIT stops at the first $3 suggestions.
+# `%` (similarity ≥ pg_trgm.similarity_threshold, 0.3 by default) lets the GiST scan skip
+# subtrees that cannot reach it, and stop when no form is left above it: it must stay at or
+# below the threshold $4 (tests/proposals/test_similar.py checks), which decides. The form
+# scan is also bounded ($5 forms): a form whose suggestions are all hidden yields none. The
+# same candidates as a KNN over every suggestion (the 20 nearest visible ones, those ≥ $4),
+# at a fraction of the index pages.
 _SIMILAR_SQL = """
-SELECT id, title, status::text, support_count, lat, lng, created_at, sim FROM (
-    SELECT id, title, status, support_count, lat, lng, created_at,
-           similarity(similar_text, $2) AS sim
-    FROM proposals
-    WHERE community_id = $1 AND status NOT IN ('hidden', 'pending_review', 'merged')
+SELECT p.id, p.title, p.status::text, p.support_count, p.lat, p.lng, p.created_at, f.sim
+FROM (
+    SELECT similar_text, similarity(similar_text, $2) AS sim
+    FROM proposal_similar_forms
+    WHERE community_id = $1 AND similar_text % $2
     ORDER BY similar_text <-> $2
+    LIMIT $5
+) AS f
+CROSS JOIN LATERAL (
+    SELECT id, title, status, support_count, lat, lng, created_at
+    FROM proposals
+    WHERE community_id = $1 AND similar_text = f.similar_text
+      AND status NOT IN ('hidden', 'pending_review', 'merged')
+    ORDER BY support_count DESC, id DESC
     LIMIT $3
-) AS near
-WHERE sim >= $4
+) AS p
+WHERE f.sim >= $4
+LIMIT $3
 """
 
 
@@ -560,7 +578,9 @@ async def similar(
     threshold: float,
 ) -> list[SimilarRow]:
     conn = await driver_connection(session)
-    records = await conn.fetch(_SIMILAR_SQL, community_id, text_form, candidates, threshold)
+    records = await conn.fetch(
+        _SIMILAR_SQL, community_id, text_form, candidates, threshold, 2 * candidates
+    )
     return [SimilarRow(*record) for record in records]
 
 

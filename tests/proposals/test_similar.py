@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.proposals import repository
 from src.proposals.service import SIMILAR_THRESHOLD
+from src.proposals.similarity import similar_text
 from tests.proposals.helpers import make_world, move, submit
 
 PAIRS = Path(__file__).parent / "data" / "similar_pairs.csv"
@@ -29,6 +30,9 @@ async def test_labelled_pairs_precision_and_recall(db: async_sessionmaker[AsyncS
     async with db() as session:
         # pg_trgm keeps CJK characters in this database (else every score below would be 0).
         assert await session.scalar(text("SELECT cardinality(show_trgm('加装电梯'))")) == 5
+        # The search's `%` prefilter must not drop what the threshold keeps (repository.py).
+        prefilter = await session.scalar(text("SHOW pg_trgm.similarity_threshold"))
+        assert float(prefilter) <= SIMILAR_THRESHOLD
         for a, b, duplicate in pairs:
             said = await repository.text_similarity(session, a, b) >= SIMILAR_THRESHOLD
             tp += said and duplicate
@@ -126,6 +130,56 @@ async def test_reindex_rewrites_stale_forms(
     url = "/api/v1/proposals/similar"
     stale = await client.get(url, params={"title": "加装电梯"}, headers=w.h["resident"])
     assert stale.json()["items"] == []
+    forms_sql = text(
+        "SELECT similar_text FROM proposal_similar_forms WHERE community_id = :c "
+        "ORDER BY similar_text"
+    )
+    async with db() as session:
+        # The trigger keeps a form per community and text, the stale one too.
+        forms = (await session.scalars(forms_sql, {"c": w.a.id})).all()
+    assert forms == sorted([similar_text("老楼装电梯"), "stale"])
     assert await reindex(database_url) >= 1
     found = await client.get(url, params={"title": "加装电梯"}, headers=w.h["resident"])
     assert [i["id"] for i in found.json()["items"]] == [created["id"]]
+    async with db() as session:
+        # The form no suggestion has any more is gone.
+        forms = (await session.scalars(forms_sql, {"c": w.a.id})).all()
+    assert forms == [similar_text("老楼装电梯")]
+
+
+async def test_forms_of_hidden_suggestions_do_not_crowd_out_visible_ones(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """25 forms nearer than the one visible suggestion, each of hidden suggestions only (more
+    than the 20 candidates): they yield nothing, and the visible one is still found."""
+    w = await make_world(db, client)
+    visible = await submit(client, w.h["resident"], title="老旧小区楼道加装电梯")
+    hidden = await submit(client, w.h["resident"], title="加装电梯吧")
+    assert (await move(client, w.h["committee"], hidden["id"], "hidden", reason="重复")).is_success
+    marks = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥春夏秋"
+    async with db() as session, session.begin():
+        for mark in marks:  # copies of the hidden one, each its own nearer form
+            await session.execute(
+                text(
+                    "INSERT INTO proposals (id, community_id, street_id, author_id, anonymous, "
+                    "title, body, category, status, similar_text) "
+                    "SELECT gen_random_uuid(), community_id, street_id, author_id, anonymous, "
+                    ":title, body, category, status, :form FROM proposals WHERE id = :id"
+                ),
+                {
+                    "id": hidden["id"],
+                    "title": f"加装电梯{mark}",
+                    "form": similar_text(mark + "加装电梯"),
+                },
+            )
+        near = await session.scalar(
+            text(
+                "SELECT count(*) FROM proposal_similar_forms WHERE community_id = :c "
+                "AND similarity(similar_text, :q) > similarity(:v, :q)"
+            ),
+            {"c": w.a.id, "q": similar_text("加装电梯"), "v": similar_text("老旧小区楼道加装电梯")},
+        )
+    assert near >= 25
+    url = "/api/v1/proposals/similar"
+    found = await client.get(url, params={"title": "加装电梯"}, headers=w.h["resident"])
+    assert [i["id"] for i in found.json()["items"]] == [visible["id"]], found.json()
