@@ -572,18 +572,15 @@ async def similar(
     community_id = community_id or principal.community_id
     if community_id is None:
         raise area_required()
-    if community_id != principal.community_id:
-        # Another community: the caller must be allowed to read it (404/422 otherwise). The
-        # resident's own community (the call made while typing) needs no area look-up.
-        await view_scope(
-            session, principal, community_id, AreaLevel.community, field="community_id"
-        )
+    scope = await view_scope(
+        session, principal, community_id, AreaLevel.community, field="community_id"
+    )
     text_form = similar_text(title)
     if not text_form:
         return []
     rows = await repository.similar(
         session,
-        community_id,
+        scope.area.id,
         text_form,
         candidates=SIMILAR_CANDIDATES,
         threshold=SIMILAR_THRESHOLD,
