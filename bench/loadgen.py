@@ -24,9 +24,11 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -284,12 +286,16 @@ def client_main(runner: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -
         report = asyncio.run(runner(spec))
     else:
         report = uvloop.run(runner(spec))
-    write_report(report)
+    write_report(report, spec.get("report_path"))
 
 
-def write_report(report: Any) -> None:
-    """The report line on stdout, whole: the event loop may have left the pipe non-blocking,
-    and a report beyond the pipe's 64 KiB would then be cut short."""
+def write_report(report: Any, path: str | None = None) -> None:
+    """The report, whole: into ``path`` when given (what :func:`run_clients` asks for: a
+    report of a few hundred KiB through a pipe was once read cut short), else as a line on
+    stdout (the event loop may have left the pipe non-blocking: it is made blocking first)."""
+    if path is not None:
+        Path(path).write_text(json.dumps(report))
+        return
     os.set_blocking(sys.stdout.fileno(), True)
     sys.stdout.write(json.dumps(report) + "\n")
     sys.stdout.flush()
@@ -302,7 +308,10 @@ async def run_clients(
     module: str, specs: list[dict[str, Any]], *args: str, ready_timeout_s: float = 120.0
 ) -> list[dict[str, Any]]:
     """Start one ``python -m module *args`` per spec, release them all at one start time
-    (see :func:`wait_for_start`) and return their reports, in order."""
+    (see :func:`wait_for_start`) and return their reports, in order (each written to a file
+    of its own, read once the process has exited)."""
+    reports_dir = tempfile.TemporaryDirectory(prefix="lc-bench-")
+    paths = [Path(reports_dir.name) / f"report-{i}.json" for i in range(len(specs))]
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -317,8 +326,9 @@ async def run_clients(
         for _ in specs
     ]
     try:
-        for proc, spec in zip(procs, specs, strict=True):
+        for proc, spec, path in zip(procs, specs, paths, strict=True):
             assert proc.stdin is not None
+            spec = {**spec, "report_path": str(path)}
             proc.stdin.write(json.dumps(spec).encode() + b"\n")
             await proc.stdin.drain()
         for proc in procs:
@@ -333,21 +343,24 @@ async def run_clients(
             await proc.stdin.drain()
             proc.stdin.close()
 
-        async def collect(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+        async def collect(proc: asyncio.subprocess.Process, path: Path) -> dict[str, Any]:
             assert proc.stdout is not None
-            out = await proc.stdout.read()
+            await proc.stdout.read()
             await proc.wait()
             if proc.returncode != 0:
                 raise RuntimeError(f"{module} client exited with {proc.returncode}")
-            report: dict[str, Any] = json.loads(out)
+            report: dict[str, Any] = json.loads(path.read_text())  # noqa: ASYNC240 - once, after exit
             return report
 
-        return list(await asyncio.gather(*(collect(p) for p in procs)))
+        return list(
+            await asyncio.gather(*(collect(p, f) for p, f in zip(procs, paths, strict=True)))
+        )
     finally:
         for proc in procs:
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
+        reports_dir.cleanup()
 
 
 def merge_statuses(reports: list[dict[str, Any]], key: str = "statuses") -> dict[str, int]:

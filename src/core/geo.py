@@ -10,6 +10,7 @@ inverses are solved iteratively to well under a centimetre.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -68,12 +69,49 @@ def _in_ring(ring: list[tuple[float, float]], lat: float, lng: float) -> bool:
     return inside
 
 
+def _in_area(lat: float, lng: float) -> bool:
+    return any(
+        x0 <= lng <= x1 and y0 <= lat <= y1 and _in_ring(ring, lat, lng)
+        for ring, (x0, x1, y0, y1) in zip(GCJ02_AREA, _BOXES, strict=True)
+    )
+
+
+_CELL = 0.25  # degrees
+
+
+def _crosses(ax: float, ay: float, bx: float, by: float, x0: float, y0: float) -> bool:
+    """Whether the segment (ax, ay)–(bx, by) meets the cell [x0, x0 + _CELL] × [y0, y0 + _CELL]."""
+    x1, y1 = x0 + _CELL, y0 + _CELL
+    if max(ax, bx) < x0 or min(ax, bx) > x1 or max(ay, by) < y0 or min(ay, by) > y1:
+        return False
+    sides = {
+        (bx - ax) * (cy - ay) - (by - ay) * (cx - ax) > 0
+        for cx, cy in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))
+    }
+    return len(sides) == 2  # corners on both sides of the segment's line
+
+
+@functools.cache
+def _cell(ix: int, iy: int) -> bool | None:
+    """A cell of the grid wholly inside (True) or wholly outside (False) the area, or None
+    when a border runs through it. Worked out on first use: a city's points fall in a few
+    cells, and each then costs a dict look-up instead of a walk round the border."""
+    x0, y0 = ix * _CELL, iy * _CELL
+    for ring in GCJ02_AREA:
+        ax, ay = ring[-1]
+        for bx, by in ring:
+            if _crosses(ax, ay, bx, by, x0, y0):
+                return None
+            ax, ay = bx, by
+    return _in_area(y0 + _CELL / 2, x0 + _CELL / 2)
+
+
 def out_of_china(lat: float, lng: float) -> bool:
     """True outside the GCJ-02 area (mainland China's land border, simplified)."""
-    for ring, (x0, x1, y0, y1) in zip(GCJ02_AREA, _BOXES, strict=True):
-        if x0 <= lng <= x1 and y0 <= lat <= y1 and _in_ring(ring, lat, lng):
-            return False
-    return True
+    whole = _cell(math.floor(lng / _CELL), math.floor(lat / _CELL))
+    if whole is not None:
+        return not whole
+    return not _in_area(lat, lng)
 
 
 def _transform_lat(x: float, y: float) -> float:

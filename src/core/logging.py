@@ -7,13 +7,11 @@ Only the path is logged, never the query string (it may carry a position) nor an
 from __future__ import annotations
 
 import atexit
-import copy
 import json
 import logging
-import logging.handlers
-import queue
+import os
 import re
-import sys
+import threading
 import time
 from typing import Any
 
@@ -43,34 +41,75 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-class _Enqueue(logging.handlers.QueueHandler):
-    """Hands the record to the writer thread as it is: formatting (JSON, masking) and the
-    write to stderr happen off the event loop."""
+class _Batched(logging.Handler):
+    """Formats each record in the thread that logs it (JSON and masking: some microseconds)
+    and keeps the line; a writer thread writes what was kept to stderr every ``interval_s``
+    in one call, so a slow stderr never blocks the event loop.
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        record = copy.copy(record)
-        record.msg, record.args = record.getMessage(), None
-        return record
+    A writer thread that formats holds the GIL against the event loop whenever it runs: with
+    one access line per request it woke for every request, and a loaded worker's p99 rose
+    3–5× (survey results at 32 clients: p99 28 ms with no access log, 67–150 ms with the
+    earlier queue-and-format thread; wrk over 10 s runs). This one holds the GIL only to swap
+    a list and join it, twenty times a second."""
+
+    def __init__(self, fd: int, interval_s: float = 0.05) -> None:
+        super().__init__()
+        self._fd = fd
+        self._interval_s = interval_s
+        self._lines: list[str] = []
+        self._swap = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        with self._swap:
+            self._lines.append(line)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._interval_s):
+            self.flush()
+
+    def flush(self) -> None:
+        with self._swap:
+            lines, self._lines = self._lines, []
+        if not lines:
+            return
+        data = ("\n".join(lines) + "\n").encode("utf-8", "replace")
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError:
+            pass  # stderr gone (a closed pipe): nothing to write to
+
+    def close(self) -> None:
+        self._stopped.set()
+        self.flush()
+        super().close()
 
 
-_listener: logging.handlers.QueueListener | None = None
+_handler: _Batched | None = None
 
 
-def _writer() -> logging.handlers.QueueListener:
-    global _listener
-    if _listener is None:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        _listener = logging.handlers.QueueListener(queue.SimpleQueue(), handler)
-        _listener.start()
-        atexit.register(_listener.stop)  # flush what is queued at exit
-    return _listener
+def _writer() -> _Batched:
+    global _handler
+    if _handler is None:
+        # File descriptor 2 itself, not ``sys.stderr``'s: a test runner swaps the object
+        # (and closes its file) while the process goes on.
+        _handler = _Batched(2)
+        _handler.setFormatter(JsonFormatter())
+        atexit.register(_handler.close)  # write what is kept at exit
+    return _handler
 
 
 def configure_logging(level: str) -> None:
-    writer = _writer()
     root = logging.getLogger()
-    root.handlers[:] = [_Enqueue(writer.queue)]
+    root.handlers[:] = [_writer()]
     root.setLevel(level.upper())
     # uvicorn's own access log repeats ours and includes query strings.
     logging.getLogger("uvicorn.access").disabled = True

@@ -120,4 +120,9 @@ def encode_model(model: BaseModel) -> msgspec.Raw:
     encoder builds the ``model_dump(mode="json")`` dicts first and encodes them again, which
     cost a list page of 20 suggestions more than its SQL (py-spy, street list); the bytes are
     the same."""
-    return msgspec.Raw(model.__pydantic_serializer__.to_json(model))
+    return msgspec.Raw(model_json(model))
+
+
+def model_json(model: BaseModel) -> bytes:
+    """A model's reply bytes, as :func:`encode_model` writes them (for a reply kept encoded)."""
+    return model.__pydantic_serializer__.to_json(model)

@@ -4,8 +4,9 @@ import uuid
 from typing import Annotated, Any
 
 import anyio
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, MediaType, Request, Response, get, patch, post, put
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
@@ -142,15 +143,22 @@ class SurveyController(Controller):
     ) -> ResponseOut:
         return await service.change_mine(db_session, principal, survey_id, data)
 
-    @get("/{survey_id:uuid}/results", summary="Counts, shares, means, rankings, texts, points")
+    @get(
+        "/{survey_id:uuid}/results",
+        summary="Counts, shares, means, rankings, texts, points",
+        responses={
+            200: ResponseSpec(ResultsOut, description="The results", generate_examples=False)
+        },
+    )
     async def results(
         self,
         unit: Unit,
         principal: CurrentUser,
         survey_id: FromPath[uuid.UUID],
         coord_sys: FromQuery[CoordSys] = CoordSys.gcj02,
-    ) -> ResultsOut:
-        return await service.results(await unit.raw_connection(), principal, survey_id, coord_sys)
+    ) -> Response[bytes]:
+        body = await service.results(await unit.raw_connection(), principal, survey_id, coord_sys)
+        return Response(body, media_type=MediaType.JSON)
 
     @get("/{survey_id:uuid}/results/{key:str}/texts", summary="Text answers, paged, searchable")
     async def texts(

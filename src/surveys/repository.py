@@ -501,15 +501,23 @@ SELECT (SELECT coalesce(json_agg(json_build_array(channel, question_key, item, n
 
 async def results_bundle(
     conn: Any, survey_id: uuid.UUID, item_keys: Sequence[str], first: int
-) -> tuple[list[tuple[str, str, str, int, int]], dict[str, list[list[Any]]]]:
+) -> tuple[str, str]:
     """The tallies and the first ``first`` text/map answers of each of ``item_keys``, in one
-    statement: [channel, question_key, item, n, total] rows and key → [id, body, lat, lng,
-    channel] rows."""
+    statement, as the JSON texts PostgreSQL wrote (:func:`parse_bundle` reads them): equal
+    texts are equal results."""
     row = await conn.fetchrow(_RESULTS, survey_id, list(item_keys), first)
-    items: dict[str, list[list[Any]]] = {}
-    for key, *rest in json.loads(row["items"]):
-        items.setdefault(key, []).append(rest)
-    return [tuple(t) for t in json.loads(row["tallies"])], items
+    return row["tallies"], row["items"]
+
+
+def parse_bundle(
+    tallies: str, items: str
+) -> tuple[list[tuple[str, str, str, int, int]], dict[str, list[list[Any]]]]:
+    """[channel, question_key, item, n, total] rows and key → [id, body, lat, lng, channel]
+    rows."""
+    by_key: dict[str, list[list[Any]]] = {}
+    for key, *rest in json.loads(items):
+        by_key.setdefault(key, []).append(rest)
+    return [tuple(t) for t in json.loads(tallies)], by_key
 
 
 async def residents(conn: Any, area_id: uuid.UUID) -> int:

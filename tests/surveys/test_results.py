@@ -192,3 +192,45 @@ async def test_results_equal_plain_sql_over_random_responses(
     assert missing.status_code == 404
     odd = await client.get(f"/api/v1/surveys/{sid}/results/need.gif", headers=w.h["committee"])
     assert odd.status_code == 404 and odd.json()["code"] == "chart_format_unknown"
+
+
+async def test_results_follow_every_change_between_repeated_reads(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """The encoded results are kept per exact input: each read after a change shows it (a new
+    response, a changed answer with the same count, a paper sheet, the close), and two reads
+    with nothing between them are the same reply."""
+    w = await make_world(db, client)
+    sid = (await open_survey(client, w.h["committee"], w.a))["id"]
+    url = f"/api/v1/surveys/{sid}/results"
+
+    async def need_counts() -> tuple[str, int, dict[str, int]]:
+        r = await client.get(url, headers=w.h["committee"])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        need = next(q for q in body["questions"] if q["key"] == "need")
+        return body["status"], body["responses"], need["counts"]
+
+    assert await need_counts() == ("open", 0, {"elder": 0, "kids": 0, "sport": 0})
+    assert (
+        await respond(client, w.h["resident"], sid, {"need": "elder", "satisfied": 3})
+    ).status_code == 201
+    first = await client.get(url, headers=w.h["committee"])
+    again = await client.get(url, headers=w.h["committee"])
+    assert first.content == again.content
+    assert await need_counts() == ("open", 1, {"elder": 1, "kids": 0, "sport": 0})
+    changed = await client.put(
+        f"/api/v1/surveys/{sid}/responses/mine",
+        json={"answers": {"need": "kids", "satisfied": 3}},
+        headers=w.h["resident"],
+    )
+    assert changed.status_code == 200, changed.text
+    assert await need_counts() == ("open", 1, {"elder": 0, "kids": 1, "sport": 0})
+    paper = await respond(
+        client, w.h["committee"], sid, {"need": "sport", "satisfied": 5}, channel="paper"
+    )
+    assert paper.status_code == 201, paper.text
+    assert await need_counts() == ("open", 2, {"elder": 0, "kids": 1, "sport": 1})
+    closed = await client.post(f"/api/v1/surveys/{sid}/close", headers=w.h["committee"])
+    assert closed.status_code == 200, closed.text
+    assert await need_counts() == ("closed", 2, {"elder": 0, "kids": 1, "sport": 1})
