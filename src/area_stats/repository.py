@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from src.areas.residents import residents_sql
 from src.models.area import AreaLevel
-from src.surveys.repository import residents_sql
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.core.db import driver_connection
 from src.models.event import BallotVoter, Event, EventCheckIn, EventKind, EventOption, EventStatus
 
 
@@ -142,6 +144,29 @@ async def list_events(
         )
     query = query.order_by(Event.starts_at.desc(), Event.id.desc()).limit(limit + 1)
     return list(await session.scalars(query))
+
+
+class MeetingBrief(NamedTuple):
+    id: uuid.UUID
+    kind: str
+    title: str
+    status: str
+    starts_at: dt.datetime
+
+
+async def project_meetings(
+    session: AsyncSession, project_id: uuid.UUID, limit: int
+) -> list[MeetingBrief]:
+    """A project's meetings, newest start first (what its detail page lists): one statement on
+    the request's connection."""
+    conn = await driver_connection(session)
+    rows = await conn.fetch(
+        "SELECT id, kind::text, title, status::text, starts_at FROM events "
+        "WHERE project_id = $1 ORDER BY starts_at DESC, id DESC LIMIT $2",
+        project_id,
+        limit,
+    )
+    return [MeetingBrief(*r.values()) for r in rows]
 
 
 async def check_in(

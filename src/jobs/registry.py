@@ -31,6 +31,14 @@ async def _decision_precompute(
     return {"bodies": await precompute(session, at)}
 
 
+async def _resident_counts_fold(
+    session: AsyncSession, ctx: Context, at: dt.datetime
+) -> dict[str, Any]:
+    from src.areas.residents import fold
+
+    return {"communities": await fold(session)}
+
+
 JOBS: list[Job] = [
     Job(
         name="decision_precompute",
@@ -38,6 +46,13 @@ JOBS: list[Job] = [
         period=every_minutes(5),
         run=_decision_precompute,
         why="refresh the cached area figures and hot spots of every district and street",
+    ),
+    Job(
+        name="resident_counts_fold",
+        cron={"minute": "*/5"},
+        period=every_minutes(5),
+        run=_resident_counts_fold,
+        why="fold each community's appended resident counts into one row (keeps sums short)",
     ),
     Job(
         name="report_reminders",

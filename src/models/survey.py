@@ -214,9 +214,7 @@ class SurveyTally(Base):
     survey_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
     )
-    channel: Mapped[Channel] = mapped_column(
-        Enum(Channel, name="survey_channel"), primary_key=True
-    )
+    channel: Mapped[Channel] = mapped_column(Enum(Channel, name="survey_channel"), primary_key=True)
     question_key: Mapped[str] = mapped_column(String(32), primary_key=True)
     item: Mapped[str] = mapped_column(String(32), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -6,7 +6,17 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -96,3 +106,24 @@ class AuthFamily(TimestampMixin, Base):
     )
     method: Mapped[str] = mapped_column(String(16))
     revoked_at: Mapped[dt.datetime | None]
+
+
+class CommunityResidents(Base):
+    """Changes to a community's registered residents (users whose home it is, not disabled)
+    and to how many of them are verified: the sum of a community's rows is its count.
+    Appended only by the triggers of migration 1800 on ``users``, folded by the
+    ``resident_counts_fold`` job; read by ``src/areas/residents.py``."""
+
+    __tablename__ = "community_residents"
+    __table_args__ = (
+        Index(
+            "ix_community_residents_community_id",
+            "community_id",
+            postgresql_include=["residents", "verified"],
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("areas.id"))
+    residents: Mapped[int] = mapped_column(Integer)
+    verified: Mapped[int] = mapped_column(Integer)

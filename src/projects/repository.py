@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import itertools
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -14,12 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.db import driver_connection
-from src.models.need import ProjectNeed
 from src.models.project import (
     Project,
     ProjectKind,
     ProjectProgress,
-    ProjectProgressPhoto,
     ProjectStatus,
 )
 
@@ -176,12 +173,11 @@ async def get(
 
 
 async def need_ids_of(session: AsyncSession, project_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await session.scalars(
-        select(ProjectNeed.need_id)
-        .where(ProjectNeed.project_id == project_id)
-        .order_by(ProjectNeed.need_id)
+    conn = await driver_connection(session)
+    rows = await conn.fetch(
+        "SELECT need_id FROM project_needs WHERE project_id = $1 ORDER BY need_id", project_id
     )
-    return list(rows)
+    return [r["need_id"] for r in rows]
 
 
 async def next_seq(session: AsyncSession, project_id: uuid.UUID) -> int:
@@ -194,31 +190,34 @@ async def next_seq(session: AsyncSession, project_id: uuid.UUID) -> int:
     return int(current or 0) + 1
 
 
+class ProgressRow(NamedTuple):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    seq: int
+    text: str
+    percent: int
+    author_role: str
+    created_at: dt.datetime
+    photos: list[uuid.UUID]  # upload ids, in their order
+
+
+_PROGRESS = """
+SELECT p.id, p.project_id, p.seq, p.text, p.percent, p.author_role, p.created_at,
+       ARRAY(SELECT ph.upload_id FROM project_progress_photos ph
+             WHERE ph.progress_id = p.id ORDER BY ph.position) AS photos
+FROM project_progress p
+WHERE p.project_id = $1 AND ($2::int IS NULL OR p.seq < $2)
+ORDER BY p.seq DESC LIMIT $3
+"""
+
+
 async def progress_page(
     session: AsyncSession, project_id: uuid.UUID, *, before_seq: int | None, limit: int
-) -> list[ProjectProgress]:
-    """Newest first."""
-    query = select(ProjectProgress).where(ProjectProgress.project_id == project_id)
-    if before_seq is not None:
-        query = query.where(ProjectProgress.seq < before_seq)
-    query = query.order_by(ProjectProgress.seq.desc()).limit(limit + 1)
-    return list((await session.scalars(query)).all())
-
-
-async def photos_of(
-    session: AsyncSession, progress_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    if not progress_ids:
-        return {}
-    rows = await session.execute(
-        select(ProjectProgressPhoto.progress_id, ProjectProgressPhoto.upload_id)
-        .where(ProjectProgressPhoto.progress_id.in_(progress_ids))
-        .order_by(ProjectProgressPhoto.progress_id, ProjectProgressPhoto.position)
-    )
-    out: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for progress_id, upload_id in rows:
-        out[progress_id].append(upload_id)
-    return out
+) -> list[ProgressRow]:
+    """Newest first, each with its photos (one statement); ``limit + 1`` rows at most."""
+    conn = await driver_connection(session)
+    rows = await conn.fetch(_PROGRESS, project_id, before_seq, limit + 1)
+    return [ProgressRow(*r.values()) for r in rows]
 
 
 # --- the city plan's annex table ----------------------------------------------------------

@@ -298,21 +298,17 @@ async def list_projects(
     return [to_out(p, on) for p in items], next_cursor
 
 
-async def _progress_outs(session: AsyncSession, rows: list[ProjectProgress]) -> list[ProgressOut]:
-    photos = await repository.photos_of(session, [r.id for r in rows])
-    return [
-        ProgressOut(
-            id=r.id,
-            project_id=r.project_id,
-            seq=r.seq,
-            text=r.text,
-            percent=r.percent,
-            photos=[PhotoOut(id=u, url=upload_url(u)) for u in photos.get(r.id, [])],
-            author_role=r.author_role,
-            created_at=r.created_at,
-        )
-        for r in rows
-    ]
+def _progress_out(r: repository.ProgressRow) -> ProgressOut:
+    return ProgressOut(
+        id=r.id,
+        project_id=r.project_id,
+        seq=r.seq,
+        text=r.text,
+        percent=r.percent,
+        photos=[PhotoOut(id=u, url=upload_url(u)) for u in r.photos],
+        author_role=r.author_role,
+        created_at=r.created_at,
+    )
 
 
 async def get_detail(
@@ -335,15 +331,12 @@ async def get_detail(
     progress_rows = await repository.progress_page(
         session, project.id, before_seq=None, limit=DETAIL_PROGRESS
     )
-    progress = await _progress_outs(session, progress_rows[:DETAIL_PROGRESS])
-    events = await events_repository.list_events(
-        session, events_repository.ListFilter(project_id=project.id), None, DETAIL_MEETINGS
-    )
+    progress = [_progress_out(r) for r in progress_rows[:DETAIL_PROGRESS]]
     meetings = [
         ProjectMeetingOut(
             id=e.id, kind=e.kind, title=e.title, status=e.status, starts_at=e.starts_at
         )
-        for e in events[:DETAIL_MEETINGS]
+        for e in await events_repository.project_meetings(session, project.id, DETAIL_MEETINGS)
     ]
     # The same summary, and the same visibility rules, as GET /projects/{id}/satisfaction.
     satisfaction = await ratings.project_satisfaction(session, principal, project.id)
@@ -371,7 +364,7 @@ async def list_progress(
     rows = await repository.progress_page(session, project.id, before_seq=before, limit=limit)
     items = rows[:limit]
     next_cursor = encode_cursor([items[-1].seq]) if len(rows) > limit and items else None
-    return await _progress_outs(session, items), next_cursor
+    return [_progress_out(r) for r in items], next_cursor
 
 
 async def project_stats(
@@ -548,5 +541,15 @@ async def add_progress(
             "created_at": item.created_at.isoformat(),
         },
     )
-    [out] = await _progress_outs(session, [item])
-    return out
+    return _progress_out(
+        repository.ProgressRow(
+            item.id,
+            item.project_id,
+            item.seq,
+            item.text,
+            item.percent,
+            item.author_role,
+            item.created_at,
+            list(data.photo_ids),
+        )
+    )

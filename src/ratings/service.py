@@ -476,8 +476,13 @@ async def project_satisfaction(
     staff = await _viewer_scope(session, principal, area)
     if staff is None:
         raise not_found("项目", "Project")
-    rows = await repository.scope_tallies(session, "project_id", project_id, with_open=staff)
     meetings = await repository.project_meetings(session, project_id, with_open=staff)
+    # Ratings are given at review meetings only: without one there is nothing to tally.
+    rows = (
+        await repository.scope_tallies(session, "project_id", project_id, with_open=staff)
+        if meetings
+        else []
+    )
     total, app, paper, listed = summarise(rows, DEFAULT_CODES)
     return ProjectSatisfactionOut(
         **total.model_dump(),

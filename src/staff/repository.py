@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, select
+from sqlalchemy import Row, and_, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.areas.residents import residents_sql
+from src.core.db import driver_connection
 from src.models.area import Area
 from src.models.user import Role, RoleGrant, User
 
@@ -103,11 +105,12 @@ async def residents_page(
 
 
 async def residents_summary(session: AsyncSession, area: Area) -> tuple[int, int]:
-    query = select(func.count(), func.count().filter(User.verified.is_(True))).where(
-        _residents_filter(area)
+    conn = await driver_connection(session)
+    row = await conn.fetchrow(
+        f"SELECT ({residents_sql('$1')}) AS count, ({residents_sql('$1', verified=True)}) AS v",
+        area.id,
     )
-    row = (await session.execute(query)).one()
-    return int(row[0]), int(row[1])
+    return int(row["count"]), int(row["v"])
 
 
 async def get_user_locked(session: AsyncSession, user_id: uuid.UUID) -> User | None:

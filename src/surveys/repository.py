@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from src.areas.residents import residents_sql
 from src.models.survey import Channel, QuestionKind, SurveyStatus
 from src.surveys.rules import Option, Question
 
@@ -36,20 +36,6 @@ FROM survey_questions q WHERE q.survey_id = $1
 # Questions no longer change once a survey has left draft: each process keeps them.
 _FROZEN: dict[uuid.UUID, tuple[Question, ...]] = {}
 _FROZEN_MAX = 2000
-# Registered residents of an area, counted at most once a minute per process (the response
-# rate's denominator; people move in and out slowly).
-_RESIDENTS: dict[uuid.UUID, tuple[float, int]] = {}
-RESIDENTS_TTL_S = 60.0
-
-
-def residents_sql(area: str) -> str:
-    """The count of the registered residents of the area ``area`` (an SQL expression: a
-    parameter or a column): a community's own, or those of every community of a street. The
-    survey results and the area figures both count them so."""
-    return (
-        "SELECT count(*) FROM users u WHERE NOT u.disabled AND u.home_community_id IN ("
-        f"SELECT id FROM areas WHERE id = {area} OR parent_id = {area})"
-    )
 
 
 @dataclass(frozen=True)
@@ -522,13 +508,7 @@ def parse_bundle(
 
 async def residents(conn: Any, area_id: uuid.UUID) -> int:
     """Registered residents of a community, or of every community of a street."""
-    cached = _RESIDENTS.get(area_id)
-    if cached is not None and time.monotonic() - cached[0] < RESIDENTS_TTL_S:
-        return cached[1]
     count: int = await conn.fetchval(residents_sql("$1"), area_id)
-    if len(_RESIDENTS) >= _FROZEN_MAX:
-        _RESIDENTS.clear()
-    _RESIDENTS[area_id] = (time.monotonic(), count)
     return count
 
 
