@@ -163,6 +163,12 @@ def serve(settings: Settings) -> None:
         from src.core.metrics import prepare_multiprocess_dir
 
         prepare_multiprocess_dir(settings.data_dir)
+        # The workers share one listening socket, and libuv (uvloop) accepts every pending
+        # connection on a wake-up: a burst of keep-alive connections (a load balancer's, a
+        # hall's) could all land on one worker and stay there while the other idles (seen in
+        # one bench run out of three: GET /health at one core). One accept per wake-up lets
+        # the other worker take its share.
+        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
         # Workers rebuild the app from the environment: hand them the resolved settings.
         for field, value in settings.model_dump().items():
             if value is not None:
