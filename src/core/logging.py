@@ -26,9 +26,23 @@ def mask_phones(text: str) -> str:
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._stamp = ""
+
+    def _ts(self, created: float) -> str:
+        """The record's time to the second (what the line shows), worked out once a second."""
+        second = int(created)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime(
+                "%Y-%m-%dT%H:%M:%S%z", time.localtime(second)
+            )
+        return self._stamp
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "ts": self._ts(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": mask_phones(record.getMessage()),
@@ -108,6 +122,13 @@ def _writer() -> _Batched:
 
 
 def configure_logging(level: str) -> None:
+    # What a record collects and no line of ours shows: the caller's file and line (a walk up
+    # the stack per record), thread, process and process names (the logging module's own
+    # switches, see its "Optimization" notes).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [_writer()]
     root.setLevel(level.upper())
