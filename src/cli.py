@@ -163,17 +163,11 @@ def serve(settings: Settings) -> None:
         from src.core.metrics import prepare_multiprocess_dir
 
         prepare_multiprocess_dir(settings.data_dir)
-        # The workers share one listening socket, and libuv (uvloop) accepts every pending
-        # connection on a wake-up: a burst of keep-alive connections (a load balancer's, a
-        # hall's) could all land on one worker and stay there while the other idles (seen in
-        # one bench run out of three: GET /health at one core). One accept per wake-up lets
-        # the other worker take its share.
-        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
         # Workers rebuild the app from the environment: hand them the resolved settings.
         for field, value in settings.model_dump().items():
             if value is not None:
                 os.environ[f"LIFECIRCLE_{field.upper()}"] = str(value)
-        uvicorn.run(
+        config = uvicorn.Config(
             "src.app:app_from_env",
             factory=True,
             host=settings.host,
@@ -183,6 +177,9 @@ def serve(settings: Settings) -> None:
             log_level="warning",
             **_NO_PROXY_HEADERS,
         )
+        from src.core.workers import serve_workers
+
+        serve_workers(config)
     else:
         from src.app import create_app
 
