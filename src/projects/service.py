@@ -338,8 +338,9 @@ async def get_detail(
         )
         for e in await events_repository.project_meetings(session, project.id, DETAIL_MEETINGS)
     ]
-    # The same summary, and the same visibility rules, as GET /projects/{id}/satisfaction.
-    satisfaction = await ratings.project_satisfaction(session, principal, project.id)
+    # The same summary as GET /projects/{id}/satisfaction; who may see the project may see it
+    # (staff over its community with open meetings counted, else a resident of it).
+    satisfaction = await ratings.project_summary(session, project.id, staff=staff)
     need_ids = await repository.need_ids_of(session, project.id)
     return ProjectDetailOut(
         **to_out(project, today(), need_ids).model_dump(),

@@ -476,6 +476,14 @@ async def project_satisfaction(
     staff = await _viewer_scope(session, principal, area)
     if staff is None:
         raise not_found("项目", "Project")
+    return await project_summary(session, project_id, staff=staff)
+
+
+async def project_summary(
+    session: AsyncSession, project_id: uuid.UUID, *, staff: bool
+) -> ProjectSatisfactionOut:
+    """A project's satisfaction for a caller already allowed to see it: staff over its
+    community (open meetings counted too) or a resident of it (closed meetings only)."""
     meetings = await repository.project_meetings(session, project_id, with_open=staff)
     # Ratings are given at review meetings only: without one there is nothing to tally.
     rows = (
