@@ -31,7 +31,7 @@ from src.core.errors import EXCEPTION_HANDLERS
 from src.core.health import health, ready
 from src.core.inputs import harden_request
 from src.core.logging import access_log_middleware, configure_logging
-from src.core.metrics import instrument_pool, metrics, metrics_config
+from src.core.metrics import instrument_pool, metrics, request_metrics_middleware
 from src.core.openapi import install_openapi_amendments
 from src.core.ratelimit import RateLimiter, rate_limit_middleware
 from src.core.redis import create_redis, create_store
@@ -171,7 +171,7 @@ def create_app(settings: Settings) -> Litestar:
         # Query and path values and JSON depth checked before any handler (src/core/inputs.py).
         before_request=harden_request,
         middleware=[
-            metrics_config.middleware,
+            request_metrics_middleware,
             caller_middleware,
             rate_limit_middleware,
             unit_of_work_middleware,
