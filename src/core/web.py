@@ -42,7 +42,7 @@ from litestar.utils import normalize_path
 from src.config import Settings
 from src.core.errors import AppError, send_problem
 from src.core.errors import Message as Text
-from src.core.ids import new_id
+from src.core.ids import new_id_hex
 
 REQUEST_ID_HEADER = b"x-request-id"
 MAX_REQUEST_ID_LENGTH = 128
@@ -176,7 +176,7 @@ class WebConventions:
             return
         headers = dict(scope["headers"])  # the last of a repeated header wins; fine here
         given = headers.get(REQUEST_ID_HEADER, b"")
-        request_id = given.decode() if valid_request_id(given) else new_id().hex
+        request_id = given.decode() if valid_request_id(given) else new_id_hex()
         scope["state"]["request_id"] = request_id
         origin = headers.get(b"origin", b"").decode("latin-1")
         allowed_origin = origin.encode() if origin and origin in self._origins else None
