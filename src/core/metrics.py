@@ -104,6 +104,8 @@ def request_metrics_middleware(app: ASGIApp) -> ASGIApp:
         method, path = scope["method"], scope["path_template"]
         running = _RUNNING.get((method, path))
         if running is None:
+            # Labelled with status 200, as Litestar's middleware labelled it: the status is
+            # not known yet, and dashboards sum the series.
             running = _RUNNING[method, path] = IN_PROGRESS.labels(method, path, "200", APP_NAME)
         started = time.perf_counter()
         status = 200
