@@ -242,6 +242,11 @@ class TallyHub:
         watch = self.watches.get(event_id)
         if watch is None:
             watch = self.watches[event_id] = Watch(self, event_id)
+        elif watch.payload is not None and not watch.payload.get("final"):
+            # A newcomer's first frame is the shared tally, which may trail the last commits
+            # (a wake lost with a Redis connection, or still in the coalescing window): ask
+            # for a recompute, coalesced like any other wake, so it is current within a turn.
+            watch.dirty.set()
         watch.watchers += 1
         if watch.task is None or (watch.task.done() and not watch.payload):
             watch.task = asyncio.create_task(watch.run())

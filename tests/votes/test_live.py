@@ -211,3 +211,31 @@ async def test_redis_away_local_tally_still_moves_and_the_outage_is_logged_once(
     assert len(failures) == 1, records.messages
     lost = [m for m in records.messages if m.startswith("tally subscription lost")]
     assert len(lost) == 1, records.messages
+
+
+async def test_a_newcomer_gets_a_current_tally_when_a_wake_was_lost(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Found by the chaos run: a wake lost with a broken Redis connection left a worker's
+    shared tally behind, and every stream opened there started (and stayed, until the next
+    ballot or the 15 s refresh) on the old count."""
+    from src.votes.live import TallyHub
+
+    w = await make_world(db, client)
+    eid, opts = await coordination(client, w, results_visibility="live")
+    # Hears nothing of the app's commits, and no periodic refresh within the test.
+    hub = TallyHub(db, None, coalesce_s=0.0, refresh_s=3600)
+    await hub.start()
+    try:
+        event_id = uuid.UUID(eid)
+        async with hub.watch(event_id) as first:
+            got = await first.next(0, GUARD_S)
+            assert got is not None and got[1]["voters"] == 0
+            assert (await vote(client, w.h["resident"], eid, [opts[0]])).status_code == 201
+            # The ballot's wake never reaches this hub: the first watcher keeps the old count.
+            assert await first.next(got[0], 0.5) is None
+            async with hub.watch(event_id) as second:
+                moved = await second.next(got[0], GUARD_S)
+                assert moved is not None and moved[1]["voters"] == 1
+    finally:
+        await hub.stop()
