@@ -55,7 +55,11 @@ def to_async_url(url: str) -> str:
 
 
 def create_engine(
-    url: str, pool_size: int = 10, max_overflow: int = 0, pool_timeout_s: float = 5.0
+    url: str,
+    pool_size: int = 10,
+    max_overflow: int = 0,
+    pool_timeout_s: float = 5.0,
+    server_settings: dict[str, str] | None = None,
 ) -> AsyncEngine:
     engine = create_async_engine(
         to_async_url(url),
@@ -66,7 +70,12 @@ def create_engine(
         # jit off: the JIT compiles for seconds on the aggregate reads of decision support
         # (3.5 s of a 10 s district figure, measured) and never pays back on OLTP statements.
         connect_args={
-            "server_settings": {"application_name": "lifecircle", "timezone": "UTC", "jit": "off"}
+            "server_settings": {
+                "application_name": "lifecircle",
+                "timezone": "UTC",
+                "jit": "off",
+                **(server_settings or {}),
+            }
         },
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)

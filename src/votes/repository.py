@@ -31,6 +31,10 @@ from src.votes.secrecy import Choice
 # order (``write_ballots``), so that nothing of their writing follows the order of the voters.
 # One statement, not five: a twin in another worker waits for this transaction to commit, and
 # every round trip inside it is a turn of a busy event loop.
+# Every lookup is by primary key, one item at a time (``LATERAL … LIMIT 1``: a nested loop of
+# index probes whatever the statistics say). Joined as sets, the plan followed the tables'
+# sizes: idempotency_keys was seq-scanned for every batch by a generic plan made while it was
+# small (PostgreSQL's CPU per ballot grew meeting by meeting), and auth_families whole.
 _VOTERS = f"""
 WITH ev AS (
     SELECT status FROM events WHERE id = $1 FOR KEY SHARE
@@ -43,11 +47,14 @@ WITH ev AS (
     FROM item CROSS JOIN LATERAL ({stored_sql("item.scope", "item.key", "$9::int")}) AS k
     WHERE item.key IS NOT NULL
 ), who AS (
-    SELECT item.i, u.id
-    FROM item
-    JOIN users u ON u.id = item.user_id
-    JOIN auth_families f ON f.id = item.family_id AND f.user_id = u.id AND f.revoked_at IS NULL
-    WHERE ({refusal_sql("$1", "$2::uuid", "$3::boolean")}) IS NULL
+    SELECT item.i, w.id
+    FROM item CROSS JOIN LATERAL (
+        SELECT u.id FROM users u
+        JOIN auth_families f ON f.id = item.family_id AND f.user_id = u.id
+        WHERE u.id = item.user_id AND f.revoked_at IS NULL
+          AND ({refusal_sql("$1", "$2::uuid", "$3::boolean")}) IS NULL
+        LIMIT 1
+    ) AS w
 ), voter AS (
     INSERT INTO ballot_voters (event_id, user_id)
     SELECT $1, who.id FROM who, ev
@@ -63,7 +70,7 @@ WITH ev AS (
         "$9::int",
     )
 }), drained AS (
-    DELETE FROM sealed_ballots WHERE id IN (
+    DELETE FROM sealed_ballots WHERE event_id = $1 AND id IN (
         SELECT id FROM sealed_ballots
         WHERE event_id = $1 AND EXISTS (SELECT 1 FROM voter)
         FOR UPDATE SKIP LOCKED
