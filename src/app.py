@@ -33,6 +33,7 @@ from src.core.inputs import harden_request
 from src.core.logging import access_log_middleware, configure_logging
 from src.core.metrics import instrument_pool, metrics, request_metrics_middleware
 from src.core.openapi import install_openapi_amendments
+from src.core.principals import PrincipalCache
 from src.core.ratelimit import RateLimiter, rate_limit_middleware
 from src.core.redis import create_redis, create_store
 from src.core.schemas import encode_model
@@ -138,6 +139,8 @@ def create_app(settings: Settings) -> Litestar:
         app.state.store = store
         app.state.limiter = RateLimiter(store, flush_s=settings.rate_limit_flush_s)
         await app.state.limiter.start()
+        app.state.principals = PrincipalCache(settings.database_url)
+        await app.state.principals.start()
         app.state.http = http
         app.state.wechat = HttpWeChatClient(
             http, settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret
@@ -146,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await http.aclose()
+            await app.state.principals.stop()
             await app.state.limiter.stop()
             await store.close()
             await engine.dispose()

@@ -1,9 +1,11 @@
 """Tokens and the principal.
 
 Access tokens are short-lived JWTs (HS256 only: ``alg: none`` and other algorithms are refused)
-that name the user and the sign-in family. Roles are read from the database on every request
-(:func:`load_principal`), so a revoked role or a revoked family takes effect at the caller's
-next request. Where the token is read: ``src/core/caller.py``; what the caller may do:
+that name the user and the sign-in family. Roles are read from the database
+(:func:`load_principal`) on every write and on every read the worker has no current copy for
+(src/core/principals.py: kept copies are forgotten when PostgreSQL announces a change), so a
+revoked role or a revoked family takes effect at the caller's next request in the worker that
+revoked it, and within milliseconds in the others. Where the token is read: ``src/core/caller.py``; what the caller may do:
 ``src/core/policy.py``.
 """
 

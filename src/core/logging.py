@@ -35,8 +35,9 @@ class JsonFormatter(logging.Formatter):
         """The record's time to the second (what the line shows), worked out once a second."""
         second = int(created)
         if second != self._second:
-            self._second, self._stamp = second, time.strftime(
-                "%Y-%m-%dT%H:%M:%S%z", time.localtime(second)
+            self._second, self._stamp = (
+                second,
+                time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(second)),
             )
         return self._stamp
 

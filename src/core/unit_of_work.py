@@ -48,6 +48,7 @@ from src.core.auth import Principal, load_principal
 from src.core.caller import token_claims
 from src.core.db import driver_connection
 from src.core.errors import AppError, Message, internal_error_handler, send_problem, unauthorized
+from src.core.principals import PrincipalCache
 
 logger = logging.getLogger("lifecircle.unit_of_work")
 
@@ -290,12 +291,20 @@ async def _rollback_quietly(unit: UnitOfWork) -> None:
 async def provide_principal(
     request: Request[Any, Any, Any], state: State, unit: NamedDependency[UnitOfWork]
 ) -> Principal:
-    """Dependency ``principal``: the signed-in caller, or 401 (roles read on every request,
-    so a revoked role or sign-in takes effect at once)."""
+    """Dependency ``principal``: the signed-in caller, or 401 (a revoked role or sign-in
+    takes effect at once in this worker, within milliseconds in the others)."""
     claims = token_claims(request.scope, state.settings)
     if claims is None:
         raise unauthorized()
-    principal = await load_principal(await unit.raw_connection(), claims)
+    # Reads take the worker's kept principal (src/core/principals.py: forgotten as soon as
+    # PostgreSQL announces a change); writes always read it afresh.
+    cache: PrincipalCache | None = None if unit.transactional else state.get("principals")
+    principal = cache.get(claims) if cache is not None else None
+    if principal is None:
+        generation = cache.generation if cache is not None else 0
+        principal = await load_principal(await unit.raw_connection(), claims)
+        if cache is not None:
+            cache.put(claims, principal, generation)
     request.scope["state"]["user_id"] = str(principal.user_id)
     return principal
 

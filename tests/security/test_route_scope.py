@@ -223,9 +223,7 @@ ROUTES: dict[tuple[str, str], Scoped | Public] = {
     ),
     # The needs list and the yearly project list (src/needs, src/projects).
     ("GET", "/api/v1/areas/{area_id:uuid}/needs"): Scoped("area", allowed_for_owner=True),
-    ("GET", "/api/v1/areas/{area_id:uuid}/project-stats"): Scoped(
-        "area", allowed_for_owner=True
-    ),
+    ("GET", "/api/v1/areas/{area_id:uuid}/project-stats"): Scoped("area", allowed_for_owner=True),
     ("GET", "/api/v1/needs/{need_id:uuid}"): Scoped("need", allowed_for_owner=True),
     ("PATCH", "/api/v1/needs/{need_id:uuid}"): Scoped("need", {"title": "越权修改"}),
     ("POST", "/api/v1/needs/{need_id:uuid}/projects"): Scoped("need", {"title": "越权立项"}),
@@ -249,6 +247,7 @@ async def make_need(
     )
     assert made.status_code == 201, made.text
     return str(made.json()["id"])
+
 
 _PARAM = re.compile(r"\{[^}]+\}")
 
