@@ -5,8 +5,8 @@ that name the user and the sign-in family. Roles are read from the database
 (:func:`load_principal`) on every write and on every read the worker has no current copy for
 (src/core/principals.py: kept copies are forgotten when PostgreSQL announces a change), so a
 revoked role or a revoked family takes effect at the caller's next request in the worker that
-revoked it, and within milliseconds in the others. Where the token is read: ``src/core/caller.py``; what the caller may do:
-``src/core/policy.py``.
+revoked it, and within milliseconds in the others. Where the token is read:
+``src/core/caller.py``; what the caller may do: ``src/core/policy.py``.
 """
 
 from __future__ import annotations
