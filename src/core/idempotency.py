@@ -23,15 +23,24 @@ fingerprint are HMACs that need the client's key, and the reply is encrypted wit
 the client's key and the server secret give. The key itself is never stored, so neither the
 tables alone nor the tables plus the secret open the reply (or tell which choice was sent):
 only a request that presents the key again does.
+
+**Twins in one worker** (a write without a transaction of the request, the ballot): a copy that
+arrives while the first request with its key and body is still running in this worker waits
+for that first reply (at most :data:`TWIN_WAIT_S`) and is answered with it, replayed, without
+running again: a double tap costs the worker the edge of one request, not a second ballot in
+the batch. Only a committed 2xx is handed over (the first request's response starts after its
+commit); anything else, and a copy in another worker, takes the ordinary path, where the
+stored reply or the one-ballot rule answers it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +56,9 @@ if TYPE_CHECKING:
 
 HEADER = b"idempotency-key"
 _REPLAYED_HEADERS = ("content-type", "location", "content-language")
+_REPLAYED_HEADER_BYTES = frozenset(name.encode() for name in _REPLAYED_HEADERS)
+# How long a twin in this worker waits for the first reply before it runs on its own.
+TWIN_WAIT_S = 5.0
 
 # $1 scope, $2 key, $3 ttl seconds.
 _CLAIM = """
@@ -192,8 +204,56 @@ class Claim:
     ttl_s: int
     receive: Callable[[], Awaitable[Any]]
 
+    # The first reply as it goes out, for twins of this worker (``share``/``observe``).
+    _twins: asyncio.Future[Answer | None] | None = field(default=None, init=False, repr=False)
+    _start: Any = field(default=None, init=False, repr=False)
+    _body: bytearray | None = field(default=None, init=False, repr=False)
+
     def keeps(self, status: int) -> bool:
         return status < 500 and status != 429
+
+    @property
+    def _running_key(self) -> tuple[str, str, str]:
+        return self.scope, self.key, self.fingerprint
+
+    def share(self) -> None:
+        """Let twins of this worker wait for this request's reply (see the module docstring)."""
+        if self._running_key not in _RUNNING:
+            self._twins = asyncio.get_running_loop().create_future()
+            _RUNNING[self._running_key] = self._twins
+
+    def observe(self, message: Any) -> None:
+        """A message of the reply on its way to the client: a 2xx, once whole, goes to the
+        twins that wait for it."""
+        if self._twins is None or self._twins.done():
+            return
+        if message["type"] == "http.response.start":
+            if 200 <= message["status"] < 300:
+                self._start, self._body = message, bytearray()
+            else:
+                self.release()
+            return
+        if message["type"] != "http.response.body" or self._body is None:
+            return
+        self._body += message.get("body", b"")
+        if not message.get("more_body", False):
+            headers = tuple(
+                (name, value)
+                for name, value in self._start.get("headers", ())
+                if name.lower() in _REPLAYED_HEADER_BYTES
+            )
+            self._twins.set_result(Answer(self._start["status"], headers, bytes(self._body)))
+            self.release()
+
+    def release(self) -> None:
+        """The request is over: twins still waiting run on their own."""
+        twins, self._twins = self._twins, None
+        if twins is None:
+            return
+        if not twins.done():
+            twins.set_result(None)
+        if _RUNNING.get(self._running_key) is twins:
+            del _RUNNING[self._running_key]
 
     def reply_args(self, status: int, headers: dict[str, str], body: bytes) -> list[Any]:
         """The parameters of :func:`insert_sql` for this reply (sealed when it must be)."""
@@ -258,6 +318,22 @@ class Claim:
             headers=tuple((k.encode(), v.encode()) for k, v in headers.items()),
             body=body,
         )
+
+
+# The requests of this worker whose reply twins may wait for, by (scope, key, fingerprint).
+_RUNNING: dict[tuple[str, str, str], asyncio.Future[Answer | None]] = {}
+
+
+async def _first_reply(held: Claim) -> Answer | None:
+    """The reply of a twin running in this worker, once it is out; None when there is none
+    (or it was no 2xx, or it takes longer than :data:`TWIN_WAIT_S`)."""
+    running = _RUNNING.get(held._running_key)
+    if running is None:
+        return None
+    try:
+        return await asyncio.wait_for(asyncio.shield(running), TWIN_WAIT_S)
+    except TimeoutError:
+        return None
 
 
 async def _read_body(receive: Any) -> bytes | None:
@@ -325,6 +401,10 @@ async def claim(
         who, stored_key, fingerprint, body, sealed_by, settings.idempotency_ttl_s, replay_receive
     )
     if not unit.transactional:
+        first = await _first_reply(held)
+        if first is not None:
+            return first
+        held.share()
         unit.claim = held
         return held
     conn = await unit.raw_connection()

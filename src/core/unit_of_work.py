@@ -20,7 +20,9 @@ succeed or fail together:
   READ COMMITTED each statement has its own snapshot anyway), and the connection goes back to
   the pool as the response starts, so a long stream holds none. A write that is a single
   statement (the ballot: ``opt={"db_transaction": False}``) runs the same way, and keeps its
-  Idempotency-Key inside that statement (``unit.claim``).
+  Idempotency-Key inside that statement (``unit.claim``); a copy of it that arrives in this
+  worker while it runs waits for its reply instead of running again (src/core/idempotency.py,
+  twins).
 - **The Idempotency-Key is part of the transaction** (:mod:`src.core.idempotency`): the key is
   claimed first with a transaction-scoped advisory lock (a concurrent duplicate gets 409
   ``request_in_progress`` at once), and the stored reply is inserted in the same transaction
@@ -197,6 +199,8 @@ def unit_of_work_middleware(app: ASGIApp) -> ASGIApp:
                 return
             await _run_reading(app, scope, found.receive if found else receive, send, unit)
         finally:
+            if unit.claim is not None:
+                unit.claim.release()
             await unit.close()
 
     return middleware
@@ -222,6 +226,8 @@ async def _run_reading(app: ASGIApp, scope: Any, receive: Any, send: Any, unit: 
                 await _send_error(scope, receive, send, commit_failed())
                 return
             await unit.close()  # a long stream holds no connection
+        if unit.claim is not None:
+            unit.claim.observe(message)  # a twin in this worker may be waiting for it
         await send(message)
 
     await app(scope, receive, release_then_send)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
+import pytest
+from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.votes.batcher import Cast
 from tests.events.helpers import create_event, make_world
 from tests.votes.helpers import OPTIONS, coordination, counts, vote
 
@@ -93,6 +97,40 @@ async def test_racing_double_taps_count_once(
     assert len({(r.json()["ballot_id"], r.json()["receipt"]) for r in same}) == 1
     assert sum("Idempotent-Replayed" not in r.headers for r in same) == 1
     assert await counts(db, eid) == (2, 2)
+
+
+async def test_a_double_tap_in_one_worker_waits_for_the_first_reply(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = await make_world(db, client)
+    eid, opts = await coordination(client, w)
+    batcher = app.state.ballot_batcher
+    queued: list[uuid.UUID] = []
+    cast = batcher.cast
+
+    async def counted(item: Cast) -> Any:
+        queued.append(item.user_id)
+        return await cast(item)
+
+    monkeypatch.setattr(batcher, "cast", counted)
+    taps = await asyncio.gather(
+        *(vote(client, w.h["resident"], eid, [opts[1]], key="tap-twin") for _ in range(5))
+    )
+    assert [r.status_code for r in taps] == [201] * 5
+    assert len({r.content for r in taps}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in taps) == 4
+    assert queued == [w.resident.id]  # the copies never reached a batch
+    assert await counts(db, eid) == (1, 1)
+
+    # A first request that is refused hands nothing over: each copy gets its own answer.
+    refused = await asyncio.gather(
+        *(vote(client, w.h["neighbour"], eid, [opts[0], opts[1]], key="tap-2") for _ in range(3))
+    )
+    assert {(r.status_code, r.json()["code"]) for r in refused} == {(422, "too_many_choices")}
+    assert await counts(db, eid) == (1, 1)
 
 
 async def test_retry_gets_the_first_reply(
