@@ -138,7 +138,7 @@ def _control_error(request: Request[Any, Any, Any], field: str) -> AppError:
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_NOT_JSON = ("multipart/", "application/x-www-form-urlencoded")
+_NOT_JSON = (b"multipart/", b"application/x-www-form-urlencoded")
 
 
 async def harden_request(request: Request[Any, Any, Any]) -> None:
@@ -154,12 +154,14 @@ async def harden_request(request: Request[Any, Any, Any]) -> None:
                 raise _control_error(request, "query")
             if isinstance(value, str) and _CONTROL_STRICT.search(value):
                 raise _control_error(request, key)
-    for key, value in request.path_params.items():
+    scope = request.scope
+    for key, value in scope["path_params"].items():
         if isinstance(value, str) and _CONTROL_STRICT.search(value):
             raise _control_error(request, key)
-    if request.method in _BODY_METHODS:
-        content_type = request.headers.get("content-type", "")
-        if not content_type.startswith(_NOT_JSON):
+    if scope["method"] in _BODY_METHODS:
+        # The raw header, not ``request.headers``: building those costs more than the check.
+        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+        if not content_type.lower().startswith(_NOT_JSON):
             body = await request.body()  # cached: the handler's parsing reads it again for free
             if body and json_too_deep(body):
                 raise malformed_body()
