@@ -7,7 +7,6 @@ Only the path is logged, never the query string (it may carry a position) nor an
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import re
@@ -15,10 +14,12 @@ import threading
 import time
 from typing import Any
 
+import msgspec
 from litestar.types import ASGIApp
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 access_logger = logging.getLogger("lifecircle.access")
+_encode = msgspec.json.Encoder().encode
 
 
 def mask_phones(text: str) -> str:
@@ -53,7 +54,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = record.__dict__[key]
         if record.exc_info:
             entry["exc"] = mask_phones(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+        return _encode(entry).decode()  # msgspec: a tenth of json.dumps's time per line
 
 
 class _Batched(logging.Handler):
