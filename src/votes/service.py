@@ -3,6 +3,7 @@ published receipts and the paper/hand counts of the venue."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,9 @@ class RulesCache:
     def __init__(self, limit: int = 1000) -> None:
         self.limit = limit
         self._rules: dict[uuid.UUID, BallotRules] = {}
+        # A meeting's first ballots arrive together (a hall opens the vote): one look at the
+        # database for all of them, not one per request.
+        self._looking: dict[uuid.UUID, asyncio.Future[BallotRules | None]] = {}
 
     def known(self, event_id: uuid.UUID) -> BallotRules | None:
         """The cached rules, without a look at the database."""
@@ -87,6 +91,24 @@ class RulesCache:
         found = self._rules.get(event_id)
         if found is not None:
             return found
+        looking = self._looking.get(event_id)
+        if looking is not None:
+            await asyncio.wait({looking})
+            if not looking.cancelled():
+                return looking.result()
+            return await self._load(conn, event_id)  # that look failed: one's own
+        looking = self._looking[event_id] = asyncio.get_running_loop().create_future()
+        try:
+            found = await self._load(conn, event_id)
+        except BaseException:
+            looking.cancel()
+            raise
+        finally:
+            del self._looking[event_id]
+        looking.set_result(found)
+        return found
+
+    async def _load(self, conn: Any, event_id: uuid.UUID) -> BallotRules | None:
         row = await repository.ballot_rules(conn, event_id)
         if row is None or row["kind"] != EventKind.coordination.value:
             return None

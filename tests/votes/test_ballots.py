@@ -13,7 +13,10 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.core.db import driver_connection
+from src.votes import repository
 from src.votes.batcher import Cast
+from src.votes.service import RulesCache
 from tests.events.helpers import create_event, make_world
 from tests.votes.helpers import OPTIONS, coordination, counts, vote
 
@@ -267,3 +270,26 @@ async def test_secret_ballot_tables(
     assert str(ballot_id).encode() not in body and ballot_id.bytes not in body
     assert reply.json()["receipt"].encode() not in body
     assert b"receipt" not in body
+
+
+async def test_a_meetings_first_ballots_look_its_rules_up_once(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = await make_world(db, client)
+    eid, opts = await coordination(client, w)
+    looks: list[Any] = []
+    look = repository.ballot_rules
+
+    async def counted(conn: Any, event_id: uuid.UUID) -> Any:
+        looks.append(event_id)
+        await asyncio.sleep(0.05)  # the hall's other phones arrive meanwhile
+        return await look(conn, event_id)
+
+    monkeypatch.setattr(repository, "ballot_rules", counted)
+    cache = RulesCache()
+    async with db() as session:
+        conn = await driver_connection(session)
+        found = await asyncio.gather(*(cache.get(conn, uuid.UUID(eid)) for _ in range(20)))
+    assert looks == [uuid.UUID(eid)]
+    assert {frozenset(str(o) for o in f.option_ids) for f in found if f} == {frozenset(opts)}
+    assert len(found) == 20 and all(found)
