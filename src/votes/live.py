@@ -99,10 +99,12 @@ class Watch:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.dirty.wait(), wait_s)
-            # Coalesce a burst of ballots into one recompute: at most four tallies a second
+            # Coalesce a burst of ballots into one recompute: at most 2.5 tallies a second
             # per meeting and worker, each written to every watcher. At 0.1 s the frames to
             # 500 watchers took a good part of the workers (events bench: ballots 667/s, SSE
-            # p99 191 ms); at 0.25 s ballots 755/s, SSE p99 347 ms (goal: under 1 s).
+            # p99 191 ms); at 0.25 s ballots 755/s, SSE p99 347 ms; at 0.4 s (a later run,
+            # after other cuts) ballots 0.147 -> 0.164 x /health, SSE p99 305 -> 457 ms with
+            # 500 watchers and 345 -> 494 ms with 2,000 (goal: under 1 s).
             await asyncio.sleep(self.hub.coalesce_s)
 
     async def next(self, seen: int, wait_s: float) -> tuple[int, dict[str, Any]] | None:
@@ -123,7 +125,7 @@ class TallyHub:
         sessionmaker: async_sessionmaker[AsyncSession],
         redis: Redis | str | None,
         *,
-        coalesce_s: float = 0.25,
+        coalesce_s: float = 0.4,
         refresh_s: float = 15.0,
         publish_every_s: float = 0.05,
     ) -> None:
