@@ -37,6 +37,7 @@ from src.core.principals import PrincipalCache
 from src.core.ratelimit import RateLimiter, rate_limit_middleware
 from src.core.redis import create_redis, create_store
 from src.core.schemas import encode_model
+from src.core.twins import Twins, table_path
 from src.core.unit_of_work import (
     provide_db_session,
     provide_optional_principal,
@@ -141,6 +142,9 @@ def create_app(settings: Settings) -> Litestar:
         await app.state.limiter.start()
         app.state.principals = PrincipalCache(settings.database_url)
         await app.state.principals.start()
+        # Copies of a ballot that meet in any worker of this host (src/core/twins.py).
+        app.state.twins = Twins.open(table_path(settings.database_url, settings.secret_key))
+
         app.state.http = http
         app.state.wechat = HttpWeChatClient(
             http, settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret
@@ -149,6 +153,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await http.aclose()
+            app.state.twins.close()
             await app.state.principals.stop()
             await app.state.limiter.stop()
             await store.close()

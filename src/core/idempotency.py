@@ -24,18 +24,17 @@ the client's key and the server secret give. The key itself is never stored, so 
 tables alone nor the tables plus the secret open the reply (or tell which choice was sent):
 only a request that presents the key again does.
 
-**Twins in one worker** (a write without a transaction of the request, the ballot): a copy that
-arrives while the first request with its key and body is still running in this worker waits
-for that first reply (at most :data:`TWIN_WAIT_S`) and is answered with it, replayed, without
-running again: a double tap costs the worker the edge of one request, not a second ballot in
-the batch. Only a committed 2xx is handed over (the first request's response starts after its
-commit); anything else, and a copy in another worker, takes the ordinary path, where the
-stored reply or the one-ballot rule answers it.
+**Twins** (a write without a transaction of the request, the ballot): a copy that arrives while
+the first request with its key and body is still running, in this worker or another of this
+host, waits for that first reply (at most ``twins.WAIT_S``) and is answered with it, replayed,
+without running again (src/core/twins.py): a double tap costs the API the edge of one request,
+not a second ballot in the batch. Only a committed 2xx is handed over (the first request's
+response starts after its commit), sealed as the stored reply is; anything else takes the
+ordinary path, where the stored reply or the one-ballot rule answers it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -46,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.config import Settings
+from src.core import twins as twin_table
 from src.core.caller import caller_scope
 from src.core.db import driver_connection
 from src.core.errors import AppError, conflict, send_problem, unprocessable
@@ -57,8 +57,6 @@ if TYPE_CHECKING:
 HEADER = b"idempotency-key"
 _REPLAYED_HEADERS = ("content-type", "location", "content-language")
 _REPLAYED_HEADER_BYTES = frozenset(name.encode() for name in _REPLAYED_HEADERS)
-# How long a twin in this worker waits for the first reply before it runs on its own.
-TWIN_WAIT_S = 5.0
 
 # $1 scope, $2 key, $3 ttl seconds.
 _CLAIM = """
@@ -204,8 +202,8 @@ class Claim:
     ttl_s: int
     receive: Callable[[], Awaitable[Any]]
 
-    # The first reply as it goes out, for twins of this worker (``share``/``observe``).
-    _twins: asyncio.Future[Answer | None] | None = field(default=None, init=False, repr=False)
+    # The first request of its twins (src/core/twins.py): its reply goes to them as it goes out.
+    ticket: twin_table.Ticket | None = field(default=None, init=False, repr=False)
     _start: Any = field(default=None, init=False, repr=False)
     _body: bytearray | None = field(default=None, init=False, repr=False)
 
@@ -213,19 +211,13 @@ class Claim:
         return status < 500 and status != 429
 
     @property
-    def _running_key(self) -> tuple[str, str, str]:
-        return self.scope, self.key, self.fingerprint
-
-    def share(self) -> None:
-        """Let twins of this worker wait for this request's reply (see the module docstring)."""
-        if self._running_key not in _RUNNING:
-            self._twins = asyncio.get_running_loop().create_future()
-            _RUNNING[self._running_key] = self._twins
+    def twin_tag(self) -> bytes:
+        return twin_table.tag_of(self.scope, self.key, self.fingerprint)
 
     def observe(self, message: Any) -> None:
         """A message of the reply on its way to the client: a 2xx, once whole, goes to the
-        twins that wait for it."""
-        if self._twins is None or self._twins.done():
+        twins (sealed as :meth:`reply_args` seals the stored one)."""
+        if self.ticket is None:
             return
         if message["type"] == "http.response.start":
             if 200 <= message["status"] < 300:
@@ -237,23 +229,34 @@ class Claim:
             return
         self._body += message.get("body", b"")
         if not message.get("more_body", False):
-            headers = tuple(
-                (name, value)
+            headers = {
+                name.decode().lower(): value.decode()
                 for name, value in self._start.get("headers", ())
                 if name.lower() in _REPLAYED_HEADER_BYTES
-            )
-            self._twins.set_result(Answer(self._start["status"], headers, bytes(self._body)))
-            self.release()
+            }
+            self.ticket.done(self._start["status"], self._packed(headers, bytes(self._body)))
+            self.ticket = None
 
     def release(self) -> None:
         """The request is over: twins still waiting run on their own."""
-        twins, self._twins = self._twins, None
-        if twins is None:
-            return
-        if not twins.done():
-            twins.set_result(None)
-        if _RUNNING.get(self._running_key) is twins:
-            del _RUNNING[self._running_key]
+        ticket, self.ticket = self.ticket, None
+        if ticket is not None:
+            ticket.drop()
+
+    def _packed(self, headers: dict[str, str], body: bytes) -> bytes:
+        plain = json.dumps(headers).encode() + b"\n" + body
+        if self.sealed_by is not None:
+            return _xor(plain, _keystream(self.sealed_by, len(plain)))
+        return plain
+
+    def twin_answer(self, reply: twin_table.Reply) -> Answer:
+        """A first twin's reply (:meth:`observe`), as a replay."""
+        status, payload = reply
+        if self.sealed_by is not None:
+            payload = _xor(payload, _keystream(self.sealed_by, len(payload)))
+        raw_headers, _, body = payload.partition(b"\n")
+        headers: dict[str, str] = json.loads(raw_headers or b"{}")
+        return Answer(status, tuple((k.encode(), v.encode()) for k, v in headers.items()), body)
 
     def reply_args(self, status: int, headers: dict[str, str], body: bytes) -> list[Any]:
         """The parameters of :func:`insert_sql` for this reply (sealed when it must be)."""
@@ -320,22 +323,6 @@ class Claim:
         )
 
 
-# The requests of this worker whose reply twins may wait for, by (scope, key, fingerprint).
-_RUNNING: dict[tuple[str, str, str], asyncio.Future[Answer | None]] = {}
-
-
-async def _first_reply(held: Claim) -> Answer | None:
-    """The reply of a twin running in this worker, once it is out; None when there is none
-    (or it was no 2xx, or it takes longer than :data:`TWIN_WAIT_S`)."""
-    running = _RUNNING.get(held._running_key)
-    if running is None:
-        return None
-    try:
-        return await asyncio.wait_for(asyncio.shield(running), TWIN_WAIT_S)
-    except TimeoutError:
-        return None
-
-
 async def _read_body(receive: Any) -> bytes | None:
     body = bytearray()
     while True:
@@ -348,7 +335,11 @@ async def _read_body(receive: Any) -> bytes | None:
 
 
 async def claim(
-    scope: Any, receive: Any, unit: UnitOfWork, settings: Settings
+    scope: Any,
+    receive: Any,
+    unit: UnitOfWork,
+    settings: Settings,
+    twins: twin_table.Twins | None = None,
 ) -> Claim | Answer | None:
     """Claim the request's key: None when the request has no key (or is no POST), an
     :class:`Answer` to send instead of running it, else the :class:`Claim`.
@@ -357,7 +348,8 @@ async def claim(
     reply. A POST that runs without one (``opt={"db_transaction": False}``, the ballot) is a
     single statement that keeps the key itself: its Claim is handed to the handler as
     ``unit.claim`` (no SQL here); the statement inserts the reply with ``insert_sql(…,
-    source=…)`` and reads an earlier one with ``stored_sql``."""
+    source=…)`` and reads an earlier one with ``stored_sql``. Such a claim meets its twins
+    first (``twins``, the worker's table): a copy of a request still running gets its reply."""
     if scope["method"] != "POST":
         return None
     raw_key = next((v for k, v in scope["headers"] if k == HEADER), None)
@@ -401,10 +393,13 @@ async def claim(
         who, stored_key, fingerprint, body, sealed_by, settings.idempotency_ttl_s, replay_receive
     )
     if not unit.transactional:
-        first = await _first_reply(held)
-        if first is not None:
-            return first
-        held.share()
+        joined = twins.join(held.twin_tag) if twins is not None else None
+        if isinstance(joined, twin_table.Ticket):
+            held.ticket = joined
+        elif joined is not None:
+            first = await twins.wait(joined)  # type: ignore[union-attr]
+            if first is not None:
+                return held.twin_answer(first)
         unit.claim = held
         return held
     conn = await unit.raw_connection()

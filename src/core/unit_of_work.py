@@ -20,9 +20,9 @@ succeed or fail together:
   READ COMMITTED each statement has its own snapshot anyway), and the connection goes back to
   the pool as the response starts, so a long stream holds none. A write that is a single
   statement (the ballot: ``opt={"db_transaction": False}``) runs the same way, and keeps its
-  Idempotency-Key inside that statement (``unit.claim``); a copy of it that arrives in this
-  worker while it runs waits for its reply instead of running again (src/core/idempotency.py,
-  twins).
+  Idempotency-Key inside that statement (``unit.claim``); a copy of it that arrives while it
+  runs, in this worker or another of the host, waits for its reply instead of running again
+  (src/core/twins.py).
 - **The Idempotency-Key is part of the transaction** (:mod:`src.core.idempotency`): the key is
   claimed first with a transaction-scoped advisory lock (a concurrent duplicate gets 409
   ``request_in_progress`` at once), and the stored reply is inserted in the same transaction
@@ -193,7 +193,9 @@ def unit_of_work_middleware(app: ASGIApp) -> ASGIApp:
             if transactional:
                 await _run_writing(app, scope, receive, send, unit, state)
                 return
-            found = await idempotency.claim(scope, receive, unit, state.settings)
+            found = await idempotency.claim(
+                scope, receive, unit, state.settings, state.get("twins")
+            )
             if isinstance(found, idempotency.Answer):
                 await found.send(scope, receive, send)
                 return
@@ -227,7 +229,7 @@ async def _run_reading(app: ASGIApp, scope: Any, receive: Any, send: Any, unit: 
                 return
             await unit.close()  # a long stream holds no connection
         if unit.claim is not None:
-            unit.claim.observe(message)  # a twin in this worker may be waiting for it
+            unit.claim.observe(message)  # its twins may be waiting for it
         await send(message)
 
     await app(scope, receive, release_then_send)

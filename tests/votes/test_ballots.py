@@ -13,10 +13,15 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.app import create_app
+from src.config import Settings
+from src.core import twins
 from src.core.db import driver_connection
+from src.core.twins import table_path
 from src.votes import repository
 from src.votes.batcher import Cast
 from src.votes.service import RulesCache
+from tests.core.helpers import serve
 from tests.events.helpers import create_event, make_world
 from tests.votes.helpers import OPTIONS, coordination, counts, vote
 
@@ -134,6 +139,64 @@ async def test_a_double_tap_in_one_worker_waits_for_the_first_reply(
     )
     assert {(r.status_code, r.json()["code"]) for r in refused} == {(422, "too_many_choices")}
     assert await counts(db, eid) == (1, 1)
+
+
+async def test_a_double_tap_across_two_workers_is_one_ballot(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The copies of a double tap land in two workers of one host (a socket each): one
+    ballot, one batch item, the other copies answered with the first reply from the table of
+    twins, which holds no reply in clear and none once the worker stops."""
+    w = await make_world(db, client)
+    eid, opts = await coordination(client, w)
+    other = create_app(settings)
+    queued: list[uuid.UUID] = []
+    async with serve(other) as second:
+        assert other.state.twins.region != app.state.twins.region  # two workers, one table
+        for batcher in (app.state.ballot_batcher, other.state.ballot_batcher):
+            cast = batcher.cast
+
+            async def counted(item: Cast, cast: Any = cast) -> Any:
+                queued.append(item.user_id)
+                return await cast(item)
+
+            monkeypatch.setattr(batcher, "cast", counted)
+        taps = await asyncio.gather(
+            *(
+                vote(http, w.h["resident"], eid, [opts[2]], key="tap-far")
+                for http in (client, second, second, client)
+            )
+        )
+        assert [r.status_code for r in taps] == [201] * 4
+        assert len({r.content for r in taps}) == 1
+        assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in taps) == 3
+        assert queued == [w.resident.id]  # the copies in either worker never reached a batch
+        assert await counts(db, eid) == (1, 1)
+        receipt = taps[0].json()["receipt"].encode()
+        assert receipt not in _table(settings)  # sealed: only the key opens it
+
+        # A first request that is refused hands nothing over, to either worker.
+        refused = await asyncio.gather(
+            *(
+                vote(http, w.h["neighbour"], eid, [opts[0], opts[1]], key="tap-far-2")
+                for http in (second, client, second)
+            )
+        )
+        assert {(r.status_code, r.json()["code"]) for r in refused} == {(422, "too_many_choices")}
+        assert await counts(db, eid) == (1, 1)
+        region = other.state.twins.region
+    start = twins.HEADER_BYTES + region * twins.REGION_BYTES
+    assert _table(settings)[start : start + twins.REGION_BYTES] == bytes(twins.REGION_BYTES)
+
+
+def _table(settings: Settings) -> bytes:
+    """The host's table of twins, as the other workers see it."""
+    with open(table_path(settings.database_url or "", settings.secret_key), "rb") as table:
+        return table.read()
 
 
 async def test_retry_gets_the_first_reply(
