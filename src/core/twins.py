@@ -178,7 +178,11 @@ class Twins:
         self._mm.close()
 
     def _clear_region(self) -> None:
-        self._mm[self._base : self._base + REGION_BYTES] = bytes(REGION_BYTES)
+        """Zero the region, giving its memory back (a hole in the file reads as zeros)."""
+        try:
+            self._mm.madvise(mmap.MADV_REMOVE, self._base, REGION_BYTES)
+        except (AttributeError, OSError):  # not a shared file (the private table), or no tmpfs
+            self._mm[self._base : self._base + REGION_BYTES] = bytes(REGION_BYTES)
 
     # --- slots --------------------------------------------------------------------------
 
