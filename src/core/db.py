@@ -46,6 +46,14 @@ class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
+def plain_dsn(url: str) -> str:
+    """The URL as asyncpg's own ``connect``/``create_pool`` take it (no SQLAlchemy driver)."""
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
 def to_async_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use the asyncpg driver."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):

@@ -36,6 +36,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from src.core.auth import Principal, TokenClaims
+from src.core.db import plain_dsn
 
 logger = logging.getLogger("lifecircle.principals")
 
@@ -44,16 +45,9 @@ RETRY_S = 1.0
 MAX_ENTRIES = 50_000
 
 
-def _plain_dsn(url: str) -> str:
-    for prefix in ("postgresql+asyncpg://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
 class PrincipalCache:
     def __init__(self, database_url: str, max_entries: int = MAX_ENTRIES) -> None:
-        self._dsn = _plain_dsn(database_url)
+        self._dsn = plain_dsn(database_url)
         self.max_entries = max_entries
         self._entries: dict[TokenClaims, Principal] = {}
         self._by_user: dict[uuid.UUID, set[TokenClaims]] = {}

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.cli import command, ensure_database
 from src.config import Settings
-from src.core.db import create_engine, make_sessionmaker
+from src.core.db import create_engine, make_sessionmaker, plain_dsn
 from src.core.errors import AppError
 from src.exports import service
 from src.exports.service import ExportFormat, ExportStream, ProposalExportQuery
@@ -140,7 +140,7 @@ async def _plan_proposals(
 
 async def _write(args: argparse.Namespace, settings: Settings, plan: service.ExportPlan) -> int:
     assert settings.database_url
-    stream = ExportStream(plan, service.asyncpg_dsn(settings.database_url), count=True)
+    stream = ExportStream(plan, plain_dsn(settings.database_url), count=True)
     try:
         await stream.open()
     except AppError as exc:

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
+from src.core.db import plain_dsn
 from src.core.deps import CurrentUser, DbSession
 from src.core.errors import wants_english
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
@@ -68,7 +69,7 @@ class ExportController(Controller):
         )
         stream = ExportStream(
             plan,
-            service.asyncpg_dsn(settings.database_url),
+            plain_dsn(settings.database_url),
             idle_timeout_s=settings.export_idle_timeout_s,
         )
         await stream.open()
@@ -197,7 +198,7 @@ async def _stream(state: State, plan: service.ExportPlan) -> Stream:
     settings = state.settings
     stream = ExportStream(
         plan,
-        service.asyncpg_dsn(settings.database_url),
+        plain_dsn(settings.database_url),
         idle_timeout_s=settings.export_idle_timeout_s,
     )
     await stream.open()

@@ -525,13 +525,6 @@ async def plan_project_list(
 # --- streaming ---------------------------------------------------------------------------
 
 
-def asyncpg_dsn(database_url: str) -> str:
-    for prefix in ("postgresql+asyncpg://", "postgres://"):
-        if database_url.startswith(prefix):
-            return "postgresql://" + database_url[len(prefix) :]
-    return database_url
-
-
 def too_many_rows(total: int) -> AppError:
     return AppError(
         422,

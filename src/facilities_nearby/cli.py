@@ -13,6 +13,7 @@ import numpy as np
 
 from src.cli import command, ensure_database, migrate
 from src.config import Settings
+from src.core.db import plain_dsn
 from src.core.geo import CoordSys
 from src.facilities_nearby import repository
 from src.facilities_nearby.build import graph_of
@@ -54,7 +55,7 @@ def _configure_facilities(parser: argparse.ArgumentParser) -> None:
 
 async def _facilities_import(args: argparse.Namespace, settings: Settings) -> int:
     assert settings.database_url
-    conn = await asyncpg.connect(repository.plain_dsn(settings.database_url))
+    conn = await asyncpg.connect(plain_dsn(settings.database_url))
     try:
         source = (args.source or args.file.stem)[:64]
         started = time.perf_counter()
@@ -113,7 +114,7 @@ def _configure_network(parser: argparse.ArgumentParser) -> None:
 
 async def _network_import(args: argparse.Namespace, settings: Settings) -> int:
     assert settings.database_url
-    conn = await asyncpg.connect(repository.plain_dsn(settings.database_url))
+    conn = await asyncpg.connect(plain_dsn(settings.database_url))
     try:
         started = time.perf_counter()
         tags = await repository.category_codes(conn)

@@ -22,13 +22,6 @@ from src.models.area import Area
 from src.models.facility import Facility, FacilityCategory
 
 
-def plain_dsn(url: str) -> str:
-    for prefix in ("postgresql+asyncpg://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
 @dataclass
 class NetworkRows:
     key: str

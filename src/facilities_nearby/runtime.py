@@ -25,6 +25,7 @@ import asyncpg
 from litestar import Litestar
 
 from src.config import Settings
+from src.core.db import plain_dsn
 from src.facilities_nearby import repository
 from src.facilities_nearby.build import graph_dir_name
 from src.facilities_nearby.graph import Graph, load_graph
@@ -104,7 +105,7 @@ async def build_files(settings: Settings, conn: asyncpg.Connection) -> tuple[Pat
             sys.executable,
             "-m",
             "src.facilities_nearby.build",
-            repository.plain_dsn(settings.database_url),
+            plain_dsn(settings.database_url),
             str(root),
             str(settings.walk_snap_max_m),
             cwd=PROJECT_ROOT,
@@ -144,7 +145,7 @@ class NearbyRuntime:
         self.loaded: Loaded | None = None
         self._lock = asyncio.Lock()
         assert settings.database_url
-        self._dsn = repository.plain_dsn(settings.database_url)
+        self._dsn = plain_dsn(settings.database_url)
 
     async def refresh(self) -> bool:
         """Load the current data version if it is not the one loaded; True when it changed."""

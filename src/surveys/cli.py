@@ -38,14 +38,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from src.exports.service import asyncpg_dsn
+    from src.core.db import plain_dsn
     from src.surveys.paper import COMMUNITY, SHEET, import_paper
 
     assert settings.database_url
     started = time.perf_counter()
     try:
         summary = await import_paper(
-            asyncpg_dsn(settings.database_url),
+            plain_dsn(settings.database_url),
             args.file,
             args.survey,
             strict=args.strict,

@@ -11,11 +11,12 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
+from src.core.db import plain_dsn
 from src.core.deps import CurrentUser, DbSession, Unit
 from src.core.errors import AppError, Message, wants_english
 from src.core.geo import CoordSys
 from src.core.pagination import DEFAULT_LIMIT, Limit, Page
-from src.exports.service import ExportFormat, ExportStream, asyncpg_dsn
+from src.exports.service import ExportFormat, ExportStream
 from src.models.survey import SurveyStatus
 from src.surveys import chart, export, service
 from src.surveys.schemas import (
@@ -243,7 +244,7 @@ class SurveyExportController(Controller):
             db_session, principal, survey_id, fmt=format, english=wants_english(request)
         )
         stream = ExportStream(
-            plan, asyncpg_dsn(settings.database_url), idle_timeout_s=settings.export_idle_timeout_s
+            plan, plain_dsn(settings.database_url), idle_timeout_s=settings.export_idle_timeout_s
         )
         await stream.open()
         return Stream(

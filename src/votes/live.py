@@ -316,9 +316,9 @@ def _on_rollback(session: Session) -> None:
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Start this process's hub, ballot batcher and sealer (after the lifespan that made
     ``state.sessionmaker``)."""
-    from src.core.db import autocommit_engine, create_engine
+    from src.core.db import plain_dsn
     from src.votes import scrub, secrecy
-    from src.votes.batcher import BallotBatcher
+    from src.votes.batcher import BallotBatcher, open_pool
     from src.votes.service import RulesCache
 
     settings = app.state.settings
@@ -329,19 +329,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     sealer = secrecy.Sealer(settings.secret_key)
     secrecy.install(sealer)
     lanes = 2
-    # The batch statements' plans are fixed by their shape (src/votes/repository.py: index
-    # probes per item): planned once per connection, not per batch. Replanning the voters'
-    # statement cost PostgreSQL 1.0-1.7 ms per batch, as much as running it (EXPLAIN).
-    engine = create_engine(
-        settings.database_url,
-        lanes,
-        0,
-        settings.db_pool_timeout_s,
-        server_settings={"plan_cache_mode": "force_generic_plan"},
-    )
-    batcher = BallotBatcher(
-        autocommit_engine(engine), sealer, lanes=lanes, ttl_s=settings.idempotency_ttl_s
-    )
+    pool = await open_pool(plain_dsn(settings.database_url), lanes, settings.db_pool_timeout_s)
+    batcher = BallotBatcher(pool, sealer, lanes=lanes, ttl_s=settings.idempotency_ttl_s)
     await batcher.start()
     app.state.ballot_batcher = batcher
     scrubber = scrub.Scrubber(app.state.autocommit_engine)
@@ -356,6 +345,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         scrub.uninstall(scrubber)
         await scrubber.idle()
         await batcher.stop()
-        await engine.dispose()
+        await pool.close()
         secrecy.uninstall(sealer)
         await hub.stop()

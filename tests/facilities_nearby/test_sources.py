@@ -11,6 +11,7 @@ import httpx
 import numpy as np
 
 from src.config import Settings
+from src.core.db import plain_dsn
 from src.facilities_nearby import repository
 from src.facilities_nearby.graph import FacilityRows, Graph, build_graph
 from src.facilities_nearby.osm import OsmNetwork, read_osm
@@ -96,7 +97,7 @@ async def test_overlapping_sources_and_a_partial_reimport(
     west = crop(tmp_path / "west.osm.pbf", 0, 26.955, base)
     east = crop(tmp_path / "east.osm.pbf", 26.945, 180, base)  # overlaps west by ~550 m
     half = crop(tmp_path / "half.osm.pbf", 0, 26.94, base)
-    conn = await asyncpg.connect(repository.plain_dsn(str(settings.database_url)))
+    conn = await asyncpg.connect(plain_dsn(str(settings.database_url)))
     try:
         tags = await repository.category_codes(conn)
         net = {p.stem: read_osm(p, tags) for p in (full, west, east, half)}
