@@ -244,27 +244,30 @@ class Claim:
             ticket.drop()
 
     def _packed(self, headers: dict[str, str], body: bytes) -> bytes:
+        """Headers and body in one payload, sealed for a sealed reply (stored or handed over)."""
         plain = json.dumps(headers).encode() + b"\n" + body
         if self.sealed_by is not None:
             return _xor(plain, _keystream(self.sealed_by, len(plain)))
         return plain
 
-    def twin_answer(self, reply: twin_table.Reply) -> Answer:
-        """A first twin's reply (:meth:`observe`), as a replay."""
-        status, payload = reply
+    def _unpacked(self, payload: bytes) -> tuple[dict[str, str], bytes]:
         if self.sealed_by is not None:
             payload = _xor(payload, _keystream(self.sealed_by, len(payload)))
         raw_headers, _, body = payload.partition(b"\n")
         headers: dict[str, str] = json.loads(raw_headers or b"{}")
+        return headers, body
+
+    def twin_answer(self, reply: twin_table.Reply) -> Answer:
+        """A first twin's reply (:meth:`observe`), as a replay."""
+        status, payload = reply
+        headers, body = self._unpacked(payload)
         return Answer(status, tuple((k.encode(), v.encode()) for k, v in headers.items()), body)
 
     def reply_args(self, status: int, headers: dict[str, str], body: bytes) -> list[Any]:
         """The parameters of :func:`insert_sql` for this reply (sealed when it must be)."""
         stored_headers: str | None = json.dumps(headers)
         if self.sealed_by is not None:
-            plain = json.dumps(headers).encode() + b"\n" + body
-            body = _xor(plain, _keystream(self.sealed_by, len(plain)))
-            stored_headers = None
+            body, stored_headers = self._packed(headers, body), None
         return [self.scope, self.key, self.fingerprint, status, stored_headers, body, self.ttl_s]
 
     async def store(self, session: AsyncSession, held: list[Any]) -> Answer | None:
@@ -313,9 +316,7 @@ class Claim:
         if isinstance(headers, str):
             headers = json.loads(headers)
         if self.sealed_by is not None:
-            plain = _xor(body, _keystream(self.sealed_by, len(body)))
-            raw_headers, _, body = plain.partition(b"\n")
-            headers = json.loads(raw_headers or b"{}")
+            headers, body = self._unpacked(body)
         return Answer(
             status=row["response_status"],
             headers=tuple((k.encode(), v.encode()) for k, v in headers.items()),
