@@ -142,13 +142,12 @@ def create_app(settings: Settings) -> Litestar:
         await app.state.limiter.start()
         app.state.principals = PrincipalCache(settings.database_url)
         await app.state.principals.start()
-        # Copies of a ballot that meet in any worker of this host (src/core/twins.py).
-        app.state.twins = Twins.open(table_path(settings.database_url, settings.secret_key))
-
         app.state.http = http
         app.state.wechat = HttpWeChatClient(
             http, settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret
         )
+        # Copies of a ballot that meet in any worker of this host (src/core/twins.py).
+        app.state.twins = Twins.open(table_path(settings.database_url, settings.secret_key))
         try:
             yield
         finally:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,8 @@ from src.core.errors import Message as Text
 
 if TYPE_CHECKING:
     from src.core.unit_of_work import UnitOfWork
+
+logger = logging.getLogger("lifecircle.idempotency")
 
 HEADER = b"idempotency-key"
 _REPLAYED_HEADERS = ("content-type", "location", "content-language")
@@ -324,6 +327,22 @@ class Claim:
         )
 
 
+async def _meet_twins(twins: twin_table.Twins, held: Claim) -> Answer | None:
+    """The first twin's reply when one runs (or has just answered), else None, with
+    ``held.ticket`` set when this request is the first. The table is a shortcut: whatever
+    fails in it leaves the request to the ordinary path."""
+    try:
+        joined = twins.join(held.twin_tag)
+        if isinstance(joined, twin_table.Ticket):
+            held.ticket = joined
+            return None
+        first = await twins.wait(joined) if joined is not None else None
+        return held.twin_answer(first) if first is not None else None
+    except Exception:
+        logger.warning("the table of twins failed; the ordinary path answers", exc_info=True)
+        return None
+
+
 async def _read_body(receive: Any) -> bytes | None:
     body = bytearray()
     while True:
@@ -394,13 +413,10 @@ async def claim(
         who, stored_key, fingerprint, body, sealed_by, settings.idempotency_ttl_s, replay_receive
     )
     if not unit.transactional:
-        joined = twins.join(held.twin_tag) if twins is not None else None
-        if isinstance(joined, twin_table.Ticket):
-            held.ticket = joined
-        elif joined is not None:
-            first = await twins.wait(joined)  # type: ignore[union-attr]
+        if twins is not None and sealed_by is not None:  # the table holds sealed replies only
+            first = await _meet_twins(twins, held)
             if first is not None:
-                return held.twin_answer(first)
+                return first
         unit.claim = held
         return held
     conn = await unit.raw_connection()

@@ -48,17 +48,18 @@ KEEP_S = 1.0
 # How often a worker looks at the slots of other workers that its copies wait for.
 POLL_S = 0.001
 
-LAYOUT = 1  # in the file's name: a new layout is a new file
 REGIONS = 16  # workers of one service on one host
 SLOTS = 2048  # slots per region (requests running at once in one worker, with room)
 SLOT_BYTES = 512
 HEADER_BYTES = mmap.PAGESIZE  # byte r: region r is taken
 
 # seq (odd while written), tag, at (time.monotonic: one clock for the host), state, status,
-# payload length; the payload follows.
-_HEAD = struct.Struct("<Q16sdBxHI")
+# payload length, digest of (tag, status, payload); the payload follows.
+_HEAD = struct.Struct("<Q16sdBxHI16s")
 _SEQ = struct.Struct("<Q")
 PAYLOAD_BYTES = SLOT_BYTES - _HEAD.size
+# In the file's name: workers of another layout use another file.
+LAYOUT = f"{_HEAD.format}/{REGIONS}/{SLOTS}/{SLOT_BYTES}"
 REGION_BYTES = SLOTS * SLOT_BYTES
 FILE_BYTES = HEADER_BYTES + REGIONS * REGION_BYTES
 
@@ -71,6 +72,11 @@ Reply = tuple[int, bytes]
 
 def tag_of(*parts: str) -> bytes:
     return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).digest()
+
+
+def _digest(tag: bytes, status: int, payload: bytes) -> bytes:
+    """A reply is handed over only whole and only for its tag (whatever the memory order)."""
+    return hashlib.blake2b(tag + status.to_bytes(2, "big") + payload, digest_size=16).digest()
 
 
 def table_path(database_url: str, secret: str) -> str:
@@ -95,14 +101,20 @@ class Ticket:
         if self.over:
             return
         self.over = True
-        self.twins._finish(self, DONE, status, payload)
+        try:
+            self.twins._finish(self, DONE, status, payload)
+        except Exception:  # a shortcut only: the twins take the ordinary path
+            logger.warning("a reply was not handed to its twins", exc_info=True)
 
     def drop(self) -> None:
         """Over without a reply to hand over: the twins run on their own."""
         if self.over:
             return
         self.over = True
-        self.twins._finish(self, GONE, 0, b"")
+        try:
+            self.twins._finish(self, GONE, 0, b"")
+        except Exception:
+            logger.warning("a request's twins were not released", exc_info=True)
 
 
 class Twins:
@@ -114,9 +126,11 @@ class Twins:
         self._lock_fd = lock_fd
         self._base = HEADER_BYTES + region * REGION_BYTES
         self._local: dict[bytes, asyncio.Future[Reply | None]] = {}
-        self._polls: list[tuple[int, int, bytes, asyncio.Future[Reply | None]]] = []
+        # (region, index, tag, future, deadline) of the copies waiting on other workers
+        self._polls: list[tuple[int, int, bytes, asyncio.Future[Reply | None], float]] = []
         self._poller: asyncio.Task[None] | None = None
         self._sweep: deque[tuple[float, int, int]] = deque()  # (after, index, seq)
+        self.closed = False
 
     # --- opening and closing ----------------------------------------------------------
 
@@ -137,18 +151,32 @@ class Twins:
             logger.warning("no shared table of twins (%s): this worker's only", exc)
             os.close(fd)
             return cls.private()
-        os.close(fd)
-        for region in range(REGIONS):
-            lock_fd = os.open(f"{path}.{region}", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(lock_fd)
-                continue
-            twins = cls(mm, region, lock_fd)
-            twins._clear_region()
-            mm[region] = 1
-            return twins
+        try:
+            for region in range(REGIONS):
+                lock_fd = os.open(f"{path}.{region}", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(lock_fd)
+                    continue
+                try:
+                    # The region's memory is taken now: a full /dev/shm is a private table
+                    # here, not a SIGBUS at a later write.
+                    os.posix_fallocate(fd, 0, HEADER_BYTES)
+                    os.posix_fallocate(fd, HEADER_BYTES + region * REGION_BYTES, REGION_BYTES)
+                except OSError:
+                    os.close(lock_fd)
+                    raise
+                twins = cls(mm, region, lock_fd)
+                twins._zero_region()
+                mm[region] = 1
+                return twins
+        except OSError as exc:
+            logger.warning("no shared table of twins (%s): this worker's only", exc)
+            mm.close()
+            return cls.private()
+        finally:
+            os.close(fd)
         logger.warning("the %d regions of the table of twins are taken: private", REGIONS)
         mm.close()
         return cls.private()
@@ -160,9 +188,13 @@ class Twins:
         return twins
 
     def close(self) -> None:
+        """Stop sharing: requests still running take the ordinary path from now on."""
+        if self.closed:
+            return
+        self.closed = True
         if self._poller is not None:
             self._poller.cancel()
-        for _, _, _, future in self._polls:
+        for _, _, _, future, _ in self._polls:
             if not future.done():
                 future.set_result(None)
         for future in self._local.values():
@@ -170,19 +202,22 @@ class Twins:
                 future.set_result(None)
         self._polls.clear()
         self._local.clear()
-        self._clear_region()  # no reply stays behind the worker
         self._mm[self.region] = 0
+        self._give_back()  # no reply stays behind the worker
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the region
             self._lock_fd = None
         self._mm.close()
 
-    def _clear_region(self) -> None:
-        """Zero the region, giving its memory back (a hole in the file reads as zeros)."""
+    def _zero_region(self) -> None:
+        self._mm[self._base : self._base + REGION_BYTES] = bytes(REGION_BYTES)
+
+    def _give_back(self) -> None:
+        """Zero the region and give its memory back (a hole in the file reads as zeros)."""
         try:
             self._mm.madvise(mmap.MADV_REMOVE, self._base, REGION_BYTES)
         except (AttributeError, OSError):  # not a shared file (the private table), or no tmpfs
-            self._mm[self._base : self._base + REGION_BYTES] = bytes(REGION_BYTES)
+            self._zero_region()
 
     # --- slots --------------------------------------------------------------------------
 
@@ -193,7 +228,7 @@ class Twins:
         """(state, at, status, payload) of the slot when it holds ``tag``, else None; state
         TORN when it was being written meanwhile. The payload only of a DONE slot."""
         offset = self._offset(region, index)
-        seq, held, at, state, status, length = _HEAD.unpack_from(self._mm, offset)
+        seq, held, at, state, status, length, digest = _HEAD.unpack_from(self._mm, offset)
         if seq & 1:
             return TORN, 0.0, 0, b""
         if held != tag:
@@ -203,6 +238,8 @@ class Twins:
             start = offset + _HEAD.size
             payload = self._mm[start : start + min(length, PAYLOAD_BYTES)]
         if _SEQ.unpack_from(self._mm, offset)[0] != seq:
+            return TORN, 0.0, 0, b""
+        if state == DONE and digest != _digest(tag, status, payload):
             return TORN, 0.0, 0, b""
         return state, at, status, payload
 
@@ -215,7 +252,8 @@ class Twins:
         _SEQ.pack_into(self._mm, offset, seq)
         start = offset + _HEAD.size
         self._mm[start : start + len(payload)] = payload
-        _HEAD.pack_into(self._mm, offset, seq, tag, at, state, status, len(payload))
+        digest = _digest(tag, status, payload) if state == DONE else bytes(16)
+        _HEAD.pack_into(self._mm, offset, seq, tag, at, state, status, len(payload), digest)
         _SEQ.pack_into(self._mm, offset, seq + 1)
         return seq + 1
 
@@ -231,6 +269,8 @@ class Twins:
         """A :class:`Ticket` when this request is the first of its tag, a future of the first
         one's reply when a twin runs (or has just answered), None when this request is not
         shared (its slot is taken by another request)."""
+        if self.closed:
+            return None
         now = time.monotonic()
         self._swept(now)
         index = int.from_bytes(tag[:4], "little") % SLOTS
@@ -238,9 +278,10 @@ class Twins:
         if found is not None:
             return found
         offset = self._base + index * SLOT_BYTES
-        _, _, at, state, _, _ = _HEAD.unpack_from(self._mm, offset)
+        _, _, at, state, _, _, _ = _HEAD.unpack_from(self._mm, offset)
         if state == RUNNING and now - at < WAIT_S:
             return None  # another request holds the slot
+        now = time.monotonic()  # when the slot is written: the order the twins agree on
         seq = self._write(index, tag, now, RUNNING)
         # A twin that wrote its slot at the same moment in another worker: the later gives way.
         earlier = self._twin(index, tag, now, before=(now, self.region))
@@ -260,6 +301,10 @@ class Twins:
             if before is not None and region == self.region:
                 continue
             slot = self._read(region, index, tag)
+            for _ in range(3):  # being written this very moment: look again
+                if slot is None or slot[0] != TORN:
+                    break
+                slot = self._read(region, index, tag)
             if slot is None:
                 continue
             state, at, status, payload = slot
@@ -282,6 +327,8 @@ class Twins:
             return None
 
     def _finish(self, ticket: Ticket, state: int, status: int, payload: bytes) -> None:
+        if self.closed:
+            return
         if self._local.get(ticket.tag) is ticket.future:
             del self._local[ticket.tag]
         reply = (status, payload) if state == DONE and len(payload) <= PAYLOAD_BYTES else None
@@ -307,7 +354,7 @@ class Twins:
 
     def _poll(self, region: int, index: int, tag: bytes) -> asyncio.Future[Reply | None]:
         future: asyncio.Future[Reply | None] = asyncio.get_running_loop().create_future()
-        self._polls.append((region, index, tag, future))
+        self._polls.append((region, index, tag, future, time.monotonic() + WAIT_S))
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._polling())
         return future
@@ -318,17 +365,16 @@ class Twins:
             await asyncio.sleep(POLL_S)
             now = time.monotonic()
             waiting = []
-            for region, index, tag, future in self._polls:
+            for entry in self._polls:
+                region, index, tag, future, deadline = entry
                 if future.done():
                     continue
                 slot = self._read(region, index, tag)
                 state, at, status, payload = slot if slot is not None else (FREE, 0.0, 0, b"")
-                if state == TORN:
-                    waiting.append((region, index, tag, future))  # look again next time
-                elif state == DONE:
+                if state == DONE:
                     future.set_result((status, payload))
-                elif state != RUNNING or now - at >= WAIT_S:
-                    future.set_result(None)
+                elif now < deadline and (state == TORN or (state == RUNNING and now - at < WAIT_S)):
+                    waiting.append(entry)  # running, or being written: look again next time
                 else:
-                    waiting.append((region, index, tag, future))
+                    future.set_result(None)
             self._polls = waiting

@@ -22,7 +22,7 @@ async def test_a_copy_in_another_worker_gets_the_first_reply(tmp_path: Path) -> 
         assert isinstance(ticket, Ticket)
         waiting = other.join(tag)
         assert isinstance(waiting, asyncio.Future)
-        assert other.join(tag_of("user-1", "key-1", "another body")) is not None  # not a twin
+        assert isinstance(other.join(tag_of("user-1", "key-1", "another body")), Ticket)
         ticket.done(201, b"sealed reply")
         assert await other.wait(waiting) == (201, b"sealed reply")
         late = other.join(tag)  # just after the reply went out: still handed over
@@ -70,3 +70,42 @@ def _region(path: str, start: int) -> bytes:
     with open(path, "rb") as table:
         table.seek(start)
         return table.read(twins.REGION_BYTES)
+
+
+async def test_a_reply_changed_in_the_table_is_not_handed_over(tmp_path: Path) -> None:
+    """A slot whose bytes are not the ones written for its tag (another layout, a stray
+    writer, memory order) is no reply: the copy runs on its own."""
+    path = str(tmp_path / "table")
+    first, other = Twins.open(path), Twins.open(path)
+    try:
+        tag = tag_of("user-1", "key-1", "f")
+        ticket = first.join(tag)
+        assert isinstance(ticket, Ticket)
+        copy = other.join(tag)
+        assert isinstance(copy, asyncio.Future)
+        ticket.done(201, b"sealed reply")
+        start = twins.HEADER_BYTES + first.region * twins.REGION_BYTES
+        offset = start + ticket.index * twins.SLOT_BYTES + twins._HEAD.size
+        first._mm[offset : offset + 6] = b"forged"
+        assert await other.wait(copy) is None
+    finally:
+        first.close()
+        other.close()
+
+
+async def test_a_closed_table_lets_every_request_run_on_its_own(tmp_path: Path) -> None:
+    path = str(tmp_path / "table")
+    first, other = Twins.open(path), Twins.open(path)
+    try:
+        tag = tag_of("user-1", "key-1", "f")
+        ticket = first.join(tag)
+        local = first.join(tag)  # a copy in the same worker waits on the first's future
+        assert isinstance(ticket, Ticket) and isinstance(local, asyncio.Future)
+        busy = first.join(tag_of("user-2", "key-2", "f"))
+        assert isinstance(busy, Ticket)
+        first.close()  # the worker stops while requests still run
+        assert await first.wait(local) is None
+        ticket.done(201, b"late")  # no error: nothing is handed over any more
+        assert first.join(tag) is None
+    finally:
+        other.close()

@@ -187,6 +187,7 @@ async def test_a_double_tap_across_two_workers_is_one_ballot(
             )
         )
         assert {(r.status_code, r.json()["code"]) for r in refused} == {(422, "too_many_choices")}
+        assert not any("Idempotent-Replayed" in r.headers for r in refused)  # each its own
         assert await counts(db, eid) == (1, 1)
         region = other.state.twins.region
     start = twins.HEADER_BYTES + region * twins.REGION_BYTES
